@@ -1,0 +1,5 @@
+"""`python -m bot …` runs the same CLI as `pitstop …`."""
+
+from bot.cli import main
+
+raise SystemExit(main())

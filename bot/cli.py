@@ -1,0 +1,307 @@
+"""`pitstop …` and `python -m bot …`: the operator's and facilitator's commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain.programme import ProgrammeError, parse_programme, summarise
+from bot.store.db import StoreError, open_database
+
+log = logging.getLogger("bot")
+
+EXIT_USAGE = 2
+
+
+class Failure(Exception):
+    """A problem the operator must fix; the message is printed as one sentence, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command and gives its exit code; errors a user can cause become one sentence."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("PITSTOP_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and the URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, StoreError, Failure) as exc:
+        print(f"pitstop: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Gives the argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="pitstop", description="Pitstop, a reflection bot for leadership programmes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the bot (long polling, or a webhook when PITSTOP_WEBHOOK_URL is set)")
+    run.set_defaults(func=cmd_run)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(func=cmd_migrate)
+
+    programme = sub.add_parser("programme", help="check or load a programme file")
+    psub = programme.add_subparsers(dest="action", required=True)
+    check = psub.add_parser("check", help="check a programme file and summarise it")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=cmd_programme_check)
+    load = psub.add_parser("load", help="store a programme file, or update it when its key exists")
+    load.add_argument("file", type=Path)
+    load.set_defaults(func=cmd_programme_load)
+    plist = psub.add_parser("list", help="list loaded programmes")
+    plist.set_defaults(func=cmd_programme_list)
+
+    _extend(sub)
+    return parser
+
+
+def _extend(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Adds the commands that live in their own modules."""
+    from bot import cli_more
+
+    cli_more.add_commands(sub)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def settings_for(require_token: bool) -> Settings:
+    """Gives the settings, or raises ConfigError with one sentence."""
+    return load_settings(require_token=require_token)
+
+
+def read_programme_file(path: Path) -> tuple[str, bytes]:
+    """Gives a programme file's bytes, or fails with a sentence when it cannot be read."""
+    try:
+        if path.stat().st_size > 1_000_000:
+            raise Failure(f"{path} is {path.stat().st_size} bytes; a programme file is at most 1 MB.")
+        return str(path), path.read_bytes()
+    except FileNotFoundError:
+        raise Failure(f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise Failure(f"{path} is a folder, not a programme file.") from None
+    except PermissionError:
+        raise Failure(f"{path} cannot be read (permission denied).") from None
+
+
+def print_problems(name: str, problems: Sequence[object], out: IO[str]) -> None:
+    """Prints every problem of a programme file, one per line."""
+    print(f"{name}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=out)
+    for problem in problems:
+        print(f"  {problem}", file=out)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Applies pending migrations."""
+    settings = settings_for(require_token=False)
+
+    async def go() -> list[str]:
+        db = await open_database(settings.db_path)
+        await db.close()
+        from bot.store.db import available_migrations
+
+        return [m.name for m in available_migrations()]
+
+    names = asyncio.run(go())
+    print(f"{settings.db_path}: schema up to date ({len(names)} migrations)")
+    return 0
+
+
+def cmd_programme_check(args: argparse.Namespace, clock: Clock | None = None) -> int:
+    """Checks a programme file: every problem, or a short summary."""
+    name, raw = read_programme_file(args.file)
+    try:
+        programme = parse_programme(raw)
+    except ProgrammeError as exc:
+        print_problems(name, exc.problems, sys.stdout)
+        return 1
+    now = (clock or SystemClock()).now()
+    summary = summarise(programme, now)
+    print(f"{name}: OK — {programme.title} ({programme.key}, {programme.language}, {programme.timezone})")
+    print(f"  {summary.modules} modules, {summary.events} events, {summary.sets} learning sets, {summary.meetings} set meetings")
+    for module in programme.modules:
+        print(f"  {module.key}: {module.title} ({module.starts} to {module.ends}), {len(module.events)} events")
+    if summary.next_event is not None:
+        e = summary.next_event
+        local = e.starts.astimezone(programme.zone)
+        where = f" in {e.place}" if e.place else ""
+        print(f"  next event: {e.kind}{' ' + repr(e.title) if e.title else ''} on {local:%Y-%m-%d %H:%M}{where}")
+    else:
+        print("  next event: none (the programme has ended)")
+    return 0
+
+
+def cmd_programme_load(args: argparse.Namespace) -> int:
+    """Stores a programme file in one transaction, after checking it."""
+    settings = settings_for(require_token=False)
+    name, raw = read_programme_file(args.file)
+    try:
+        programme = parse_programme(raw)
+    except ProgrammeError as exc:
+        print_problems(name, exc.problems, sys.stdout)
+        print("Nothing was loaded.")
+        return 1
+
+    async def go() -> None:
+        from bot.store import audit, programmes
+
+        db = await open_database(settings.db_path)
+        try:
+            now = SystemClock().now()
+            result = await programmes.save_programme(db, programme, raw.decode("utf-8"), now)
+            await audit.record(db, now, "cli", "programme.load", result.programme_id, programme.key)
+        finally:
+            await db.close()
+        verb = "loaded" if result.created else "updated"
+        print(
+            f"{programme.key} {verb}: {len(programme.modules)} modules, {len(programme.sets)} learning sets"
+            f" ({result.sets_added} new, {result.sets_retired} retired)"
+        )
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_programme_list(args: argparse.Namespace) -> int:
+    """Lists loaded programmes."""
+    settings = settings_for(require_token=False)
+
+    async def go() -> None:
+        from bot.store import programmes
+
+        db = await open_database(settings.db_path)
+        try:
+            found = await programmes.list_programmes(db)
+        finally:
+            await db.close()
+        if not found:
+            print("No programmes loaded yet: use `pitstop programme load FILE`.")
+        for p in found:
+            print(f"{p.programme.key}\t{p.programme.title}\t{len(p.programme.modules)} modules\tloaded {p.loaded_at[:16]}")
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Runs the bot until SIGINT or SIGTERM."""
+    settings = settings_for(require_token=True)
+    lock = _lock_database(settings.db_path)
+    try:
+        asyncio.run(serve(settings, SystemClock()))
+    finally:
+        lock.close()
+    return 0
+
+
+def _lock_database(path: Path) -> IO[str]:
+    """Takes an advisory lock beside the database so that two bots never share it."""
+    lock_path = Path(f"{path}.lock")
+    try:
+        handle = open(lock_path, "w")
+    except OSError as exc:
+        raise Failure(f"The lock file {lock_path} cannot be created ({exc.strerror}).") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise Failure(f"The database {path} is in use by another Pitstop process; stop that one first.") from None
+    return handle
+
+
+async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = None) -> None:
+    """Opens the database, runs the Application until `stop` is set or a signal arrives, closes all."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.render import Renderer
+    from bot.tg.app import build_application
+    from bot.tg.context import Services
+
+    db = await open_database(settings.db_path)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    services = Services(settings=settings, db=db, clock=clock, render=Renderer())
+    app = build_application(services, polling=settings.webhook_url is None)
+    try:
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise Failure("Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather.") from None
+        except NetworkError as exc:
+            where = settings.base_url or "api.telegram.org"
+            raise Failure(f"Telegram cannot be reached at {where} ({exc.message}).") from None
+        if app.post_init:
+            await app.post_init(app)
+        await app.start()
+        if settings.webhook_url is None:
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=10, drop_pending_updates=False)
+        else:
+            await _start_webhook(app, settings)
+        log.info("pitstop running db=%s", settings.db_path)
+        await stop.wait()
+        log.info("pitstop stopping")
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        try:
+            await app.shutdown()
+        except RuntimeError:
+            pass  # never initialised
+        await db.close()
+        log.info("pitstop stopped; database closed")
+
+
+async def _start_webhook(app: object, settings: Settings) -> None:
+    """Starts PTB's webhook server, which refuses requests without the secret token header."""
+    from urllib.parse import urlparse
+
+    url = settings.webhook_url or ""
+    path = urlparse(url).path.lstrip("/")
+    updater = app.updater  # type: ignore[attr-defined]
+    await updater.start_webhook(
+        listen="0.0.0.0",
+        port=settings.webhook_port,
+        url_path=path,
+        webhook_url=url,
+        secret_token=settings.webhook_secret,
+    )
+
+
+def later(days: int) -> datetime:
+    """Gives a moment some days from now (for default invite expiry)."""
+    return SystemClock().now() + timedelta(days=days)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

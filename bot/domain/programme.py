@@ -1,0 +1,558 @@
+"""Programme files: parse and validate the TOML a facilitator writes, and answer where a moment falls.
+
+Pure: no Telegram, no database, no clock. Every function takes the moment it reasons about.
+
+The format (all dates and times are local to the programme's time zone)::
+
+    [programme]
+    key = "cpm-2027"                 # [a-z0-9-], unique per installation
+    title = "Certified Public Manager 2027"
+    language = "en"                  # en | nl
+    timezone = "Europe/Amsterdam"
+
+    [[modules]]
+    key = "m1"
+    title = "The Challenges"
+    theme = "Current and future challenges of public management"
+    capacities = ["cognitive", "cross-boundary"]
+    starts = 2027-01-04
+    ends = 2027-02-28
+
+    [[modules.events]]
+    kind = "residential"             # see EVENT_KINDS
+    title = "Residential week"       # optional
+    starts = 2027-01-18              # a date, or a local date-time
+    ends = 2027-01-22                # optional, defaults to starts
+    place = "The Hague"              # optional
+
+    [[sets]]
+    key = "set-a"
+    name = "Action learning set A"
+    digest_days_before = 2           # optional
+    empty_digest = "note"            # note | skip, optional
+
+    [[sets.meetings]]
+    at = 2027-02-10T14:00:00         # a local date-time (or a date)
+    place = "Utrecht"                # optional
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CAPACITIES = ("cognitive", "relational", "intervention", "cross-boundary")
+LANGUAGES = ("en", "nl")
+EVENT_KINDS = (
+    "intake",
+    "pre-work",
+    "residential",
+    "online",
+    "pitstop",
+    "theme-day",
+    "bootcamp",
+    "set-meeting",
+)
+# Windows are stretches of work at a distance; the others are moments people meet.
+WINDOW_KINDS = ("pre-work", "online")
+MAX_FILE_BYTES = 1_000_000
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+PREPARING_DAYS = 7
+JUST_AFTER_DAYS = 3
+BEFORE_MEETING_DAYS = 4
+DEFAULT_TIMED_HOURS = 3
+
+
+class Phase(StrEnum):
+    """Where a participant stands relative to the programme's events."""
+
+    BEFORE_START = "before_start"
+    PREPARING = "preparing"
+    AT_EVENT = "at_event"
+    JUST_AFTER = "just_after"
+    BETWEEN = "between"
+    BEFORE_MEETING = "before_meeting"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated moment or window of a module: a residential, a pitstop, a set meeting…"""
+
+    kind: str
+    title: str
+    starts: datetime  # aware, programme zone
+    ends: datetime  # aware, programme zone, inclusive end of the last day
+    place: str = ""
+    module_key: str = ""
+    set_key: str = ""
+
+    @property
+    def is_window(self) -> bool:
+        """Gives whether this is work at a distance rather than a meeting."""
+        return self.kind in WINDOW_KINDS
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module of a programme with its own events."""
+
+    key: str
+    title: str
+    theme: str
+    capacities: tuple[str, ...]
+    starts: date
+    ends: date
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class LearningSet:
+    """A learning set (action learning set, leergroep, intervisiegroep) and its meetings."""
+
+    key: str
+    name: str
+    meetings: tuple[Event, ...] = ()
+    digest_days_before: int = 2
+    empty_digest: str = "note"
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A whole programme as read from its file."""
+
+    key: str
+    title: str
+    language: str
+    timezone: str
+    modules: tuple[Module, ...]
+    sets: tuple[LearningSet, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Gives the programme's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def module(self, key: str) -> Module | None:
+        """Gives the module with this key, if any."""
+        return next((m for m in self.modules if m.key == key), None)
+
+    def learning_set(self, key: str) -> LearningSet | None:
+        """Gives the learning set with this key, if any."""
+        return next((s for s in self.sets if s.key == key), None)
+
+    def events(self, set_key: str | None = None) -> list[Event]:
+        """Gives all events in time order, with the meetings of one set (or of none)."""
+        found = [e for m in self.modules for e in m.events]
+        for s in self.sets:
+            if set_key is None or s.key == set_key:
+                found.extend(s.meetings)
+        return sorted(found, key=lambda e: (e.starts, e.ends))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a programme file: where, and what, in a sentence."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class ProgrammeError(Exception):
+    """A programme file that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a moment falls in a programme for one learning set."""
+
+    phase: Phase
+    module: Module | None
+    event: Event | None  # the event the phase refers to (being prepared, attended, just past)
+    next_event: Event | None
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_programme(text: str | bytes) -> Programme:
+    """Gives the programme in a file's text, or raises ProgrammeError listing every problem."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            raise ProgrammeError([Problem("file", f"is {len(text)} bytes; at most {MAX_FILE_BYTES} are read")])
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProgrammeError([Problem("file", f"is not UTF-8 text (byte {exc.start})")]) from None
+    if len(text) > MAX_FILE_BYTES:
+        raise ProgrammeError([Problem("file", f"is {len(text)} characters; at most {MAX_FILE_BYTES} are read")])
+    if not text.strip():
+        raise ProgrammeError([Problem("file", "is empty; it needs a [programme] table and [[modules]]")])
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProgrammeError([Problem("file", f"is not valid TOML: {exc}")]) from None
+    return _Reader(raw).read()
+
+
+class _Reader:
+    """Walks the raw TOML once, collecting problems instead of stopping at the first."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.problems: list[Problem] = []
+        self.zone: ZoneInfo | None = None
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(Problem(where, message))
+
+    def read(self) -> Programme:
+        self.unknown(self.raw, "", {"programme", "modules", "sets"})
+        head = self.table(self.raw, "programme", "programme")
+        key = self.key(head, "key", "programme")
+        title = self.text(head, "title", "programme")
+        language = self.text(head, "language", "programme", default="en")
+        if language and language not in LANGUAGES:
+            self.problem("programme.language", f"is {language!r}; use one of {', '.join(LANGUAGES)}")
+        zone_name = self.text(head, "timezone", "programme", default="Europe/Amsterdam")
+        try:
+            self.zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problem("programme.timezone", f"{zone_name!r} is not a known IANA time zone (such as Europe/Amsterdam)")
+        self.unknown(head, "programme", {"key", "title", "language", "timezone"})
+
+        modules = [self.module(m, f"modules[{i}]") for i, m in enumerate(self.array(self.raw, "modules", "", required=True))]
+        sets = [self.learning_set(s, f"sets[{i}]") for i, s in enumerate(self.array(self.raw, "sets", ""))]
+        good_modules = [m for m in modules if m is not None]
+        good_sets = [s for s in sets if s is not None]
+        if len(good_modules) == len(modules):
+            # Cross-checks on a partial calendar would report follow-on problems, not real ones.
+            self.cross_checks(good_modules, good_sets)
+        if self.problems:
+            raise ProgrammeError(self.problems)
+        return Programme(key, title, language, zone_name, tuple(good_modules), tuple(good_sets))
+
+    # -- pieces
+
+    def module(self, raw: Any, where: str) -> Module | None:
+        if not isinstance(raw, dict):
+            self.problem(where, "must be a table with key, title, starts and ends")
+            return None
+        before = len(self.problems)
+        self.unknown(raw, where, {"key", "title", "theme", "capacities", "starts", "ends", "events"})
+        key = self.key(raw, "key", where)
+        title = self.text(raw, "title", where)
+        theme = self.text(raw, "theme", where, default="")
+        capacities = self.capacities(raw, where)
+        starts = self.day(raw, "starts", where)
+        ends = self.day(raw, "ends", where)
+        if starts and ends and ends < starts:
+            self.problem(f"{where}.ends", f"{ends} is before the module starts ({starts})")
+        events = []
+        for i, e in enumerate(self.array(raw, "events", where)):
+            event = self.event(e, f"{where}.events[{i}]", module_key=key)
+            if event is None:
+                continue
+            if starts and ends and (event.starts.date() < starts or event.ends.date() > ends):
+                self.problem(
+                    f"{where}.events[{i}]",
+                    f"{event.kind} from {event.starts.date()} to {event.ends.date()} lies outside its module ({starts} to {ends})",
+                )
+            events.append(event)
+        if len(self.problems) > before or starts is None or ends is None:
+            return None
+        return Module(key, title, theme, capacities, starts, ends, tuple(sorted(events, key=lambda e: e.starts)))
+
+    def event(self, raw: Any, where: str, module_key: str = "", set_key: str = "") -> Event | None:
+        if not isinstance(raw, dict):
+            self.problem(where, "must be a table with kind and starts")
+            return None
+        before = len(self.problems)
+        self.unknown(raw, where, {"kind", "title", "starts", "ends", "place"})
+        kind = self.text(raw, "kind", where)
+        if kind and kind not in EVENT_KINDS:
+            self.problem(f"{where}.kind", f"is {kind!r}; use one of {', '.join(EVENT_KINDS)}")
+        title = self.text(raw, "title", where, default="")
+        place = self.text(raw, "place", where, default="")
+        starts = self.moment(raw, "starts", where, end_of_day=False)
+        ends = self.moment(raw, "ends", where, end_of_day=True, required=False)
+        if starts is not None and ends is None and "ends" not in raw:
+            # A dated event lasts the day; a timed one (a meeting, a pitstop) half a day.
+            if isinstance(raw["starts"], datetime) or (isinstance(raw["starts"], str) and "T" in raw["starts"]):
+                ends = starts + timedelta(hours=DEFAULT_TIMED_HOURS)
+            else:
+                ends = self.moment({"ends": raw["starts"]}, "ends", where, end_of_day=True)
+        if starts and ends and ends < starts:
+            self.problem(f"{where}.ends", "is before the event starts")
+        if len(self.problems) > before or starts is None or ends is None:
+            return None
+        return Event(kind, title, starts, ends, place, module_key, set_key)
+
+    def learning_set(self, raw: Any, where: str) -> LearningSet | None:
+        if not isinstance(raw, dict):
+            self.problem(where, "must be a table with key and name")
+            return None
+        before = len(self.problems)
+        self.unknown(raw, where, {"key", "name", "meetings", "digest_days_before", "empty_digest"})
+        key = self.key(raw, "key", where)
+        name = self.text(raw, "name", where)
+        days = raw.get("digest_days_before", 2)
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 14:
+            self.problem(f"{where}.digest_days_before", f"is {days!r}; use a whole number of days from 0 to 14")
+            days = 2
+        empty = raw.get("empty_digest", "note")
+        if empty not in ("note", "skip"):
+            self.problem(f"{where}.empty_digest", f"is {empty!r}; use \"note\" or \"skip\"")
+        meetings = []
+        for i, m in enumerate(self.array(raw, "meetings", where)):
+            mwhere = f"{where}.meetings[{i}]"
+            if isinstance(m, dict):
+                self.unknown(m, mwhere, {"at", "place", "title"})
+                m = {"kind": "set-meeting", "starts": m.get("at"), "place": m.get("place", ""), "title": m.get("title", "")}
+                if m["starts"] is None:
+                    self.problem(f"{mwhere}.at", "is missing; give the meeting's local date and time")
+                    continue
+            event = self.event(m, mwhere, set_key=key)
+            if event is not None:
+                meetings.append(event)
+        if len(self.problems) > before:
+            return None
+        return LearningSet(key, name, tuple(sorted(meetings, key=lambda e: e.starts)), days, str(empty))
+
+    def cross_checks(self, modules: list[Module], sets: list[LearningSet]) -> None:
+        self.duplicates([m.key for m in modules], "modules", "module key")
+        self.duplicates([s.key for s in sets], "sets", "set key")
+        ordered = sorted(modules, key=lambda m: m.starts)
+        for earlier, later in zip(ordered, ordered[1:]):
+            if later.starts <= earlier.ends:
+                self.problem(f"modules.{later.key}", f"starts {later.starts}, before module {earlier.key} ends ({earlier.ends})")
+        residentials = sorted(
+            (e for m in modules for e in m.events if e.kind in ("residential", "bootcamp")), key=lambda e: e.starts
+        )
+        for a, b in zip(residentials, residentials[1:]):
+            if b.starts <= a.ends:
+                self.problem(
+                    f"modules.{b.module_key}.events",
+                    f"the {b.kind} starting {b.starts.date()} overlaps the {a.kind} of module {a.module_key} ({a.starts.date()} to {a.ends.date()})",
+                )
+        for s in sets:
+            for meeting in s.meetings:
+                if modules and not (ordered[0].starts <= meeting.starts.date() <= ordered[-1].ends):
+                    self.problem(f"sets.{s.key}.meetings", f"the meeting on {meeting.starts.date()} lies outside the programme ({ordered[0].starts} to {ordered[-1].ends})")
+
+    # -- typed fields
+
+    def unknown(self, raw: dict[str, Any], where: str, allowed: set[str]) -> None:
+        for name in raw:
+            if name not in allowed:
+                path = f"{where}.{name}" if where else name
+                self.problem(path, f"is not a known key here; known keys: {', '.join(sorted(allowed))}")
+
+    def duplicates(self, keys: list[str], where: str, what: str) -> None:
+        seen: set[str] = set()
+        for k in keys:
+            if k in seen:
+                self.problem(where, f"the {what} {k!r} is used twice")
+            seen.add(k)
+
+    def table(self, raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+        value = raw.get(name)
+        if value is None:
+            self.problem(where, f"the [{name}] table is missing")
+            return {}
+        if not isinstance(value, dict):
+            self.problem(where, f"must be a table ([{name}]), not {_kind(value)}")
+            return {}
+        return value
+
+    def array(self, raw: dict[str, Any], name: str, where: str, required: bool = False) -> list[Any]:
+        path = f"{where}.{name}" if where else name
+        value = raw.get(name)
+        if value is None:
+            if required:
+                self.problem(path, f"is missing; add at least one [[{name}]] table")
+            return []
+        if not isinstance(value, list):
+            self.problem(path, f"must be a list of tables ([[{name}]]), not {_kind(value)}")
+            return []
+        if required and not value:
+            self.problem(path, "is empty; add at least one")
+        return value
+
+    def text(self, raw: dict[str, Any], name: str, where: str, default: str | None = None) -> str:
+        value = raw.get(name, default)
+        if value is None:
+            self.problem(f"{where}.{name}", "is missing")
+            return ""
+        if not isinstance(value, str):
+            self.problem(f"{where}.{name}", f"must be text in quotes, not {_kind(value)}")
+            return ""
+        if len(value) > 500:
+            self.problem(f"{where}.{name}", f"is {len(value)} characters long; keep it under 500")
+            return ""
+        return value.strip()
+
+    def key(self, raw: dict[str, Any], name: str, where: str) -> str:
+        value = self.text(raw, name, where)
+        if value and not KEY_PATTERN.match(value):
+            self.problem(f"{where}.{name}", f"{value!r} must be lowercase letters, digits and dashes (at most 40)")
+        return value
+
+    def capacities(self, raw: dict[str, Any], where: str) -> tuple[str, ...]:
+        value = raw.get("capacities", [])
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            self.problem(f"{where}.capacities", "must be a list of texts, such as [\"cognitive\", \"relational\"]")
+            return ()
+        for c in value:
+            if c not in CAPACITIES:
+                self.problem(f"{where}.capacities", f"{c!r} is not a capacity; use {', '.join(CAPACITIES)}")
+        return tuple(value)
+
+    def day(self, raw: dict[str, Any], name: str, where: str) -> date | None:
+        value = raw.get(name)
+        if value is None:
+            self.problem(f"{where}.{name}", "is missing; write a date like 2027-01-18")
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.problem(f"{where}.{name}", f"{value!r} is not a date; write it like 2027-01-18 (without quotes)")
+        return None
+
+    def moment(
+        self, raw: dict[str, Any], name: str, where: str, end_of_day: bool, required: bool = True
+    ) -> datetime | None:
+        value = raw.get(name)
+        path = f"{where}.{name}"
+        if value is None:
+            if required:
+                self.problem(path, "is missing; write a date like 2027-01-18 or 2027-01-18T14:00:00")
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+            except ValueError:
+                self.problem(path, f"{value!r} is not a date; write it like 2027-01-18 or 2027-01-18T14:00:00")
+                return None
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                self.problem(path, "has a UTC offset; write local time, the programme's time zone applies")
+                return None
+            local = value
+        elif isinstance(value, date):
+            local = datetime.combine(value, time(23, 59, 59) if end_of_day else time(0, 0))
+        else:
+            self.problem(path, f"must be a date, not {_kind(value)}")
+            return None
+        if self.zone is None:
+            return local.replace(tzinfo=ZoneInfo("UTC"))
+        return local.replace(tzinfo=self.zone)
+
+
+def _kind(value: Any) -> str:
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------------- where a moment falls
+
+
+def locate(programme: Programme, at: datetime, set_key: str | None = None) -> Position:
+    """Gives the module, phase and relevant events at a moment, for one learning set.
+
+    Meetings of other sets are ignored. The phase prefers, in order: being at an event, the
+    days just before a set meeting, the days just after an event, preparing for one (inside a
+    pre-work window or in the week before), and otherwise working in between.
+    """
+    if at.tzinfo is None:
+        raise ValueError("locate needs an aware datetime")
+    events = programme.events(set_key)
+    meetings_of_set = [e for e in events if e.kind == "set-meeting"]
+    moments = [e for e in events if not e.is_window]
+    upcoming = [e for e in moments if e.starts > at]
+    next_event = upcoming[0] if upcoming else None
+    module = _module_at(programme, at)
+
+    first = programme.modules[0] if programme.modules else None
+    last = max(programme.modules, key=lambda m: m.ends) if programme.modules else None
+    local_day = at.astimezone(programme.zone).date()
+    if first is not None and local_day < min(m.starts for m in programme.modules):
+        return Position(Phase.BEFORE_START, first, next_event, next_event)
+    if last is not None and local_day > last.ends:
+        return Position(Phase.FINISHED, last, None, None)
+
+    current = [e for e in moments if e.starts <= at <= e.ends]
+    if current:
+        return Position(Phase.AT_EVENT, module, current[0], next_event)
+    soon_meeting = [e for e in meetings_of_set if at < e.starts <= at + timedelta(days=BEFORE_MEETING_DAYS)]
+    if soon_meeting:
+        return Position(Phase.BEFORE_MEETING, module, soon_meeting[0], next_event)
+    past = [e for e in moments if e.ends < at <= e.ends + timedelta(days=JUST_AFTER_DAYS)]
+    if past:
+        return Position(Phase.JUST_AFTER, module, past[-1], next_event)
+    in_prework = [e for e in events if e.kind == "pre-work" and e.starts <= at <= e.ends]
+    if in_prework or (next_event and next_event.starts - at <= timedelta(days=PREPARING_DAYS)):
+        return Position(Phase.PREPARING, module, next_event, next_event)
+    return Position(Phase.BETWEEN, module, None, next_event)
+
+
+def next_event(programme: Programme, at: datetime, set_key: str | None = None) -> Event | None:
+    """Gives the next meeting-type event after a moment (windows excluded), for one set."""
+    return locate(programme, at, set_key).next_event
+
+
+def _module_at(programme: Programme, at: datetime) -> Module | None:
+    """Gives the module running on that local day, else the last one started, else the first."""
+    day = at.astimezone(programme.zone).date()
+    started = [m for m in programme.modules if m.starts <= day]
+    for m in programme.modules:
+        if m.starts <= day <= m.ends:
+            return m
+    if started:
+        return max(started, key=lambda m: m.starts)
+    return programme.modules[0] if programme.modules else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `programme check` prints about a good file."""
+
+    modules: int
+    events: int
+    sets: int
+    meetings: int
+    next_event: Event | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def summarise(programme: Programme, at: datetime) -> Summary:
+    """Gives counts and the next event of a programme, for a facilitator's check."""
+    events = sum(len(m.events) for m in programme.modules)
+    meetings = sum(len(s.meetings) for s in programme.sets)
+    upcoming = [e for e in programme.events() if e.starts > at]
+    return Summary(len(programme.modules), events, len(programme.sets), meetings, upcoming[0] if upcoming else None)

@@ -1,0 +1,114 @@
+"""The one Jinja2 environment over prompts/: every text a user reads comes from a template."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_datetime, format_time
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+LANGUAGES = ("en", "nl")
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """One reflection prompt of the library, as the index tags it."""
+
+    key: str
+    phases: tuple[str, ...]
+    capacity: str
+    intention: bool
+    modules: tuple[str, ...] = ()
+
+
+def day_text(value: date | datetime, language: str, zone: Any = None) -> str:
+    """Gives a date the way the language writes it: "Monday 18 January" / "maandag 18 januari"."""
+    if isinstance(value, datetime) and zone is not None:
+        value = value.astimezone(zone)
+    return format_date(value, format="EEEE d MMMM", locale=language)
+
+
+def short_day_text(value: date | datetime, language: str, zone: Any = None) -> str:
+    """Gives a short date: "18 Jan 2027" / "18 jan 2027"."""
+    if isinstance(value, datetime) and zone is not None:
+        value = value.astimezone(zone)
+    return format_date(value, format="medium", locale=language)
+
+
+def time_text(value: datetime, language: str, zone: Any = None) -> str:
+    """Gives a time of day: "14:00"."""
+    if zone is not None:
+        value = value.astimezone(zone)
+    return format_time(value, format="HH:mm", locale=language)
+
+
+def moment_text(value: datetime, language: str, zone: Any = None) -> str:
+    """Gives a date and time: "Mon 18 Jan 2027, 14:00"."""
+    if zone is not None:
+        value = value.astimezone(zone)
+    return format_datetime(value, format="EEE d MMM y, HH:mm", locale=language)
+
+
+class Renderer:
+    """Renders message templates (prompts/<lang>/<name>.j2) and library prompts."""
+
+    def __init__(self, folder: Path = PROMPTS_DIR) -> None:
+        self.folder = folder
+        self.env = Environment(
+            loader=FileSystemLoader(str(folder)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("j2", "html"), default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["day"] = day_text
+        self.env.filters["short_day"] = short_day_text
+        self.env.filters["time"] = time_text
+        self.env.filters["moment"] = moment_text
+        self.library = self._read_library()
+
+    def message(self, language: str, template: str, /, **values: Any) -> str:
+        """Gives the text of a message template in a language, trimmed."""
+        found = self.env.get_template(f"{_lang(language)}/{template}.j2")
+        return found.render(lang=_lang(language), **values).strip()
+
+    def prompt(self, language: str, key: str, /, **values: Any) -> str:
+        """Gives the text of a library prompt in a language."""
+        template = self.env.get_template(f"{_lang(language)}/library/{key}.j2")
+        return template.render(**values).strip()
+
+    def button(self, language: str, label: str, /, **values: Any) -> str:
+        """Gives a button label: a macro of prompts/<lang>/buttons.j2."""
+        module = self.env.get_template(f"{_lang(language)}/buttons.j2").make_module()
+        return str(getattr(module, label)(**values)).strip()
+
+    def message_names(self, language: str) -> list[str]:
+        """Gives every message template name of a language (for tests that render them all)."""
+        base = self.folder / _lang(language)
+        return sorted(p.stem for p in base.glob("*.j2") if p.stem != "buttons")
+
+    def _read_library(self) -> list[PromptSpec]:
+        index = self.folder / "library.toml"
+        if not index.is_file():
+            return []
+        raw = tomllib.loads(index.read_text(encoding="utf-8"))
+        return [
+            PromptSpec(
+                key=p["key"],
+                phases=tuple(p["phases"]),
+                capacity=p["capacity"],
+                intention=bool(p.get("intention", False)),
+                modules=tuple(p.get("modules", ())),
+            )
+            for p in raw.get("prompt", [])
+        ]
+
+
+def _lang(language: str) -> str:
+    return language if language in LANGUAGES else "en"

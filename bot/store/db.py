@@ -1,0 +1,202 @@
+"""The one aiosqlite connection and the migration runner.
+
+Every write goes through `Database.transaction()`, which serialises transactions on the single
+connection: aiosqlite runs statements one at a time, but two coroutines could otherwise
+interleave statements inside each other's BEGIN … COMMIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message is one sentence for the operator."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered SQL file."""
+
+    number: int
+    name: str
+    sql: str
+
+
+class Database:
+    """The connection, with a lock that makes transactions take turns."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Gives the connection inside BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Gives every row of a read."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        """Gives the first row of a read, or None."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """Gives the first column of the first row, or None."""
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def close(self) -> None:
+        """Closes the connection; safe to call twice."""
+        try:
+            await self.conn.close()
+        except ValueError:
+            pass
+
+
+async def connect(path: str | Path) -> Database:
+    """Gives an open database with WAL, foreign keys and a busy timeout, or raises StoreError."""
+    path_text = str(path)
+    if path_text != ":memory:":
+        parent = Path(path_text).resolve().parent
+        if not parent.is_dir():
+            raise StoreError(f"The folder for the database {path_text} does not exist.")
+    try:
+        conn = await aiosqlite.connect(path_text, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"The database {path_text} cannot be opened ({exc}).") from None
+    conn.row_factory = sqlite3.Row
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Reading the schema is the first thing that fails on a file that is not SQLite.
+        async with conn.execute("SELECT count(*) FROM sqlite_master") as cursor:
+            await cursor.fetchall()
+        async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+            await cursor.fetchall()
+        await conn.execute("PRAGMA foreign_keys = ON")
+        # FULL: a committed reflection survives a power cut, not only a crash. Writes are small.
+        await conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as exc:
+        await conn.close()
+        raise StoreError(_explain(path_text, exc)) from None
+    return Database(conn, path_text)
+
+
+def _explain(path: str, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"The file {path} is not a Pitstop database (not SQLite, or damaged)."
+    if "locked" in text or "busy" in text:
+        return f"The database {path} is locked by another process; stop it first."
+    return f"The database {path} cannot be used ({text})."
+
+
+def available_migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Gives the migration files in order, checking their names."""
+    found = []
+    for file in sorted(folder.glob("*.sql")):
+        match = MIGRATION_NAME.match(file.name)
+        if not match:
+            raise StoreError(f"The migration file {file.name} is not named like 0001_name.sql.")
+        found.append(Migration(int(match.group(1)), file.stem, file.read_text(encoding="utf-8")))
+    numbers = [m.number for m in found]
+    if len(set(numbers)) != len(numbers):
+        raise StoreError("Two migration files share a number.")
+    return found
+
+
+async def migrate(db: Database, folder: Path = MIGRATIONS_DIR) -> list[str]:
+    """Applies the migrations not applied yet, each in its own transaction; gives their names."""
+    migrations = available_migrations(folder)
+    try:
+        await db.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        applied = {row[0] for row in await db.fetchall("SELECT name FROM schema_migrations")}
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_explain(db.path, exc)) from None
+    known = {m.name for m in migrations}
+    newer = sorted(applied - known)
+    if newer:
+        raise StoreError(
+            f"The database {db.path} has migrations this version of Pitstop does not know ({', '.join(newer)}); "
+            "it was used by a newer version."
+        )
+    done = []
+    for migration in migrations:
+        if migration.name in applied:
+            continue
+        script = (
+            "BEGIN IMMEDIATE;\n"
+            f"{migration.sql}\n;"
+            f"INSERT INTO schema_migrations (name, applied_at) VALUES ('{migration.name}', datetime('now'));\n"
+            "COMMIT;"
+        )
+        try:
+            await db.conn.executescript(script)
+        except sqlite3.Error as exc:
+            if db.conn.in_transaction:
+                await db.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StoreError(_explain(db.path, exc)) from None
+            raise StoreError(f"The migration {migration.name} failed: {exc}.") from None
+        log.info("migration applied name=%s", migration.name)
+        done.append(migration.name)
+    return done
+
+
+async def open_database(path: str | Path) -> Database:
+    """Gives a connected, migrated database; the way every process opens it."""
+    db = await connect(path)
+    try:
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def backup(db: Database, target: Path) -> None:
+    """Writes a consistent copy of the live database with SQLite's online backup API."""
+    if target.exists():
+        raise StoreError(f"{target} exists already; choose a new file for the backup.")
+
+    def run_backup(source: sqlite3.Connection) -> None:
+        dest = sqlite3.connect(str(target))
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+
+    async with db._lock:
+        # aiosqlite runs this on its own thread, where the sqlite3 connection lives.
+        await db.conn._execute(run_backup, db.conn._conn)

@@ -1,0 +1,286 @@
+"""People, their settings and roles, and the invites that let them in."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the bot knows, with the settings that shape their nudges."""
+
+    id: int
+    telegram_id: int
+    chat_id: int
+    name: str
+    language: str
+    timezone: str
+    nudge_hour: int
+    nudge_minute: int
+    nudge_days: tuple[int, ...]
+    paused_until: datetime | None
+    status: str
+    onboarding_step: str | None
+    show_activity: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A person's role in a programme, and their learning set there."""
+
+    programme_id: int
+    learning_set_id: int | None
+    role: str
+
+
+@dataclass(frozen=True)
+class Invite:
+    """An invite code's row."""
+
+    id: int
+    code: str
+    programme_id: int
+    learning_set_id: int | None
+    role: str
+    max_uses: int
+    uses: int
+    expires_at: datetime
+    name: str
+    language: str | None
+
+
+class Redeemed(StrEnum):
+    """What happened to a `/start <code>`."""
+
+    JOINED = "joined"
+    ALREADY = "already"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _when(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _person(row: aiosqlite.Row) -> Person:
+    return Person(
+        id=row["id"],
+        telegram_id=row["telegram_id"],
+        chat_id=row["chat_id"],
+        name=row["name"],
+        language=row["language"],
+        timezone=row["timezone"],
+        nudge_hour=row["nudge_hour"],
+        nudge_minute=row["nudge_minute"],
+        nudge_days=tuple(int(d) for d in row["nudge_days"].split(",") if d != ""),
+        paused_until=_when(row["paused_until"]),
+        status=row["status"],
+        onboarding_step=row["onboarding_step"],
+        show_activity=bool(row["show_activity"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+async def get_person(db: Database, person_id: int) -> Person | None:
+    """Gives a person by row id."""
+    row = await db.fetchone("SELECT * FROM person WHERE id = ?", (person_id,))
+    return None if row is None else _person(row)
+
+
+async def get_person_by_telegram(db: Database, telegram_id: int) -> Person | None:
+    """Gives the person behind a Telegram user id, or None for a stranger."""
+    row = await db.fetchone("SELECT * FROM person WHERE telegram_id = ?", (telegram_id,))
+    return None if row is None else _person(row)
+
+
+async def active_people(db: Database) -> list[Person]:
+    """Gives everyone who finished onboarding and has not blocked the bot."""
+    rows = await db.fetchall("SELECT * FROM person WHERE status = 'active' ORDER BY id")
+    return [_person(r) for r in rows]
+
+
+async def memberships(db: Database, person_id: int) -> list[Membership]:
+    """Gives a person's roles in programmes."""
+    rows = await db.fetchall(
+        "SELECT programme_id, learning_set_id, role FROM membership WHERE person_id = ? ORDER BY id", (person_id,)
+    )
+    return [Membership(r[0], r[1], r[2]) for r in rows]
+
+
+async def participation(db: Database, person_id: int) -> Membership | None:
+    """Gives the programme (and set) a person takes part in as a participant, the latest joined."""
+    row = await db.fetchone(
+        "SELECT programme_id, learning_set_id, role FROM membership"
+        " WHERE person_id = ? AND role = 'participant' ORDER BY id DESC LIMIT 1",
+        (person_id,),
+    )
+    return None if row is None else Membership(row[0], row[1], row[2])
+
+
+async def is_facilitator(db: Database, person_id: int, programme_id: int | None = None) -> bool:
+    """Gives whether a person facilitates a programme (any programme when none is given)."""
+    if programme_id is None:
+        sql, params = "SELECT 1 FROM membership WHERE person_id = ? AND role = 'facilitator'", (person_id,)
+    else:
+        sql = "SELECT 1 FROM membership WHERE person_id = ? AND role = 'facilitator' AND programme_id = ?"
+        params = (person_id, programme_id)  # type: ignore[assignment]
+    return await db.fetchone(sql, params) is not None
+
+
+SETTING_COLUMNS = {
+    "name",
+    "language",
+    "timezone",
+    "nudge_hour",
+    "nudge_minute",
+    "nudge_days",
+    "paused_until",
+    "status",
+    "onboarding_step",
+    "show_activity",
+    "chat_id",
+}
+
+
+async def update_person(db: Database, person_id: int, now: datetime, **changes: object) -> Person:
+    """Changes some of a person's settings and gives the person as now stored."""
+    unknown = set(changes) - SETTING_COLUMNS
+    if unknown:
+        raise ValueError(f"not a person setting: {', '.join(sorted(unknown))}")
+    values = {}
+    for name, value in changes.items():
+        if name == "nudge_days" and isinstance(value, (tuple, list)):
+            value = ",".join(str(d) for d in sorted(set(value)))
+        elif name == "paused_until" and isinstance(value, datetime):
+            value = _utc(value)
+        elif name == "show_activity":
+            value = int(bool(value))
+        values[name] = value
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    async with db.transaction() as conn:
+        await conn.execute(
+            f"UPDATE person SET {assignments}, updated_at = ? WHERE id = ?",
+            (*values.values(), _utc(now), person_id),
+        )
+    person = await get_person(db, person_id)
+    assert person is not None
+    return person
+
+
+async def erase_person(db: Database, person_id: int) -> None:
+    """Erases a person and everything of theirs: reflections, memberships, planned messages."""
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM outbox WHERE person_id = ?", (person_id,))
+        await conn.execute("DELETE FROM person WHERE id = ?", (person_id,))
+
+
+# --------------------------------------------------------------------------- invites
+
+
+def new_code() -> str:
+    """Gives an unguessable invite code (96 random bits, deep-link safe)."""
+    return secrets.token_urlsafe(12)
+
+
+async def create_invite(
+    db: Database,
+    programme_id: int,
+    learning_set_id: int | None,
+    role: str,
+    max_uses: int,
+    expires_at: datetime,
+    now: datetime,
+    created_by: str = "cli",
+    name: str = "",
+    language: str | None = None,
+    import_ref: str | None = None,
+) -> Invite:
+    """Creates an invite and gives it."""
+    code = new_code()
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO invite (code, programme_id, learning_set_id, role, max_uses, expires_at, name, language,"
+            " import_ref, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (code, programme_id, learning_set_id, role, max_uses, _utc(expires_at), name, language, import_ref,
+             created_by, _utc(now)),
+        )
+    invite = await get_invite(db, code)
+    assert invite is not None
+    return invite
+
+
+async def get_invite(db: Database, code: str) -> Invite | None:
+    """Gives an invite by its code."""
+    row = await db.fetchone("SELECT * FROM invite WHERE code = ?", (code,))
+    if row is None:
+        return None
+    return Invite(
+        row["id"], row["code"], row["programme_id"], row["learning_set_id"], row["role"], row["max_uses"],
+        row["uses"], datetime.fromisoformat(row["expires_at"]), row["name"], row["language"],
+    )
+
+
+async def redeem_invite(
+    db: Database,
+    code: str,
+    telegram_id: int,
+    chat_id: int,
+    name: str,
+    language: str,
+    timezone: str,
+    now: datetime,
+) -> tuple[Redeemed, Person | None, Invite | None]:
+    """Enrols a Telegram user with an invite code, in one transaction.
+
+    Nothing is stored for an unknown, expired or used-up code. Using a code again for a
+    programme one already belongs to changes nothing and counts no use.
+    """
+    invite = await get_invite(db, code)
+    if invite is None:
+        return Redeemed.UNKNOWN, None, None
+    existing = await get_person_by_telegram(db, telegram_id)
+    if existing is not None:
+        for m in await memberships(db, existing.id):
+            if m.programme_id == invite.programme_id and m.role == invite.role:
+                return Redeemed.ALREADY, existing, invite
+    if invite.expires_at <= now:
+        return Redeemed.EXPIRED, None, invite
+    if invite.uses >= invite.max_uses:
+        return Redeemed.USED_UP, None, invite
+    async with db.transaction() as conn:
+        # Re-check the count inside the transaction: two people may race for the last use.
+        cur = await conn.execute(
+            "UPDATE invite SET uses = uses + 1 WHERE id = ? AND uses < max_uses", (invite.id,)
+        )
+        if cur.rowcount != 1:
+            return Redeemed.USED_UP, None, invite
+        if existing is None:
+            cur = await conn.execute(
+                "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, onboarding_step,"
+                " created_at, updated_at) VALUES (?,?,?,?,?,'onboarding','language',?,?)",
+                (telegram_id, chat_id, invite.name or name, invite.language or language, timezone, _utc(now), _utc(now)),
+            )
+            person_id = int(cur.lastrowid or 0)
+        else:
+            person_id = existing.id
+        await conn.execute(
+            "INSERT INTO membership (person_id, programme_id, learning_set_id, role, joined_at) VALUES (?,?,?,?,?)"
+            " ON CONFLICT (person_id, programme_id, role) DO UPDATE SET learning_set_id ="
+            " COALESCE(excluded.learning_set_id, membership.learning_set_id)",
+            (person_id, invite.programme_id, invite.learning_set_id, invite.role, _utc(now)),
+        )
+    person = await get_person(db, person_id)
+    return Redeemed.JOINED, person, invite

@@ -1,0 +1,181 @@
+"""Programmes, their modules, events and learning sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.domain.programme import Programme, parse_programme
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class StoredProgramme:
+    """A loaded programme: its row id, the parsed calendar, and when it was loaded."""
+
+    id: int
+    programme: Programme
+    loaded_at: str
+
+
+@dataclass(frozen=True)
+class StoredSet:
+    """A learning set's row."""
+
+    id: int
+    programme_id: int
+    key: str
+    name: str
+    group_chat_id: int | None
+    digest_days_before: int
+    empty_digest: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What `programme load` did."""
+
+    programme_id: int
+    created: bool
+    sets_added: int
+    sets_retired: int
+
+
+_parsed: dict[tuple[int, str], Programme] = {}
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+async def save_programme(db: Database, programme: Programme, source: str, now: datetime) -> LoadResult:
+    """Stores a programme, or updates it in place when its key exists, all in one transaction.
+
+    Learning sets keep their ids (members stay members); sets no longer in the file are retired.
+    """
+    async with db.transaction() as conn:
+        async with conn.execute("SELECT id FROM programme WHERE key = ?", (programme.key,)) as cur:
+            row = await cur.fetchone()
+        created = row is None
+        if created:
+            cur = await conn.execute(
+                "INSERT INTO programme (key, title, language, timezone, source, loaded_at) VALUES (?,?,?,?,?,?)",
+                (programme.key, programme.title, programme.language, programme.timezone, source, _utc(now)),
+            )
+            programme_id = int(cur.lastrowid or 0)
+        else:
+            programme_id = int(row[0])
+            await conn.execute(
+                "UPDATE programme SET title=?, language=?, timezone=?, source=?, loaded_at=? WHERE id=?",
+                (programme.title, programme.language, programme.timezone, source, _utc(now), programme_id),
+            )
+        await conn.execute("DELETE FROM module WHERE programme_id = ?", (programme_id,))
+        await conn.execute("DELETE FROM event WHERE programme_id = ?", (programme_id,))
+        for position, module in enumerate(programme.modules):
+            await conn.execute(
+                "INSERT INTO module (programme_id, key, position, title, theme, capacities, starts_on, ends_on)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    programme_id,
+                    module.key,
+                    position,
+                    module.title,
+                    module.theme,
+                    ",".join(module.capacities),
+                    module.starts.isoformat(),
+                    module.ends.isoformat(),
+                ),
+            )
+            for event in module.events:
+                await conn.execute(
+                    "INSERT INTO event (programme_id, module_key, kind, title, place, starts_at, ends_at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (programme_id, module.key, event.kind, event.title, event.place, _utc(event.starts), _utc(event.ends)),
+                )
+        async with conn.execute("SELECT key FROM learning_set WHERE programme_id = ?", (programme_id,)) as cur:
+            existing = {r[0] for r in await cur.fetchall()}
+        wanted = {s.key for s in programme.sets}
+        for s in programme.sets:
+            await conn.execute(
+                "INSERT INTO learning_set (programme_id, key, name, digest_days_before, empty_digest, active)"
+                " VALUES (?,?,?,?,?,1)"
+                " ON CONFLICT (programme_id, key) DO UPDATE SET name=excluded.name,"
+                " digest_days_before=excluded.digest_days_before, empty_digest=excluded.empty_digest, active=1",
+                (programme_id, s.key, s.name, s.digest_days_before, s.empty_digest),
+            )
+            async with conn.execute(
+                "SELECT id FROM learning_set WHERE programme_id = ? AND key = ?", (programme_id, s.key)
+            ) as cur:
+                set_id = (await cur.fetchone())[0]
+            for meeting in s.meetings:
+                await conn.execute(
+                    "INSERT INTO event (programme_id, learning_set_id, kind, title, place, starts_at, ends_at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (programme_id, set_id, meeting.kind, meeting.title, meeting.place, _utc(meeting.starts), _utc(meeting.ends)),
+                )
+        retired = existing - wanted
+        for key in retired:
+            await conn.execute(
+                "UPDATE learning_set SET active = 0 WHERE programme_id = ? AND key = ?", (programme_id, key)
+            )
+    return LoadResult(programme_id, created, len(wanted - existing), len(retired))
+
+
+async def get_programme(db: Database, key: str) -> StoredProgramme | None:
+    """Gives a loaded programme by its key."""
+    row = await db.fetchone("SELECT id, source, loaded_at FROM programme WHERE key = ?", (key,))
+    return None if row is None else _stored(row)
+
+
+async def get_programme_by_id(db: Database, programme_id: int) -> StoredProgramme | None:
+    """Gives a loaded programme by its row id."""
+    row = await db.fetchone("SELECT id, source, loaded_at FROM programme WHERE id = ?", (programme_id,))
+    return None if row is None else _stored(row)
+
+
+async def list_programmes(db: Database) -> list[StoredProgramme]:
+    """Gives every loaded programme."""
+    rows = await db.fetchall("SELECT id, source, loaded_at FROM programme ORDER BY key")
+    return [_stored(r) for r in rows]
+
+
+def _stored(row: object) -> StoredProgramme:
+    # The stored source was valid when loaded; parse once per version and keep it.
+    programme_id, source, loaded_at = row[0], row[1], row[2]  # type: ignore[index]
+    cache_key = (programme_id, loaded_at)
+    programme = _parsed.get(cache_key)
+    if programme is None:
+        programme = parse_programme(source)
+        _parsed[cache_key] = programme
+    return StoredProgramme(programme_id, programme, loaded_at)
+
+
+async def get_set(db: Database, programme_id: int, key: str) -> StoredSet | None:
+    """Gives a learning set of a programme by its key."""
+    row = await db.fetchone(
+        "SELECT * FROM learning_set WHERE programme_id = ? AND key = ?", (programme_id, key)
+    )
+    return None if row is None else _set(row)
+
+
+async def get_set_by_id(db: Database, set_id: int) -> StoredSet | None:
+    """Gives a learning set by its row id."""
+    row = await db.fetchone("SELECT * FROM learning_set WHERE id = ?", (set_id,))
+    return None if row is None else _set(row)
+
+
+async def list_sets(db: Database, programme_id: int) -> list[StoredSet]:
+    """Gives the active learning sets of a programme."""
+    rows = await db.fetchall(
+        "SELECT * FROM learning_set WHERE programme_id = ? AND active = 1 ORDER BY key", (programme_id,)
+    )
+    return [_set(r) for r in rows]
+
+
+def _set(row: object) -> StoredSet:
+    r = row  # sqlite3.Row
+    return StoredSet(
+        r["id"], r["programme_id"], r["key"], r["name"], r["group_chat_id"],  # type: ignore[index]
+        r["digest_days_before"], r["empty_digest"], bool(r["active"]),  # type: ignore[index]
+    )

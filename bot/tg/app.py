@@ -1,0 +1,62 @@
+"""Builds the python-telegram-bot Application: nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+
+from bot.tg import handlers
+from bot.tg.context import PitstopApplication, PitstopContext, Services
+
+log = logging.getLogger(__name__)
+
+PARTICIPANT_COMMANDS = ("journal", "settings", "pause", "resume", "export", "forget", "help")
+
+
+def build_application(services: Services, *, polling: bool = True) -> PitstopApplication:
+    """Gives the Application wired to the services: handlers, jobs, start-up and shut-down hooks."""
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .application_class(PitstopApplication, kwargs={"services": services})
+        .token(settings.token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone, link_preview_options=None))
+        .context_types(ContextTypes(context=PitstopContext))
+        .concurrent_updates(False)  # one update at a time: handlers read-then-write the journal
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+    )
+    if settings.base_url:
+        builder = builder.base_url(settings.api_base()).base_file_url(settings.file_base())
+    if not polling:
+        builder = builder.updater(None)
+    app = builder.build()
+    assert isinstance(app, PitstopApplication)
+    handlers.register(app)
+    return app
+
+
+async def _post_init(app: PitstopApplication) -> None:  # type: ignore[type-arg]
+    """Learns the bot's username, registers its commands, and arms the jobs from the database."""
+    services = app.services
+    services.bot_username = app.bot.username or ""
+    for language in ("en", "nl"):
+        commands = [
+            BotCommand(name, services.render.message(language, f"command_{name}"))
+            for name in PARTICIPANT_COMMANDS
+        ]
+        await app.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(), language_code=None if language == "en" else language
+        )
+    if services.dispatcher is not None:
+        services.dispatcher.arm(app)
+    log.info("bot ready username=%s", services.bot_username)
+
+
+async def _post_stop(app: PitstopApplication) -> None:  # type: ignore[type-arg]
+    """Lets the dispatcher finish what is in flight before the process ends."""
+    if app.services.dispatcher is not None:
+        await app.services.dispatcher.stop()

@@ -1,0 +1,96 @@
+"""The command line: programme check/load, and bad settings or files stopping with one sentence."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.domain.test_programme import GOOD
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pitstop(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs `python -m bot …` in a clean environment and gives what it printed."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PITSTOP_"))}
+    base["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd or ROOT,
+        timeout=60,
+    )
+
+
+def test_check_summarises_a_good_file(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    result = pitstop("programme", "check", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout and "2 modules" in result.stdout and "2 learning sets" in result.stdout
+    assert "next event" in result.stdout
+
+
+def test_check_lists_every_problem_and_load_stores_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD.replace("starts = 2027-01-18", "starts = \"2027-01-99\"").replace('kind = "online"', 'kind = "picnic"'))
+    result = pitstop("programme", "check", str(path))
+    assert result.returncode == 1
+    assert "2 problems" in result.stdout and "picnic" in result.stdout and "2027-01-99" in result.stdout
+    db = tmp_path / "p.db"
+    loaded = pitstop("programme", "load", str(path), env={"PITSTOP_DB": str(db)})
+    assert loaded.returncode == 1 and "Nothing was loaded" in loaded.stdout
+    assert not db.exists() or sqlite3.connect(db).execute("SELECT count(*) FROM programme").fetchone()[0] == 0
+
+
+def test_load_stores_then_updates_and_audits(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    env = {"PITSTOP_DB": str(tmp_path / "p.db")}
+    first = pitstop("programme", "load", str(path), env=env)
+    assert first.returncode == 0 and "loaded" in first.stdout
+    second = pitstop("programme", "load", str(path), env=env)
+    assert second.returncode == 0 and "updated" in second.stdout
+    audit = pitstop("audit", env=env)
+    assert audit.stdout.count("programme.load") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "sentence"),
+    [
+        (["run"], {}, "TELEGRAM_BOT_TOKEN is not set"),
+        (["run"], {"TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ", "PITSTOP_ADMINS": "x"}, "PITSTOP_ADMINS"),
+        (["run"], {"TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ", "PITSTOP_TIMEZONE": "Nowhere/Town"}, "PITSTOP_TIMEZONE"),
+        (["programme", "check", "/no/such/file.toml"], {}, "does not exist"),
+        (["programme", "check", "/"], {}, "is a folder"),
+    ],
+)
+def test_a_bad_setting_or_file_stops_with_exit_code_2(args: list[str], env: dict[str, str], sentence: str, tmp_path: Path) -> None:
+    result = pitstop(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert sentence in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_that_is_not_sqlite_stops_with_exit_code_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"\x00garbage" * 200)
+    result = pitstop("migrate", env={"PITSTOP_DB": str(bad)})
+    assert result.returncode == 2 and "not a Pitstop database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_python_dash_m_and_the_console_script_are_the_same_cli() -> None:
+    script = Path(sys.executable).parent / "pitstop"
+    if not script.exists():
+        pytest.skip("the console script is installed by `make test`")
+    out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and "programme" in out.stdout
+    assert "programme" in pitstop("--help").stdout

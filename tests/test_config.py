@@ -1,0 +1,64 @@
+"""Settings: read from the environment and .env; a bad one stops start-up with one sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+
+
+def test_settings_come_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": "http://127.0.0.1:8081/",
+            "PITSTOP_ADMINS": "11, 22 33",
+            "PITSTOP_TIMEZONE": "Europe/Brussels",
+            "PITSTOP_LANGUAGE": "NL",
+            "PITSTOP_DB": "/tmp/x.db",
+        },
+        env_file=None,
+    )
+    assert settings.admins == {11, 22, 33}
+    assert settings.api_base() == "http://127.0.0.1:8081/bot"
+    assert settings.language == "nl" and settings.timezone == "Europe/Brussels"
+    assert str(settings.db_path) == "/tmp/x.db"
+    assert TOKEN not in repr(settings)
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(f'# comment\nexport TELEGRAM_BOT_TOKEN="{TOKEN}"\nPITSTOP_LANGUAGE=nl\n\n')
+    settings = load_settings({"PITSTOP_LANGUAGE": "en"}, env_file=env)
+    assert settings.token == TOKEN and settings.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "PITSTOP_ADMINS": "12,abc"}, "PITSTOP_ADMINS"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "PITSTOP_TIMEZONE": "Mars/Olympus"}, "PITSTOP_TIMEZONE"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "PITSTOP_LANGUAGE": "de"}, "PITSTOP_LANGUAGE"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "not a url"}, "TELEGRAM_BASE_URL"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "PITSTOP_WEBHOOK_URL": "https://x.org/hook"}, "PITSTOP_WEBHOOK_SECRET"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "PITSTOP_RATE_PER_SECOND": "fast"}, "PITSTOP_RATE_PER_SECOND"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_sentence(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ, env_file=None)
+    message = str(caught.value)
+    assert named in message and "\n" not in message
+
+
+def test_a_malformed_dotenv_line_is_named(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("TELEGRAM_BOT_TOKEN\n")
+    with pytest.raises(ConfigError, match="line 1"):
+        load_settings({}, env_file=env)
