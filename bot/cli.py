@@ -233,69 +233,29 @@ def _lock_database(path: Path) -> IO[str]:
 
 async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = None) -> None:
     """Opens the database, runs the Application until `stop` is set or a signal arrives, closes all."""
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.render import Renderer
-    from bot.tg.app import build_application
-    from bot.tg.context import Services
+    from bot.runtime import StartError, halt, launch
 
     db = await open_database(settings.db_path)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    services = Services(settings=settings, db=db, clock=clock, render=Renderer())
-    app = build_application(services, polling=settings.webhook_url is None)
     try:
         try:
-            await app.initialize()
-        except InvalidToken:
-            raise Failure("Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather.") from None
-        except NetworkError as exc:
-            where = settings.base_url or "api.telegram.org"
-            raise Failure(f"Telegram cannot be reached at {where} ({exc.message}).") from None
-        if app.post_init:
-            await app.post_init(app)
-        await app.start()
-        if settings.webhook_url is None:
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=10, drop_pending_updates=False)
-        else:
-            await _start_webhook(app, settings)
+            app = await launch(settings, clock, db)
+        except StartError as exc:
+            raise Failure(str(exc)) from None
         log.info("pitstop running db=%s", settings.db_path)
-        await stop.wait()
-        log.info("pitstop stopping")
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        if app.post_stop:
-            await app.post_stop(app)
+        try:
+            await stop.wait()
+            log.info("pitstop stopping")
+        finally:
+            await halt(app)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        try:
-            await app.shutdown()
-        except RuntimeError:
-            pass  # never initialised
         await db.close()
         log.info("pitstop stopped; database closed")
-
-
-async def _start_webhook(app: object, settings: Settings) -> None:
-    """Starts PTB's webhook server, which refuses requests without the secret token header."""
-    from urllib.parse import urlparse
-
-    url = settings.webhook_url or ""
-    path = urlparse(url).path.lstrip("/")
-    updater = app.updater  # type: ignore[attr-defined]
-    await updater.start_webhook(
-        listen="0.0.0.0",
-        port=settings.webhook_port,
-        url_path=path,
-        webhook_url=url,
-        secret_token=settings.webhook_secret,
-    )
 
 
 def later(days: int) -> datetime:

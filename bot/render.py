@@ -62,7 +62,7 @@ class Renderer:
         self.env = Environment(
             loader=FileSystemLoader(str(folder)),
             undefined=StrictUndefined,
-            autoescape=select_autoescape(enabled_extensions=("j2", "html"), default=True),
+            autoescape=select_autoescape(enabled_extensions=("j2", "html"), disabled_extensions=("md", "txt"), default=True),
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,

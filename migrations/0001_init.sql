@@ -114,6 +114,7 @@ CREATE TABLE outbox (
     dedupe_key           TEXT NOT NULL UNIQUE,   -- one row per thing that must happen once
     payload              TEXT NOT NULL DEFAULT '{}',   -- JSON; never journal text in logs
     prompt_key           TEXT,              -- for prompts: chosen when sent
+    module_key           TEXT,              -- the module it was sent in (no repeats within one)
     response             TEXT CHECK (response IN ('answered', 'skipped', 'later')),
     attempts             INTEGER NOT NULL DEFAULT 0,
     last_error           TEXT,

@@ -23,6 +23,32 @@ SAMPLES: dict[str, object] = {
     "event_date": "Monday 30 November",
     "facilitator": True,
     "lang": "en",
+    "programme": "Certified Public Manager",
+    "role": "facilitator",
+    "timezone": "Europe/Amsterdam",
+    "hour": "09:00",
+    "settings": True,
+    "typed": "<script>",
+    "first": "Mon 30 Nov 2026, 09:00",
+    "saved": True,
+    "language_name": "English",
+    "days": "Mon, Tue",
+    "paused": "2027-01-04",
+    "show_activity": False,
+    "intention": True,
+    "items": [
+        {"date": "25 Nov 2026", "text": "A <b>& reflection", "media": ["voice"], "visibility": "shared",
+         "intention": True, "follow_up": False},
+        {"date": "24 Nov 2026", "text": "", "media": ["photo"], "visibility": "private", "intention": False,
+         "follow_up": True},
+    ],
+    "page": 1,
+    "pages": 2,
+    "total": 7,
+    "until": "4 Jan 2027",
+    "count": 3,
+    "quote": "I will <b>& listen first",
+    "written_on": "Monday 30 November",
 }
 
 
@@ -65,6 +91,30 @@ def test_the_library_is_large_and_covers_every_phase_and_capacity() -> None:
         fitting = [p for p in RENDER.library if phase in p.phases]
         assert {p.capacity for p in fitting} == capacities, phase
     assert sum(p.intention for p in RENDER.library) >= 8
+
+
+def test_the_export_document_renders_in_both_languages() -> None:
+    entry = {"date": "25 Nov 2026", "intention": True, "follows_up": None, "visibility": "shared", "module": "m1",
+             "capacity": "relational", "messages": [{"kind": "text", "text": "Tom & Jerry"}, {"kind": "voice", "text": ""}]}
+    for language in LANGUAGES:
+        text = RENDER.env.get_template(f"{language}/export.md").render(
+            person={"language": language, "timezone": "Europe/Amsterdam", "nudge_time": "09:00"}, entries=[entry]
+        )
+        assert "Tom & Jerry" in text  # Markdown is not HTML-escaped
+        empty = RENDER.env.get_template(f"{language}/export.md").render(
+            person={"language": language, "timezone": "UTC", "nudge_time": "09:00"}, entries=[]
+        )
+        assert "Tom" not in empty
+
+
+def test_every_button_label_renders_in_both_languages() -> None:
+    for language in LANGUAGES:
+        for label, values in {"later": {}, "skip": {}, "kind": {"kind": "residential"}, "zone": {"zone": "Europe/London"},
+                              "weekday": {"day": 6}, "done": {}, "understood": {}, "language_name": {"code": "nl"},
+                              "set_language": {}, "set_timezone": {}, "set_hour": {}, "set_days": {},
+                              "set_activity": {"on": True}, "newer": {}, "older": {}, "forget_yes": {},
+                              "forget_no": {}}.items():
+            assert RENDER.button(language, label, **values)
 
 
 def test_both_languages_have_the_same_templates() -> None:

@@ -148,7 +148,7 @@ class Programme:
         return next((s for s in self.sets if s.key == key), None)
 
     def events(self, set_key: str | None = None) -> list[Event]:
-        """Gives all events in time order, with the meetings of one set (or of none)."""
+        """Gives all events in time order, with the meetings of one set (of every set when none is given)."""
         found = [e for m in self.modules for e in m.events]
         for s in self.sets:
             if set_key is None or s.key == set_key:
@@ -291,7 +291,7 @@ class _Reader:
         ends = self.moment(raw, "ends", where, end_of_day=True, required=False)
         if starts is not None and ends is None and "ends" not in raw:
             # A dated event lasts the day; a timed one (a meeting, a pitstop) half a day.
-            if isinstance(raw["starts"], datetime) or (isinstance(raw["starts"], str) and "T" in raw["starts"]):
+            if isinstance(raw["starts"], datetime) or (isinstance(raw["starts"], str) and ("T" in raw["starts"] or " " in raw["starts"].strip())):
                 ends = starts + timedelta(hours=DEFAULT_TIMED_HOURS)
             else:
                 ends = self.moment({"ends": raw["starts"]}, "ends", where, end_of_day=True)

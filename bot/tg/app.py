@@ -52,6 +52,7 @@ async def _post_init(app: PitstopApplication) -> None:  # type: ignore[type-arg]
             commands, scope=BotCommandScopeDefault(), language_code=None if language == "en" else language
         )
     if services.dispatcher is not None:
+        await services.dispatcher.start()
         services.dispatcher.arm(app)
     log.info("bot ready username=%s", services.bot_username)
 

@@ -1,92 +1,219 @@
-"""Handlers: parse the update, call the store or domain, reply from a template."""
+"""Routes every update to a handler: parse → check who it is → call → reply from a template.
+
+Strangers get one polite sentence and nothing is stored. Every command and button checks the
+person's state on each press; unknown or forged button data changes nothing.
+"""
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.store import people
+from bot.store.people import Person
+from bot.tg import account, onboarding, reflections
+from bot.tg.common import language_of, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
 
+PRIVATE = filters.ChatType.PRIVATE
+
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Adds every handler, the catch-all last, and the one error handler."""
-    app.add_handler(CommandHandler("start", start_bot))
-    app.add_handler(CommandHandler("help", show_help))
-    app.add_handler(MessageHandler(filters.ALL, answer_anything_else))
+    """Adds every handler, the catch-alls last, and the one error handler."""
+    app.add_handler(CommandHandler("start", start_bot, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", show_help, filters=PRIVATE))
+    for name, handler in (
+        ("journal", run_journal),
+        ("settings", run_settings),
+        ("pause", run_pause),
+        ("resume", run_resume),
+        ("export", run_export),
+        ("forget", run_forget),
+    ):
+        app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(press_button))
+    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, take_edit))
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(PRIVATE & filters.TEXT, take_text))
+    app.add_handler(MessageHandler(PRIVATE & (filters.VOICE | filters.PHOTO), take_media))
+    app.add_handler(MessageHandler(PRIVATE, take_anything_else))
     app.add_error_handler(report_error)
 
 
-def language_of(update: Update, context: PitstopContext, person: people.Person | None = None) -> str:
-    """Gives the language to answer in: the person's choice, else their Telegram app's, else the default."""
-    if person is not None:
-        return person.language
+async def _person(update: Update, context: PitstopContext) -> Person | None:
     user = update.effective_user
-    code = (user.language_code or "") if user else ""
-    if code.startswith("nl"):
-        return "nl"
-    if code.startswith("en"):
-        return "en"
-    return context.services.settings.language
+    return None if user is None else await people.get_person_by_telegram(context.db, user.id)
 
 
-async def reply(update: Update, context: PitstopContext, language: str, template: str, /, **values: object) -> None:
-    """Answers in the chat the update came from with a rendered template."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    text = context.render.message(language, template, **values)
-    await context.bot.send_message(chat.id, text)
+async def _ready(update: Update, context: PitstopContext) -> Person | None:
+    """Gives the person when they finished onboarding; otherwise answers for them and gives None."""
+    person = await _person(update, context)
+    if person is None:
+        await reply(update, context, language_of(update, context), "not_invited")
+        return None
+    if person.status == "onboarding":
+        await reply(update, context, person.language, "finish_setup_first")
+        await onboarding.show_step(update, context, person)
+        return None
+    if person.status == "blocked":
+        # They wrote again, so they unblocked the bot: take them back.
+        person = await people.update_person(context.db, person.id, context.clock.now(), status="active")
+    return person
 
 
 async def start_bot(update: Update, context: PitstopContext) -> None:
-    """Welcomes a known person back; tells a stranger the bot works by invitation."""
-    user = update.effective_user
-    if user is None:
+    """Joins with an invite code, resumes onboarding, or welcomes back; strangers hear it is invite-only."""
+    code = (context.args or [""])[0].strip()
+    if code:
+        await onboarding.join_with_invite(update, context, code)
         return
-    person = await people.get_person_by_telegram(context.db, user.id)
+    person = await _person(update, context)
     if person is None:
         await reply(update, context, language_of(update, context), "not_invited")
-        return
-    await reply(update, context, person.language, "welcome_back", name=person.name)
+    elif person.status == "onboarding":
+        await onboarding.show_step(update, context, person)
+    else:
+        await reply(update, context, person.language, "welcome_back", name=person.name)
 
 
 async def show_help(update: Update, context: PitstopContext) -> None:
     """Lists what the bot does, in the person's language."""
-    user = update.effective_user
-    if user is None:
-        return
-    person = await people.get_person_by_telegram(context.db, user.id)
+    person = await _person(update, context)
     if person is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return
-    facilitator = await people.is_facilitator(context.db, person.id) or user.id in context.services.settings.admins
+    user_id = update.effective_user.id if update.effective_user else 0
+    facilitator = await people.is_facilitator(context.db, person.id) or user_id in context.services.settings.admins
     await reply(update, context, person.language, "help", facilitator=facilitator)
 
 
-async def answer_anything_else(update: Update, context: PitstopContext) -> None:
-    """Gives strangers the invitation sentence; everything else is handled by later handlers."""
-    user = update.effective_user
-    if user is None or update.effective_chat is None:
-        return
-    person = await people.get_person_by_telegram(context.db, user.id)
-    if person is None and update.effective_chat.type == "private":
+async def run_journal(update: Update, context: PitstopContext) -> None:
+    """Shows the journal, newest first, paged."""
+    if (person := await _ready(update, context)) is not None:
+        await account.show_journal(update, context, person)
+
+
+async def run_settings(update: Update, context: PitstopContext) -> None:
+    """Shows the settings with a button to change each."""
+    if (person := await _ready(update, context)) is not None:
+        await onboarding.show_settings(update, context, person)
+
+
+async def run_pause(update: Update, context: PitstopContext) -> None:
+    """Pauses nudges, until a date when one is given."""
+    if (person := await _ready(update, context)) is not None:
+        await account.pause_nudges(update, context, person, list(context.args or []))
+
+
+async def run_resume(update: Update, context: PitstopContext) -> None:
+    """Ends a pause."""
+    if (person := await _ready(update, context)) is not None:
+        await account.resume_nudges(update, context, person)
+
+
+async def run_export(update: Update, context: PitstopContext) -> None:
+    """Sends the person's data as files."""
+    if (person := await _ready(update, context)) is not None:
+        await account.export_data(update, context, person)
+
+
+async def run_forget(update: Update, context: PitstopContext) -> None:
+    """Asks to confirm erasing everything (also possible during onboarding)."""
+    person = await _person(update, context)
+    if person is None:
         await reply(update, context, language_of(update, context), "not_invited")
+        return
+    await account.ask_forget(update, context, person)
+
+
+async def unknown_command(update: Update, context: PitstopContext) -> None:
+    """Answers a command the bot does not have."""
+    person = await _person(update, context)
+    if person is None:
+        await reply(update, context, language_of(update, context), "not_invited")
+        return
+    await reply(update, context, person.language, "unknown_command")
+
+
+async def take_text(update: Update, context: PitstopContext) -> None:
+    """Typed text: an answer to an onboarding step, or a reflection."""
+    person = await _person(update, context)
+    message = update.effective_message
+    if person is None or message is None or message.text is None:
+        await reply(update, context, language_of(update, context), "not_invited")
+        return
+    step = person.onboarding_step
+    if person.status == "onboarding" or (person.status == "active" and step in ("timezone", "hour")):
+        await onboarding.type_during_step(update, context, person, message.text)
+        return
+    if (person := await _ready(update, context)) is not None:
+        await reflections.take_text(update, context, person)
+
+
+async def take_media(update: Update, context: PitstopContext) -> None:
+    """A voice note or a photo: kept as a reference in the journal."""
+    if (person := await _ready(update, context)) is not None:
+        await reflections.take_media(update, context, person)
+
+
+async def take_edit(update: Update, context: PitstopContext) -> None:
+    """An edited message: updates its journal entry."""
+    person = await _person(update, context)
+    if person is None:
+        await reply(update, context, language_of(update, context), "not_invited")
+        return
+    await reflections.take_edit(update, context, person)
+
+
+async def take_anything_else(update: Update, context: PitstopContext) -> None:
+    """Stickers, locations, files, contacts, polls…: a friendly sentence about what the bot keeps."""
+    person = await _person(update, context)
+    if update.effective_message is None:
+        return  # not a message (e.g. a membership change): nothing to answer
+    if person is None:
+        await reply(update, context, language_of(update, context), "not_invited")
+        return
+    await reply(update, context, person.language, "unsupported")
+
+
+BUTTONS = {
+    "ob": onboarding.press_onboarding,
+    "st": onboarding.press_settings,
+    "pr": reflections.press_prompt,
+    "jr": account.press_journal,
+    "fg": account.press_forget,
+}
+
+
+async def press_button(update: Update, context: PitstopContext) -> None:
+    """Routes a button press by its data's prefix; anything unknown or not the presser's changes nothing."""
+    query = update.callback_query
+    if query is None:
+        return
+    person = await _person(update, context)
+    if person is None:
+        await stale_button(update, context, language_of(update, context))
+        return
+    parts = (query.data or "").split(":")
+    handler = BUTTONS.get(parts[0])
+    if handler is None or len(query.data or "") > 64:
+        await stale_button(update, context, person.language)
+        return
+    await handler(update, context, person, parts)
 
 
 async def report_error(update: object, context: PitstopContext) -> None:
     """Logs the failure with its trace (never message text), then apologises to the user."""
-    log.error("update failed: %s", html.escape(type(context.error).__name__), exc_info=context.error)
+    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            person = None
-            if update.effective_user is not None:
-                person = await people.get_person_by_telegram(context.db, update.effective_user.id)
+            person = await _person(update, context)
             await reply(update, context, language_of(update, context, person), "error")
+            if update.callback_query is not None:
+                await update.callback_query.answer()
         except Exception:  # the apology itself failed: the log above already has the cause
             log.warning("could not send the error answer", exc_info=True)

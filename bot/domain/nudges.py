@@ -1,0 +1,82 @@
+"""When nudges may come: local hours on chosen weekdays, turned into UTC moments.
+
+Pure: the zone, the settings and the window are passed in. A 09:00 nudge stays at 09:00 local
+time across a daylight-saving change because each day's moment is built from the local date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+FOLLOW_UP_DAYS = 4
+LATER_HOURS = 3
+
+
+@dataclass(frozen=True)
+class NudgeSettings:
+    """A participant's choices about when nudges may come."""
+
+    zone: ZoneInfo
+    hour: int
+    minute: int
+    weekdays: frozenset[int]  # Monday = 0
+    paused_until: datetime | None = None
+
+
+def local_moment(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    """Gives the aware moment of a local wall-clock time on a day, moved past a DST gap if needed."""
+    naive = datetime.combine(day, time(hour, minute))
+    moment = naive.replace(tzinfo=zone)
+    # A wall time that does not exist (spring forward) round-trips to another time: move it on.
+    back = moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != naive:
+        moment = (moment.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
+    return moment
+
+
+def nudge_times(settings: NudgeSettings, start: datetime, end: datetime) -> list[datetime]:
+    """Gives the UTC moments in [start, end) at which nudges may come, one a chosen day at most."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("nudge_times needs aware datetimes")
+    found = []
+    day = start.astimezone(settings.zone).date()
+    last = end.astimezone(settings.zone).date()
+    while day <= last:
+        if day.weekday() in settings.weekdays:
+            moment = local_moment(day, settings.hour, settings.minute, settings.zone).astimezone(UTC)
+            paused = settings.paused_until is not None and moment < settings.paused_until
+            if start <= moment < end and not paused:
+                found.append(moment)
+        day += timedelta(days=1)
+    return found
+
+
+def next_nudge(settings: NudgeSettings, after: datetime, horizon_days: int = 14) -> datetime | None:
+    """Gives the first nudge moment after a moment, if one comes within the horizon."""
+    times = nudge_times(settings, after, after + timedelta(days=horizon_days))
+    return times[0] if times else None
+
+
+def follow_up_time(
+    settings: NudgeSettings, intention_at: datetime, next_meeting: datetime | None
+) -> datetime:
+    """Gives when to ask what came of an intention: some days later at the nudge hour, or before the next meeting.
+
+    When the participant's set meets within those days, the question comes on the day before the
+    meeting (and never sooner than the next day), so the answer can be taken to the meeting.
+    """
+    zone = settings.zone
+    local_day = intention_at.astimezone(zone).date()
+    target_day = local_day + timedelta(days=FOLLOW_UP_DAYS)
+    if next_meeting is not None:
+        meeting_day = next_meeting.astimezone(zone).date()
+        if local_day + timedelta(days=1) < meeting_day <= target_day:
+            target_day = meeting_day - timedelta(days=1)
+    return local_moment(target_day, settings.hour, settings.minute, zone).astimezone(UTC)
+
+
+def later_time(now: datetime) -> datetime:
+    """Gives when a prompt snoozed with *later* comes again."""
+    return now + timedelta(hours=LATER_HOURS)

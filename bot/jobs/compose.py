@@ -1,0 +1,157 @@
+"""Turns an outbox row into the message to send, at the moment it is sent.
+
+Composing late means a prompt fits the phase on the day it arrives, and the participant's
+language and settings as they are then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.domain.choice import choose_prompt
+from bot.domain.programme import Event, Phase, Position, locate
+from bot.render import Renderer, day_text
+from bot.store import journal, outbox, people, programmes
+from bot.store.db import Database
+from bot.store.outbox import OutboxRow
+
+
+@dataclass(frozen=True)
+class Where:
+    """A participant's programme, set and position at a moment."""
+
+    programme_id: int
+    stored: programmes.StoredProgramme
+    set_key: str | None
+    position: Position
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A message ready to send, or the reason it must not be sent."""
+
+    text: str = ""
+    keyboard: InlineKeyboardMarkup | None = None
+    cancel_reason: str | None = None
+    prompt_key: str | None = None
+    module_key: str | None = None
+
+
+async def where_is(db: Database, person: people.Person, now: datetime) -> Where | None:
+    """Gives where a participant stands in their programme now, or None without one."""
+    membership = await people.participation(db, person.id)
+    if membership is None:
+        return None
+    stored = await programmes.get_programme_by_id(db, membership.programme_id)
+    if stored is None:
+        return None
+    set_key = None
+    if membership.learning_set_id is not None:
+        found = await programmes.get_set_by_id(db, membership.learning_set_id)
+        set_key = found.key if found else None
+    return Where(membership.programme_id, stored, set_key, locate(stored.programme, now, set_key))
+
+
+def event_values(render: Renderer, language: str, event: Event | None, zone: object) -> dict[str, str]:
+    """Gives the template values that describe an event, all text, empty when there is none."""
+    if event is None:
+        return {"event_title": "", "event_place": "", "event_date": ""}
+    title = event.title or render.button(language, "kind", kind=event.kind)
+    return {"event_title": title, "event_place": event.place, "event_date": day_text(event.starts, language, zone)}
+
+
+def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKeyboardMarkup:
+    """Gives the *later* / *skip* buttons of a prompt."""
+    return InlineKeyboardMarkup(
+        [[
+            InlineKeyboardButton(render.button(language, "later"), callback_data=f"pr:later:{outbox_id}"),
+            InlineKeyboardButton(render.button(language, "skip"), callback_data=f"pr:skip:{outbox_id}"),
+        ]]
+    )
+
+
+async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
+    """Gives the message for a claimed row."""
+    if row.kind in ("prompt", "follow_up"):
+        if row.person_id is None:
+            return Composed(cancel_reason="no person")
+        person = await people.get_person(db, row.person_id)
+        if person is None or person.status != "active":
+            return Composed(cancel_reason="person not active")
+        if person.paused_until is not None and person.paused_until > now:
+            return Composed(cancel_reason="paused")
+        if row.kind == "prompt":
+            return await _compose_prompt(db, render, row, person, now)
+        return await _compose_follow_up(db, render, row, person)
+    if row.kind == "notice":
+        language = row.payload.get("language", "en")
+        if row.person_id is not None:
+            person = await people.get_person(db, row.person_id)
+            if person is None:
+                return Composed(cancel_reason="person erased")
+            language = person.language
+        return Composed(text=render.message(language, row.payload["template"], **row.payload.get("values", {})))
+    return Composed(cancel_reason=f"no composer for {row.kind}")
+
+
+async def _compose_prompt(
+    db: Database, render: Renderer, row: OutboxRow, person: people.Person, now: datetime
+) -> Composed:
+    where = await where_is(db, person, now)
+    if where is None:
+        return Composed(cancel_reason="no programme")
+    position = where.position
+    if position.phase == Phase.FINISHED:
+        return Composed(cancel_reason="programme finished")
+    module = position.module
+    module_key = module.key if module else ""
+    key = row.payload.get("prompt_key")
+    spec = next((p for p in render.library if p.key == key), None)
+    if spec is None:
+        used = await outbox.used_prompt_keys(db, person.id, module_key)
+        local_day = now.astimezone(person_zone(person)).date()
+        spec = choose_prompt(
+            render.library, position.phase, module_key, module.capacities if module else (), used,
+            seed=f"{person.id}:{local_day.isoformat()}",
+        )
+    if spec is None:
+        return Composed(cancel_reason="empty prompt library")
+    zone = person_zone(person)
+    values = {
+        "name": person.name,
+        "module_title": module.title if module else "",
+        "module_theme": module.theme if module else "",
+        **event_values(render, person.language, position.event, zone),
+    }
+    text = render.prompt(person.language, spec.key, **values)
+    return Composed(text, prompt_keyboard(render, person.language, row.id), prompt_key=spec.key, module_key=module_key)
+
+
+async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, person: people.Person) -> Composed:
+    intention = await journal.get(db, int(row.payload.get("reflection_id", 0)))
+    if intention is None or intention.person_id != person.id:
+        return Composed(cancel_reason="intention erased")
+    quote = intention.text
+    if len(quote) > 600:
+        quote = quote[:600].rstrip() + "…"
+    text = render.message(
+        person.language,
+        "follow_up",
+        name=person.name,
+        quote=quote,
+        written_on=day_text(intention.created_at, person.language, person_zone(person)),
+    )
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(render.button(person.language, "skip"), callback_data=f"pr:skip:{row.id}")]]
+    )
+    return Composed(text, keyboard, module_key=intention.module_key)
+
+
+def person_zone(person: people.Person) -> object:
+    """Gives a person's time zone."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(person.timezone)

@@ -1,0 +1,154 @@
+"""The dispatcher: woken by the JobQueue, it claims due outbox rows, sends them paced, records the result.
+
+The outbox is what guarantees delivery; the repeating job only wakes the dispatcher, so a
+missed run loses nothing and a restart adds no extra copy (python-telegram-bot #3642, #1034).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from telegram import Bot, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.jobs import compose
+from bot.jobs.pacing import Pacer
+from bot.store import outbox, people
+from bot.store.outbox import OutboxRow
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.tg.context import Services
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+CONCURRENCY = 16
+MAX_ATTEMPTS = 6
+PLANNER_INTERVAL = 3600.0
+
+
+class Dispatcher:
+    """Sends what is due from the outbox."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        rate = services.settings.rate_per_second
+        self.pacer = Pacer(per_second=rate)
+        self._running = asyncio.Lock()
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self.sent_total = 0
+        # Hooks for broadcasts and digests to learn about each delivery.
+        self.after_send: list[Any] = []
+
+    def arm(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Starts the repeating jobs; re-arming is idempotent (jobs are replaced by name)."""
+        queue = app.job_queue
+        assert queue is not None, "python-telegram-bot[job-queue] is required"
+        for job in queue.get_jobs_by_name("pitstop-dispatch") + queue.get_jobs_by_name("pitstop-plan"):
+            job.schedule_removal()
+        interval = self.services.settings.dispatch_interval
+        # Late runs are fine; the outbox holds the truth. Coalesce so a stall gives one catch-up run.
+        job_kwargs = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+        queue.run_repeating(self._tick, interval=interval, first=0.05, name="pitstop-dispatch", job_kwargs=job_kwargs)
+        queue.run_repeating(self._plan, interval=PLANNER_INTERVAL, first=0.5, name="pitstop-plan", job_kwargs=job_kwargs)
+
+    async def start(self) -> None:
+        """Puts rows left in flight by a hard kill back in line."""
+        recovered = await outbox.recover_in_flight(self.services.db)
+        if recovered:
+            log.warning("recovered in-flight outbox rows count=%d (may arrive twice)", recovered)
+
+    async def _tick(self, context: Any) -> None:
+        await self.run_once(context.bot)
+
+    async def _plan(self, context: Any) -> None:
+        from bot.jobs.planner import plan_everyone
+
+        planned = await plan_everyone(self.services.db, self.services.clock.now())
+        log.info("planner ran people=%d", planned)
+
+    async def stop(self) -> None:
+        """Waits for the run in progress to finish, and starts no new one."""
+        self._stopping = True
+        async with self._running:
+            pass
+
+    async def run_once(self, bot: Bot) -> Counter[str]:
+        """Sends every row due now, in batches; gives counts by outcome."""
+        results: Counter[str] = Counter()
+        if self._running.locked() or self._stopping:
+            return results
+        async with self._running:
+            while not self._stopping:
+                rows = await outbox.claim_due(self.services.db, self.services.clock.now(), BATCH)
+                if not rows:
+                    break
+                gate = asyncio.Semaphore(CONCURRENCY)
+                outcomes = await asyncio.gather(*(self._deliver(bot, row, gate) for row in rows))
+                results.update(outcomes)
+                if results["retry"] and len(rows) == results["retry"]:
+                    break
+        if results:
+            log.info("dispatch %s", " ".join(f"{k}={v}" for k, v in sorted(results.items())))
+        return results
+
+    async def _deliver(self, bot: Bot, row: OutboxRow, gate: asyncio.Semaphore) -> str:
+        db = self.services.db
+        now = self.services.clock.now()
+        composed = await compose.compose(db, self.services.render, row, now)
+        if composed.cancel_reason is not None:
+            await outbox.mark(db, row.id, "cancelled", composed.cancel_reason)
+            return "cancelled"
+        async with gate:
+            await self.pacer.wait(row.chat_id)
+            try:
+                message = await self._send(bot, row, composed)
+            except RetryAfter as exc:
+                seconds = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
+                self.pacer.pause(float(seconds))
+                await outbox.mark(db, row.id, "pending", f"retry after {seconds}s")
+                return "retry"
+            except Forbidden:
+                await self._blocked(row)
+                return "blocked"
+            except BadRequest as exc:
+                await outbox.mark(db, row.id, "failed", f"bad request: {exc.message}"[:200])
+                return "failed"
+            except (TimedOut, NetworkError) as exc:
+                final = row.attempts >= MAX_ATTEMPTS
+                await outbox.mark(db, row.id, "failed" if final else "pending", f"network: {type(exc).__name__}")
+                if not final:
+                    self.pacer.pause(min(2.0 ** row.attempts, 30.0) / 10)
+                return "failed" if final else "retry"
+            except TelegramError as exc:
+                await outbox.mark(db, row.id, "failed", f"telegram: {type(exc).__name__}")
+                return "failed"
+        await outbox.mark_sent(
+            db, row.id, message.message_id, self.services.clock.now(), composed.prompt_key, composed.module_key
+        )
+        self.sent_total += 1
+        for hook in self.after_send:
+            await hook(row, "sent")
+        return "sent"
+
+    async def _send(self, bot: Bot, row: OutboxRow, composed: compose.Composed) -> Message:
+        return await bot.send_message(row.chat_id, composed.text, reply_markup=composed.keyboard)
+
+    async def _blocked(self, row: OutboxRow) -> None:
+        """Marks a person who blocked the bot, so that nothing more is planned or retried for them."""
+        db = self.services.db
+        await outbox.mark(db, row.id, "blocked", "forbidden")
+        await outbox.cancel_all_for_chat(db, row.chat_id, "forbidden")
+        if row.person_id is not None:
+            person = await people.get_person(db, row.person_id)
+            if person is not None and person.status != "blocked":
+                await people.update_person(db, person.id, self.services.clock.now(), status="blocked")
+                log.info("person blocked the bot person=%d", person.id)
+        for hook in self.after_send:
+            await hook(row, "blocked")

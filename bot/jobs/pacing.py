@@ -1,0 +1,55 @@
+"""Pacing for Telegram's limits: ~30 messages a second overall, 1 a second per chat, 20 a minute per group.
+
+Slots are reserved synchronously, so messages to one chat keep their order, and a RetryAfter
+pauses every send until Telegram allows it again. Real time (monotonic), not the injected clock:
+these are Telegram's seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+class Pacer:
+    """Hands out send slots that respect an overall rate and per-chat spacing."""
+
+    def __init__(
+        self,
+        per_second: float = 30.0,
+        per_chat_seconds: float = 1.0,
+        per_group_seconds: float = 3.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.per_chat = per_chat_seconds if per_second > 0 else 0.0
+        self.per_group = per_group_seconds if per_second > 0 else 0.0
+        self.monotonic = monotonic
+        self._next_global = 0.0
+        self._next_chat: dict[int, float] = {}
+        self._paused_until = 0.0
+
+    def reserve(self, chat_id: int) -> float:
+        """Gives the monotonic moment at which a message to this chat may go, and books it."""
+        now = self.monotonic()
+        slot = max(now, self._next_global, self._next_chat.get(chat_id, 0.0), self._paused_until)
+        self._next_global = slot + self.interval
+        spacing = self.per_group if chat_id < 0 else self.per_chat
+        if spacing:
+            self._next_chat[chat_id] = slot + spacing
+        if len(self._next_chat) > 50_000:
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+        return slot
+
+    async def wait(self, chat_id: int) -> None:
+        """Waits for this chat's next slot."""
+        delay = self.reserve(chat_id) - self.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """Stops all sending for a while (Telegram answered 429 with retry_after)."""
+        until = self.monotonic() + seconds
+        self._paused_until = max(self._paused_until, until)
+        self._next_global = max(self._next_global, until)

@@ -1,0 +1,99 @@
+"""The planner: keeps each participant's next week of nudges in the outbox.
+
+A nudge row is keyed by person and local day, so planning again never adds a second prompt for
+a day; a change of settings replaces the pending ones at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.nudges import NudgeSettings, follow_up_time, nudge_times
+from bot.store import outbox, people, programmes
+from bot.store.db import Database
+from bot.store.outbox import Planned
+
+HORIZON = timedelta(days=7)
+
+
+def nudge_settings(person: people.Person) -> NudgeSettings:
+    """Gives the domain's view of a person's nudge settings."""
+    return NudgeSettings(
+        zone=ZoneInfo(person.timezone),
+        hour=person.nudge_hour,
+        minute=person.nudge_minute,
+        weekdays=frozenset(person.nudge_days),
+        paused_until=person.paused_until,
+    )
+
+
+def prompt_key(person: people.Person, moment: datetime) -> str:
+    """Gives the outbox key of a person's daily prompt: one a local day."""
+    return f"prompt:{person.id}:{moment.astimezone(ZoneInfo(person.timezone)).date().isoformat()}"
+
+
+def _wanted(person: people.Person, last_day: date | None, now: datetime) -> list[Planned]:
+    times = nudge_times(nudge_settings(person), now, now + HORIZON)
+    zone = ZoneInfo(person.timezone)
+    return [
+        Planned("prompt", person.chat_id, t, prompt_key(person, t), person_id=person.id)
+        for t in times
+        if last_day is None or t.astimezone(zone).date() <= last_day
+    ]
+
+
+async def _programme_ends(db: Database) -> dict[int, date]:
+    """Gives each person's programme's last day (participants only)."""
+    ends = {}
+    for stored in await programmes.list_programmes(db):
+        if stored.programme.modules:
+            ends[stored.id] = max(m.ends for m in stored.programme.modules)
+    rows = await db.fetchall("SELECT person_id, programme_id FROM membership WHERE role = 'participant' ORDER BY id")
+    return {r[0]: ends[r[1]] for r in rows if r[1] in ends}
+
+
+async def replan_person(db: Database, person_id: int, now: datetime) -> int:
+    """Replaces a person's pending daily prompts after a change of settings; gives how many are planned."""
+    person = await people.get_person(db, person_id)
+    async with db.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM outbox WHERE person_id = ? AND kind = 'prompt' AND status = 'pending'"
+            " AND dedupe_key LIKE 'prompt:%'",
+            (person_id,),
+        )
+        if person is None or person.status != "active":
+            return 0
+        membership = await people.participation(db, person.id)
+        if membership is None:
+            return 0
+        ends = await _programme_ends(db)
+        if person.id not in ends:
+            return 0
+        wanted = _wanted(person, ends.get(person.id), now)
+        await outbox.plan_many(conn, wanted, now)
+    return len(wanted)
+
+
+async def plan_everyone(db: Database, now: datetime) -> int:
+    """Adds the missing daily prompts of the next week for every active participant; gives how many people."""
+    ends = await _programme_ends(db)
+    everyone = [p for p in await people.active_people(db) if p.id in ends]
+    async with db.transaction() as conn:
+        for start in range(0, len(everyone), 1000):
+            batch = [item for p in everyone[start : start + 1000] for item in _wanted(p, ends[p.id], now)]
+            await outbox.plan_many(conn, batch, now)
+    return len(everyone)
+
+
+async def plan_follow_up(
+    db: Database, person: people.Person, reflection_id: int, written_at: datetime, next_meeting: datetime | None
+) -> None:
+    """Plans the question about what came of an intention (once per intention)."""
+    due = follow_up_time(nudge_settings(person), written_at, next_meeting)
+    await outbox.plan(
+        db,
+        [Planned("follow_up", person.chat_id, due, f"follow_up:{reflection_id}", person_id=person.id,
+                 payload={"reflection_id": reflection_id})],
+        written_at,
+    )

@@ -1,0 +1,72 @@
+"""Starting and stopping the real Application: shared by `pitstop run`, the demo and the tests."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.error import InvalidToken, NetworkError
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.jobs.dispatcher import Dispatcher
+from bot.render import Renderer
+from bot.store.db import Database
+from bot.tg.app import build_application
+from bot.tg.context import PitstopApplication, Services
+
+log = logging.getLogger(__name__)
+
+
+class StartError(Exception):
+    """The bot cannot start; one sentence for the operator."""
+
+
+async def launch(
+    settings: Settings, clock: Clock, db: Database, render: Renderer | None = None, poll_timeout: int = 10
+) -> PitstopApplication:
+    """Builds, initialises and starts the Application, long polling unless a webhook is configured."""
+    services = Services(settings=settings, db=db, clock=clock, render=render or Renderer())
+    services.dispatcher = Dispatcher(services)
+    app = build_application(services, polling=settings.webhook_url is None)
+    try:
+        await app.initialize()
+    except InvalidToken:
+        raise StartError("Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather.") from None
+    except NetworkError as exc:
+        where = settings.base_url or "api.telegram.org"
+        raise StartError(f"Telegram cannot be reached at {where} ({exc.message}).") from None
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    if settings.webhook_url is None:
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
+    else:
+        await _start_webhook(app, settings)
+    return app
+
+
+async def halt(app: PitstopApplication) -> None:
+    """Stops polling and jobs, lets the dispatcher finish what is in flight, and shuts down."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    if app.post_stop:
+        await app.post_stop(app)
+    await app.shutdown()
+
+
+async def _start_webhook(app: PitstopApplication, settings: Settings) -> None:
+    """Starts PTB's webhook server, which refuses requests without the secret token header."""
+    from urllib.parse import urlparse
+
+    url = settings.webhook_url or ""
+    assert app.updater is not None
+    await app.updater.start_webhook(
+        listen="0.0.0.0",
+        port=settings.webhook_port,
+        url_path=urlparse(url).path.lstrip("/"),
+        webhook_url=url,
+        secret_token=settings.webhook_secret,
+    )

@@ -1,0 +1,193 @@
+"""Journal entries: reflections and the messages they are made of. Their text never reaches a log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.store.db import Database
+from bot.store.outbox import ts
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message of a reflection."""
+
+    id: int
+    reflection_id: int
+    chat_id: int
+    message_id: int
+    kind: str
+    text: str
+    file_id: str | None
+    created_at: datetime
+    edited_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Reflection:
+    """A journal entry with its parts joined."""
+
+    id: int
+    person_id: int
+    outbox_id: int | None
+    prompt_key: str | None
+    programme_id: int | None
+    module_key: str
+    phase: str
+    capacity: str
+    is_intention: bool
+    follows_up_id: int | None
+    visibility: str
+    takeaway: str | None
+    shared_set_id: int | None
+    digest_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    parts: tuple[Part, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Gives the reflection's text: its text parts in order, voice notes and photos by caption."""
+        return "\n".join(p.text for p in self.parts if p.text)
+
+
+@dataclass(frozen=True)
+class NewReflection:
+    """What is known of a reflection when its first message arrives."""
+
+    person_id: int
+    outbox_id: int | None
+    prompt_key: str | None
+    programme_id: int | None
+    module_key: str
+    phase: str
+    capacity: str
+    is_intention: bool
+    follows_up_id: int | None
+
+
+def _part(r: aiosqlite.Row) -> Part:
+    return Part(
+        r["id"], r["reflection_id"], r["chat_id"], r["message_id"], r["kind"], r["text"], r["file_id"],
+        datetime.fromisoformat(r["created_at"]), datetime.fromisoformat(r["edited_at"]) if r["edited_at"] else None,
+    )
+
+
+def _reflection(r: aiosqlite.Row, parts: tuple[Part, ...]) -> Reflection:
+    return Reflection(
+        r["id"], r["person_id"], r["outbox_id"], r["prompt_key"], r["programme_id"], r["module_key"], r["phase"],
+        r["capacity"], bool(r["is_intention"]), r["follows_up_id"], r["visibility"], r["takeaway"],
+        r["shared_set_id"], r["digest_id"], datetime.fromisoformat(r["created_at"]),
+        datetime.fromisoformat(r["updated_at"]), parts,
+    )
+
+
+async def part_exists(db: Database, chat_id: int, message_id: int) -> bool:
+    """Gives whether this message is stored already (an update delivered twice)."""
+    return await db.fetchone(
+        "SELECT 1 FROM reflection_part WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+    ) is not None
+
+
+async def add_message(
+    db: Database,
+    new: NewReflection,
+    append_to: int | None,
+    chat_id: int,
+    message_id: int,
+    kind: str,
+    text: str,
+    file_id: str | None,
+    now: datetime,
+) -> tuple[int, bool] | None:
+    """Stores a message as part of a reflection (a new one, or `append_to`).
+
+    Gives (reflection id, whether it is new), or None when the message was stored before.
+    """
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT 1 FROM reflection_part WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        ) as cur:
+            if await cur.fetchone() is not None:
+                return None
+        created = append_to is None
+        if append_to is None:
+            cur = await conn.execute(
+                "INSERT INTO reflection (person_id, outbox_id, prompt_key, programme_id, module_key, phase, capacity,"
+                " is_intention, follows_up_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (new.person_id, new.outbox_id, new.prompt_key, new.programme_id, new.module_key, new.phase,
+                 new.capacity, int(new.is_intention), new.follows_up_id, ts(now), ts(now)),
+            )
+            reflection_id = int(cur.lastrowid or 0)
+        else:
+            reflection_id = append_to
+            await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (ts(now), reflection_id))
+        await conn.execute(
+            "INSERT INTO reflection_part (reflection_id, chat_id, message_id, kind, text, file_id, created_at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (reflection_id, chat_id, message_id, kind, text, file_id, ts(now)),
+        )
+    return reflection_id, created
+
+
+async def edit_message(db: Database, chat_id: int, message_id: int, text: str, now: datetime) -> int | None:
+    """Replaces the text of a stored message; gives its reflection id, or None if it is not a journal message."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT reflection_id FROM reflection_part WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        await conn.execute(
+            "UPDATE reflection_part SET text = ?, edited_at = ? WHERE chat_id = ? AND message_id = ?",
+            (text, ts(now), chat_id, message_id),
+        )
+        await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (ts(now), row[0]))
+        return int(row[0])
+
+
+async def get(db: Database, reflection_id: int) -> Reflection | None:
+    """Gives one reflection with its parts."""
+    row = await db.fetchone("SELECT * FROM reflection WHERE id = ?", (reflection_id,))
+    if row is None:
+        return None
+    parts = await db.fetchall(
+        "SELECT * FROM reflection_part WHERE reflection_id = ? ORDER BY created_at, message_id", (reflection_id,)
+    )
+    return _reflection(row, tuple(_part(p) for p in parts))
+
+
+async def latest(db: Database, person_id: int) -> Reflection | None:
+    """Gives the person's most recently written reflection."""
+    row = await db.fetchone(
+        "SELECT id FROM reflection WHERE person_id = ? ORDER BY updated_at DESC, id DESC LIMIT 1", (person_id,)
+    )
+    return None if row is None else await get(db, row[0])
+
+
+async def for_person(db: Database, person_id: int, limit: int = 1_000_000, offset: int = 0) -> list[Reflection]:
+    """Gives a person's reflections, newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM reflection WHERE person_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (person_id, limit, offset),
+    )
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    marks = ",".join("?" for _ in ids)
+    parts = await db.fetchall(
+        f"SELECT * FROM reflection_part WHERE reflection_id IN ({marks}) ORDER BY created_at, message_id", ids
+    )
+    by_reflection: dict[int, list[Part]] = {}
+    for p in parts:
+        by_reflection.setdefault(p["reflection_id"], []).append(_part(p))
+    return [_reflection(r, tuple(by_reflection.get(r["id"], []))) for r in rows]
+
+
+async def count(db: Database, person_id: int) -> int:
+    """Gives how many reflections a person has."""
+    return int(await db.scalar("SELECT count(*) FROM reflection WHERE person_id = ?", (person_id,)) or 0)

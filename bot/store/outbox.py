@@ -1,0 +1,220 @@
+"""The outbox: every planned message as a row with a due time and a status.
+
+Rows are claimed in a transaction (pending → sending), sent, then marked. At start-up rows left
+in `sending` by a hard kill are put back to pending: they are the only ones that may arrive twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.store.db import Database
+
+
+def ts(moment: datetime) -> str:
+    """Gives the stored text of a moment: UTC, fixed width, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One planned message."""
+
+    id: int
+    kind: str
+    person_id: int | None
+    chat_id: int
+    due_at: datetime
+    status: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    prompt_key: str | None
+    module_key: str | None
+    response: str | None
+    attempts: int
+    telegram_message_id: int | None
+    sent_at: datetime | None
+    broadcast_id: int | None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A message to plan: what, for whom, when, and the key that makes it happen once."""
+
+    kind: str
+    chat_id: int
+    due_at: datetime
+    dedupe_key: str
+    person_id: int | None = None
+    payload: dict[str, Any] | None = None
+    broadcast_id: int | None = None
+
+
+def _row(r: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"],
+        kind=r["kind"],
+        person_id=r["person_id"],
+        chat_id=r["chat_id"],
+        due_at=datetime.fromisoformat(r["due_at"]),
+        status=r["status"],
+        dedupe_key=r["dedupe_key"],
+        payload=json.loads(r["payload"] or "{}"),
+        prompt_key=r["prompt_key"],
+        module_key=r["module_key"],
+        response=r["response"],
+        attempts=r["attempts"],
+        telegram_message_id=r["telegram_message_id"],
+        sent_at=datetime.fromisoformat(r["sent_at"]) if r["sent_at"] else None,
+        broadcast_id=r["broadcast_id"],
+    )
+
+
+async def plan_many(conn: aiosqlite.Connection, items: Iterable[Planned], now: datetime) -> None:
+    """Adds planned messages inside the caller's transaction; a key planned before is left alone."""
+    created = ts(now)
+    await conn.executemany(
+        "INSERT INTO outbox (kind, person_id, chat_id, due_at, dedupe_key, payload, broadcast_id, created_at)"
+        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (dedupe_key) DO NOTHING",
+        [
+            (p.kind, p.person_id, p.chat_id, ts(p.due_at), p.dedupe_key, json.dumps(p.payload or {}), p.broadcast_id, created)
+            for p in items
+        ],
+    )
+
+
+async def plan(db: Database, items: Sequence[Planned], now: datetime) -> None:
+    """Adds planned messages in a transaction of their own."""
+    async with db.transaction() as conn:
+        await plan_many(conn, items, now)
+
+
+async def get(db: Database, outbox_id: int) -> OutboxRow | None:
+    """Gives one row."""
+    row = await db.fetchone("SELECT * FROM outbox WHERE id = ?", (outbox_id,))
+    return None if row is None else _row(row)
+
+
+async def by_message(db: Database, chat_id: int, message_id: int) -> OutboxRow | None:
+    """Gives the row whose sent message has this Telegram id in this chat."""
+    row = await db.fetchone(
+        "SELECT * FROM outbox WHERE chat_id = ? AND telegram_message_id = ? AND status = 'sent'",
+        (chat_id, message_id),
+    )
+    return None if row is None else _row(row)
+
+
+async def recover_in_flight(db: Database) -> int:
+    """Puts rows a hard kill left in `sending` back to pending; gives how many (these may repeat)."""
+    async with db.transaction() as conn:
+        cur = await conn.execute("UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'")
+        return cur.rowcount
+
+
+async def claim_due(db: Database, now: datetime, limit: int) -> list[OutboxRow]:
+    """Claims up to `limit` due rows, oldest first, so that no other tick sends them too."""
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?) RETURNING *",
+            (ts(now), ts(now), limit),
+        ) as cur:
+            rows = [_row(r) for r in await cur.fetchall()]
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+async def mark_sent(
+    db: Database,
+    outbox_id: int,
+    message_id: int,
+    now: datetime,
+    prompt_key: str | None = None,
+    module_key: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Records a delivered message and its Telegram id."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = 'sent', telegram_message_id = ?, sent_at = ?, last_error = NULL,"
+            " prompt_key = COALESCE(?, prompt_key), module_key = COALESCE(?, module_key),"
+            " payload = COALESCE(?, payload) WHERE id = ?",
+            (message_id, ts(now), prompt_key, module_key, json.dumps(payload) if payload is not None else None, outbox_id),
+        )
+
+
+async def mark(db: Database, outbox_id: int, status: str, error: str | None = None) -> None:
+    """Sets a row's status (pending for a retry, failed, blocked, cancelled) with the reason."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = ?, last_error = ?, claimed_at = NULL WHERE id = ?", (status, error, outbox_id)
+        )
+
+
+async def set_response(db: Database, outbox_id: int, response: str) -> bool:
+    """Records the participant's answer to a prompt once; gives False when it had one already."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE outbox SET response = ? WHERE id = ? AND response IS NULL", (response, outbox_id)
+        )
+        return cur.rowcount == 1
+
+
+async def cancel_pending(db: Database, person_id: int, kinds: Sequence[str], prefix: str = "") -> int:
+    """Cancels a person's pending rows of some kinds (whose key starts with prefix); gives how many."""
+    marks = ",".join("?" for _ in kinds)
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            f"DELETE FROM outbox WHERE person_id = ? AND status = 'pending' AND kind IN ({marks})"
+            " AND dedupe_key LIKE ? || '%'",
+            (person_id, *kinds, prefix),
+        )
+        return cur.rowcount
+
+
+async def cancel_all_for_chat(db: Database, chat_id: int, reason: str) -> int:
+    """Marks every pending row to a chat as blocked (the person blocked the bot)."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE outbox SET status = 'blocked', last_error = ? WHERE chat_id = ? AND status = 'pending'",
+            (reason, chat_id),
+        )
+        return cur.rowcount
+
+
+async def latest_open_prompt(db: Database, person_id: int, since: datetime) -> OutboxRow | None:
+    """Gives the person's most recent sent prompt or follow-up that was not skipped, if recent."""
+    row = await db.fetchone(
+        "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up') AND status = 'sent'"
+        " AND (response IS NULL OR response = 'answered') AND sent_at >= ? ORDER BY sent_at DESC, id DESC LIMIT 1",
+        (person_id, ts(since)),
+    )
+    return None if row is None else _row(row)
+
+
+async def used_prompt_keys(db: Database, person_id: int, module_key: str) -> set[str]:
+    """Gives the prompts already sent to a person within a module."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT prompt_key FROM outbox WHERE person_id = ? AND kind = 'prompt' AND status = 'sent'"
+        " AND module_key = ? AND prompt_key IS NOT NULL",
+        (person_id, module_key),
+    )
+    return {r[0] for r in rows}
+
+
+async def for_person(db: Database, person_id: int) -> list[OutboxRow]:
+    """Gives every row of a person, oldest first (for export and tests)."""
+    rows = await db.fetchall("SELECT * FROM outbox WHERE person_id = ? ORDER BY due_at, id", (person_id,))
+    return [_row(r) for r in rows]
+
+
+async def counts(db: Database) -> dict[str, int]:
+    """Gives how many rows have each status."""
+    rows = await db.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
+    return {r[0]: r[1] for r in rows}

@@ -1,0 +1,46 @@
+"""Small helpers every handler module uses: the language to answer in, and answering from templates."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.store import people
+from bot.tg.context import PitstopContext
+
+
+def language_of(update: Update, context: PitstopContext, person: people.Person | None = None) -> str:
+    """Gives the language to answer in: the person's choice, else their Telegram app's, else the default."""
+    if person is not None:
+        return person.language
+    user = update.effective_user
+    code = (user.language_code or "") if user else ""
+    if code.startswith("nl"):
+        return "nl"
+    if code.startswith("en"):
+        return "en"
+    return context.services.settings.language
+
+
+async def reply(update: Update, context: PitstopContext, language: str, template: str, /, **values: object) -> None:
+    """Answers in the chat the update came from with a rendered template."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    text = context.render.message(language, template, **values)
+    await context.bot.send_message(chat.id, text)
+
+
+async def answer_button(
+    update: Update, context: PitstopContext, language: str, template: str, /, alert: bool = False, **values: object
+) -> None:
+    """Answers a button press with a short notice from a template (`button_<template>`)."""
+    query = update.callback_query
+    if query is None:
+        return
+    text = context.render.message(language, f"button_{template}", **values)
+    await query.answer(text[:200], show_alert=alert)
+
+
+async def stale_button(update: Update, context: PitstopContext, language: str) -> None:
+    """Answers a press on a button that no longer applies, or was never ours; changes nothing."""
+    await answer_button(update, context, language, "stale")

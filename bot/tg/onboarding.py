@@ -1,0 +1,225 @@
+"""Joining with an invite, onboarding (language, time zone, hour, days, privacy) and /settings.
+
+The step a person is at lives in the database (`person.onboarding_step`), so onboarding resumes
+after a restart and needs no ConversationHandler state in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.domain.nudges import next_nudge
+from bot.domain.parsing import parse_hour, parse_zone
+from bot.jobs.planner import nudge_settings, replan_person
+from bot.render import moment_text
+from bot.store import people, programmes
+from bot.store.people import Person, Redeemed
+from bot.tg.common import answer_button, language_of, reply, stale_button
+from bot.tg.context import PitstopContext
+
+log = logging.getLogger(__name__)
+
+ZONE_BUTTONS = ("Europe/Amsterdam", "Europe/Brussels", "Europe/London", "Europe/Vilnius")
+HOUR_BUTTONS = (7, 8, 9, 12, 17, 20)
+STEPS = ("language", "timezone", "hour", "days", "privacy")
+
+
+async def join_with_invite(update: Update, context: PitstopContext, code: str) -> None:
+    """Enrols the sender with an invite code and starts onboarding; refuses bad codes politely."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    language = language_of(update, context)
+    if len(code) > 64:
+        await reply(update, context, language, "invite_unknown")
+        return
+    outcome, person, invite = await people.redeem_invite(
+        context.db, code, user.id, chat.id, user.first_name or "", language,
+        context.services.settings.timezone, context.clock.now(),
+    )
+    if outcome in (Redeemed.UNKNOWN, Redeemed.EXPIRED, Redeemed.USED_UP):
+        await reply(update, context, language, f"invite_{outcome.value}")
+        return
+    assert person is not None and invite is not None
+    log.info("invite redeemed person=%d programme=%d outcome=%s", person.id, invite.programme_id, outcome.value)
+    if person.status == "onboarding":
+        if outcome is Redeemed.JOINED and person.onboarding_step == "language":
+            stored = await programmes.get_programme_by_id(context.db, invite.programme_id)
+            title = stored.programme.title if stored else ""
+            await reply(update, context, person.language, "joined", name=person.name, programme=title, role=invite.role)
+        await show_step(update, context, person)
+        return
+    await reply(update, context, person.language, "welcome_back", name=person.name)
+
+
+def step_keyboard(context: PitstopContext, person: Person, step: str) -> InlineKeyboardMarkup | None:
+    """Gives the buttons of an onboarding or settings step."""
+    render, lang = context.render, person.language
+    if step == "language":
+        return InlineKeyboardMarkup([[
+            InlineKeyboardButton("Nederlands", callback_data="ob:lang:nl"),
+            InlineKeyboardButton("English", callback_data="ob:lang:en"),
+        ]])
+    if step == "timezone":
+        rows = [[InlineKeyboardButton(render.button(lang, "zone", zone=z), callback_data=f"ob:tz:{z}")] for z in ZONE_BUTTONS]
+        return InlineKeyboardMarkup(rows)
+    if step == "hour":
+        buttons = [InlineKeyboardButton(f"{h:02d}:00", callback_data=f"ob:hour:{h}") for h in HOUR_BUTTONS]
+        return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
+    if step == "days":
+        chosen = set(person.nudge_days)
+        days = [
+            InlineKeyboardButton(
+                ("✓ " if d in chosen else "") + render.button(lang, "weekday", day=d), callback_data=f"ob:day:{d}"
+            )
+            for d in range(7)
+        ]
+        return InlineKeyboardMarkup([days[:4], days[4:], [InlineKeyboardButton(render.button(lang, "done"), callback_data="ob:days:ok")]])
+    if step == "privacy":
+        return InlineKeyboardMarkup([[InlineKeyboardButton(render.button(lang, "understood"), callback_data="ob:ok")]])
+    return None
+
+
+async def show_step(update: Update, context: PitstopContext, person: Person) -> None:
+    """Sends the question of the step a person is at."""
+    step = person.onboarding_step or "language"
+    chat = update.effective_chat
+    assert chat is not None
+    text = context.render.message(
+        person.language, f"step_{step}", name=person.name, timezone=person.timezone,
+        hour=f"{person.nudge_hour:02d}:{person.nudge_minute:02d}", settings=person.status == "active",
+    )
+    await context.bot.send_message(chat.id, text, reply_markup=step_keyboard(context, person, step))
+
+
+async def press_onboarding(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Handles a button of an onboarding or settings step: `ob:<what>[:<value>]`."""
+    query = update.callback_query
+    assert query is not None
+    step = person.onboarding_step
+    what = parts[1] if len(parts) > 1 else ""
+    value = parts[2] if len(parts) > 2 else ""
+    now = context.clock.now()
+    if what == "lang" and step == "language" and value in ("en", "nl"):
+        person = await people.update_person(context.db, person.id, now, language=value)
+        await answer_button(update, context, person.language, "chosen")
+        await _advance(update, context, person)
+    elif what == "tz" and step == "timezone" and value in ZONE_BUTTONS:
+        person = await people.update_person(context.db, person.id, now, timezone=value)
+        await answer_button(update, context, person.language, "chosen")
+        await _advance(update, context, person)
+    elif what == "hour" and step == "hour" and value.isdigit() and int(value) in HOUR_BUTTONS:
+        person = await people.update_person(context.db, person.id, now, nudge_hour=int(value), nudge_minute=0)
+        await answer_button(update, context, person.language, "chosen")
+        await _advance(update, context, person)
+    elif what == "day" and step == "days" and value.isdigit() and 0 <= int(value) <= 6:
+        days = set(person.nudge_days) ^ {int(value)}
+        person = await people.update_person(context.db, person.id, now, nudge_days=tuple(sorted(days)))
+        await query.answer()
+        try:
+            await query.edit_message_reply_markup(step_keyboard(context, person, "days"))
+        except BadRequest:
+            pass  # the same keyboard twice ("message is not modified"): nothing to show
+    elif what == "days" and value == "ok" and step == "days":
+        if not person.nudge_days:
+            await answer_button(update, context, person.language, "pick_a_day", alert=True)
+            return
+        await answer_button(update, context, person.language, "chosen")
+        await _advance(update, context, person)
+    elif what == "ok" and step == "privacy":
+        await answer_button(update, context, person.language, "chosen")
+        await _advance(update, context, person)
+    else:
+        await stale_button(update, context, person.language)
+
+
+async def type_during_step(update: Update, context: PitstopContext, person: Person, text: str) -> None:
+    """Takes a typed time zone or hour at those steps; elsewhere points back to the buttons."""
+    now = context.clock.now()
+    step = person.onboarding_step
+    if step == "timezone":
+        zone = parse_zone(text)
+        if zone is None:
+            await reply(update, context, person.language, "zone_unknown", typed=text[:60])
+            return
+        person = await people.update_person(context.db, person.id, now, timezone=zone)
+        await reply(update, context, person.language, "zone_set", timezone=zone)
+        await _advance(update, context, person)
+    elif step == "hour":
+        hour = parse_hour(text)
+        if hour is None:
+            await reply(update, context, person.language, "hour_unknown", typed=text[:60])
+            return
+        person = await people.update_person(context.db, person.id, now, nudge_hour=hour[0], nudge_minute=hour[1])
+        await _advance(update, context, person)
+    else:
+        await reply(update, context, person.language, "use_the_buttons")
+        await show_step(update, context, person)
+
+
+async def _advance(update: Update, context: PitstopContext, person: Person) -> None:
+    """Moves to the next onboarding step, or back to the settings summary when changing a setting."""
+    now = context.clock.now()
+    if person.status == "active":
+        person = await people.update_person(context.db, person.id, now, onboarding_step=None)
+        await replan_person(context.db, person.id, now)
+        await show_settings(update, context, person, saved=True)
+        return
+    step = person.onboarding_step or "language"
+    following = STEPS[STEPS.index(step) + 1] if step in STEPS and step != STEPS[-1] else None
+    if following is not None:
+        person = await people.update_person(context.db, person.id, now, onboarding_step=following)
+        await show_step(update, context, person)
+        return
+    person = await people.update_person(context.db, person.id, now, onboarding_step=None, status="active")
+    planned = await replan_person(context.db, person.id, now)
+    first = next_nudge(nudge_settings(person), now)
+    log.info("onboarding finished person=%d planned=%d", person.id, planned)
+    await reply(
+        update, context, person.language, "onboarded", name=person.name,
+        first=moment_text(first, person.language, nudge_settings(person).zone) if first else "",
+    )
+
+
+async def show_settings(update: Update, context: PitstopContext, person: Person, saved: bool = False) -> None:
+    """Shows a person's settings with a button for each."""
+    render, lang = context.render, person.language
+    chat = update.effective_chat
+    assert chat is not None
+    paused = person.paused_until.astimezone(nudge_settings(person).zone).date().isoformat() if person.paused_until else ""
+    text = render.message(
+        lang, "settings", saved=saved, language_name=render.button(lang, "language_name", code=lang),
+        timezone=person.timezone, hour=f"{person.nudge_hour:02d}:{person.nudge_minute:02d}",
+        days=", ".join(render.button(lang, "weekday", day=d) for d in person.nudge_days),
+        paused=paused, show_activity=person.show_activity,
+    )
+    keyboard = InlineKeyboardMarkup([
+        [InlineKeyboardButton(render.button(lang, "set_language"), callback_data="st:language"),
+         InlineKeyboardButton(render.button(lang, "set_timezone"), callback_data="st:timezone")],
+        [InlineKeyboardButton(render.button(lang, "set_hour"), callback_data="st:hour"),
+         InlineKeyboardButton(render.button(lang, "set_days"), callback_data="st:days")],
+        [InlineKeyboardButton(render.button(lang, "set_activity", on=person.show_activity), callback_data="st:activity")],
+    ])
+    await context.bot.send_message(chat.id, text, reply_markup=keyboard)
+
+
+async def press_settings(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Opens one setting for change (`st:<step>`) or flips the show-activity choice."""
+    what = parts[1] if len(parts) > 1 else ""
+    now = context.clock.now()
+    if person.status != "active":
+        await stale_button(update, context, person.language)
+        return
+    if what in ("language", "timezone", "hour", "days"):
+        person = await people.update_person(context.db, person.id, now, onboarding_step=what)
+        await answer_button(update, context, person.language, "chosen")
+        await show_step(update, context, person)
+    elif what == "activity":
+        person = await people.update_person(context.db, person.id, now, show_activity=not person.show_activity)
+        await answer_button(update, context, person.language, "chosen")
+        await show_settings(update, context, person, saved=True)
+    else:
+        await stale_button(update, context, person.language)

@@ -1,0 +1,155 @@
+"""Replies become reflections; prompt buttons (*later*, *skip*); intentions get a follow-up.
+
+Journal text is stored and shown back to its author only; it is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+
+from bot.domain.nudges import later_time
+from bot.jobs.compose import where_is
+from bot.jobs.planner import plan_follow_up
+from bot.store import journal, outbox
+from bot.store.journal import NewReflection
+from bot.store.outbox import OutboxRow, Planned
+from bot.store.people import Person
+from bot.tg.common import answer_button, reply, stale_button
+from bot.tg.context import PitstopContext
+
+log = logging.getLogger(__name__)
+
+MERGE_WINDOW = timedelta(minutes=10)
+OPEN_PROMPT_WINDOW = timedelta(days=3)
+MAX_TEXT = 4096
+
+
+async def _prompt_answered(context: PitstopContext, person: Person, message: Message) -> OutboxRow | None:
+    """Gives the prompt a message answers: the one replied to, else the latest open one."""
+    replied = message.reply_to_message
+    if replied is not None:
+        row = await outbox.by_message(context.db, message.chat.id, replied.message_id)
+        if row is not None and row.person_id == person.id and row.kind in ("prompt", "follow_up"):
+            return row
+    now = context.clock.now()
+    row = await outbox.latest_open_prompt(context.db, person.id, now - OPEN_PROMPT_WINDOW)
+    if row is not None and row.response is None:
+        return row
+    return None
+
+
+async def keep_message(
+    update: Update, context: PitstopContext, person: Person, kind: str, text: str, file_id: str | None
+) -> None:
+    """Stores a message as (part of) a reflection and confirms it; an update seen before changes nothing."""
+    message = update.effective_message
+    assert message is not None
+    db, now = context.db, context.clock.now()
+    if await journal.part_exists(db, message.chat.id, message.message_id):
+        return
+    prompt = await _prompt_answered(context, person, message)
+    latest = await journal.latest(db, person.id)
+    append_to = None
+    if latest is not None and now - latest.updated_at <= MERGE_WINDOW:
+        # Several messages in a short while are one reflection, unless a reply points elsewhere.
+        if prompt is None or prompt.id == latest.outbox_id or message.reply_to_message is None:
+            append_to = latest.id
+    where = await where_is(db, person, now)
+    spec = next((p for p in context.render.library if prompt and p.key == prompt.prompt_key), None)
+    new = NewReflection(
+        person_id=person.id,
+        outbox_id=prompt.id if prompt else None,
+        prompt_key=prompt.prompt_key if prompt else None,
+        programme_id=where.programme_id if where else None,
+        module_key=(where.position.module.key if where and where.position.module else ""),
+        phase=where.position.phase.value if where else "",
+        capacity=spec.capacity if spec else "",
+        is_intention=bool(spec and spec.intention and prompt and prompt.kind == "prompt"),
+        follows_up_id=int(prompt.payload["reflection_id"]) if prompt and prompt.kind == "follow_up" else None,
+    )
+    stored = await journal.add_message(
+        db, new, append_to, message.chat.id, message.message_id, kind, text[:MAX_TEXT], file_id, now
+    )
+    if stored is None:
+        return
+    reflection_id, created = stored
+    log.info("reflection stored person=%d reflection=%d new=%s kind=%s", person.id, reflection_id, created, kind)
+    if created and prompt is not None:
+        await outbox.set_response(db, prompt.id, "answered")
+    if created and new.is_intention:
+        meeting = where.position.next_event if where else None
+        next_meeting = meeting.starts if meeting is not None and meeting.kind == "set-meeting" else None
+        await plan_follow_up(db, person, reflection_id, now, next_meeting)
+    template = {"voice": "kept_voice", "photo": "kept_photo"}.get(kind, "kept_new" if created else "kept_more")
+    await reply(update, context, person.language, template, intention=new.is_intention and created)
+
+
+async def take_text(update: Update, context: PitstopContext, person: Person) -> None:
+    """A typed message in the private chat becomes (part of) a reflection."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    await keep_message(update, context, person, "text", message.text, None)
+
+
+async def take_media(update: Update, context: PitstopContext, person: Person) -> None:
+    """A voice note or photo is kept as a reference (its file id and caption), with a clear answer."""
+    message = update.effective_message
+    assert message is not None
+    if message.voice is not None:
+        await keep_message(update, context, person, "voice", message.caption or "", message.voice.file_id)
+    elif message.photo:
+        await keep_message(update, context, person, "photo", message.caption or "", message.photo[-1].file_id)
+
+
+async def take_edit(update: Update, context: PitstopContext, person: Person) -> None:
+    """An edited message updates the journal entry it belongs to."""
+    message = update.edited_message
+    assert message is not None
+    text = message.text or message.caption or ""
+    reflection_id = await journal.edit_message(context.db, message.chat.id, message.message_id, text[:MAX_TEXT], context.clock.now())
+    if reflection_id is None:
+        await reply(update, context, person.language, "edit_not_kept")
+        return
+    log.info("reflection edited person=%d reflection=%d", person.id, reflection_id)
+    await reply(update, context, person.language, "kept_edit")
+
+
+async def press_prompt(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Handles *later* and *skip* on a prompt: `pr:<later|skip>:<outbox id>`, checked against the presser."""
+    query = update.callback_query
+    assert query is not None
+    action = parts[1] if len(parts) > 1 else ""
+    raw_id = parts[2] if len(parts) > 2 else ""
+    row = await outbox.get(context.db, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    valid = (
+        action in ("later", "skip")
+        and row is not None
+        and row.person_id == person.id
+        and row.kind in ("prompt", "follow_up")
+        and row.status == "sent"
+        and row.response is None
+        and not (action == "later" and row.kind == "follow_up")
+    )
+    if not valid or row is None:
+        await stale_button(update, context, person.language)
+        return
+    now = context.clock.now()
+    if not await outbox.set_response(context.db, row.id, "later" if action == "later" else "skipped"):
+        await stale_button(update, context, person.language)
+        return
+    if action == "later":
+        await outbox.plan(
+            context.db,
+            [Planned("prompt", person.chat_id, later_time(now), f"later:{row.id}", person_id=person.id,
+                     payload={"prompt_key": row.prompt_key, "again_of": row.id})],
+            now,
+        )
+    await answer_button(update, context, person.language, "later" if action == "later" else "skipped")
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass  # the message is too old to edit, or has no buttons any more

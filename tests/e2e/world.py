@@ -1,0 +1,135 @@
+"""A running Pitstop against the fake Bot API, with a clock the test controls.
+
+The real Application, handlers, templates, outbox, dispatcher and SQLite file; only Telegram is
+replaced (by bot.fakeapi on loopback) and time is a ManualClock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.domain.programme import parse_programme
+from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
+from bot.render import Renderer
+from bot.runtime import halt, launch
+from bot.store import people, programmes
+from bot.store.db import Database, open_database
+from bot.tg.context import PitstopApplication
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+def local(text: str) -> datetime:
+    """Gives an Amsterdam wall-clock moment."""
+    return datetime.fromisoformat(text).replace(tzinfo=AMS)
+
+
+@dataclass
+class World:
+    """Everything a test touches: the fake Telegram, the clock, the database and the bot."""
+
+    fake: FakeTelegram
+    clock: ManualClock
+    db: Database
+    path: Path
+    settings: Settings
+    render: Renderer
+    app: PitstopApplication | None = None
+    programme_ids: dict[str, int] = field(default_factory=dict)
+
+    async def start(self) -> PitstopApplication:
+        """Starts (or restarts) the bot on the same database."""
+        if self.db is None or self.db.conn._connection is None:  # type: ignore[attr-defined]
+            self.db = await open_database(self.path)
+        self.app = await launch(self.settings, self.clock, self.db, self.render, poll_timeout=1)
+        return self.app
+
+    async def stop(self) -> None:
+        """Stops the bot the way SIGTERM does."""
+        if self.app is not None:
+            await halt(self.app)
+            self.app = None
+
+    async def load(self, source: str) -> int:
+        """Loads a programme file's text; gives its id."""
+        programme = parse_programme(source)
+        result = await programmes.save_programme(self.db, programme, source, self.clock.now())
+        self.programme_ids[programme.key] = result.programme_id
+        return result.programme_id
+
+    async def invite(self, programme_key: str, set_key: str | None = None, role: str = "participant", uses: int = 1) -> str:
+        """Creates an invite code the way `pitstop invite` does."""
+        programme_id = self.programme_ids[programme_key]
+        set_id = None
+        if set_key is not None:
+            found = await programmes.get_set(self.db, programme_id, set_key)
+            assert found is not None
+            set_id = found.id
+        invite = await people.create_invite(
+            self.db, programme_id, set_id, role, uses, self.clock.now() + timedelta(days=30), self.clock.now()
+        )
+        return invite.code
+
+    async def say(self, user: FakeUser, text: str, reply_to: int | None = None) -> dict:
+        """Sends a text as a user in their private chat."""
+        return await self.fake.send_text(user, text, reply_to=reply_to)
+
+    async def expect(
+        self, user: FakeUser | int, contains: str | Callable[[SentMessage], bool], count: int = 1, timeout: float = 5.0
+    ) -> SentMessage:
+        """Waits until the chat has `count` bot messages matching; gives the last."""
+        chat_id = user if isinstance(user, int) else user.id
+        predicate = contains if callable(contains) else (lambda m: contains in (m.text or ""))
+        found = await self.fake.wait_for(chat_id, predicate, count=count, timeout=timeout)
+        return found[-1]
+
+    def last(self, user: FakeUser) -> SentMessage:
+        """Gives the last message the bot sent to a user."""
+        return self.fake.sent(user.id)[-1]
+
+    async def press(self, user: FakeUser, message: SentMessage, data: str) -> None:
+        """Presses a button on a bot message."""
+        await self.fake.press(user, message, data)
+
+    async def onboard(self, user: FakeUser, code: str, language: str = "en", zone_button: str = "Europe/Amsterdam", hour: int = 9) -> None:
+        """Joins with an invite and taps through onboarding."""
+        await self.say(user, f"/start {code}")
+        step = await self.expect(user, lambda m: any(d == "ob:lang:en" for _, d in m.buttons()))
+        await self.press(user, step, f"ob:lang:{language}")
+        step = await self.expect(user, lambda m: any(d.startswith("ob:tz:") for _, d in m.buttons()))
+        await self.press(user, step, f"ob:tz:{zone_button}")
+        step = await self.expect(user, lambda m: any(d.startswith("ob:hour:") for _, d in m.buttons()))
+        await self.press(user, step, f"ob:hour:{hour}")
+        step = await self.expect(user, lambda m: any(d == "ob:days:ok" for _, d in m.buttons()))
+        await self.press(user, step, "ob:days:ok")
+        step = await self.expect(user, lambda m: any(d == "ob:ok" for _, d in m.buttons()))
+        await self.press(user, step, "ob:ok")
+        await self.expect(user, lambda m: "/help" in (m.text or "") and not m.buttons())
+
+    async def person(self, user: FakeUser) -> people.Person | None:
+        """Gives the stored person behind a fake user."""
+        return await people.get_person_by_telegram(self.db, user.id)
+
+    async def settle(self) -> None:
+        """Waits until the bot has taken every update sent so far."""
+        await self.fake.wait_idle(timeout=5.0)
+
+
+def make_settings(fake: FakeTelegram, path: Path, rate: float = 0.0) -> Settings:
+    """Gives settings pointing at the fake API, pacing off unless asked, a fast dispatcher."""
+    return Settings(
+        token=fake.token,
+        base_url=fake.base_url,
+        db_path=path,
+        admins=frozenset({9000}),
+        timezone="Europe/Amsterdam",
+        language="en",
+        rate_per_second=rate,
+        dispatch_interval=0.05,
+    )
