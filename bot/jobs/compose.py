@@ -7,7 +7,8 @@ language and settings as they are then.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -109,6 +110,9 @@ async def _compose_prompt(
     module = position.module
     module_key = module.key if module else ""
     key = row.payload.get("prompt_key")
+    if key is None and await _follow_up_today(db, person, now):
+        # One question a day is enough: the follow-up about an intention takes the prompt's place.
+        return Composed(cancel_reason="follow-up today")
     spec = next((p for p in render.library if p.key == key), None)
     if spec is None:
         used = await outbox.used_prompt_keys(db, person.id, module_key)
@@ -128,6 +132,13 @@ async def _compose_prompt(
     }
     text = render.prompt(person.language, spec.key, **values)
     return Composed(text, prompt_keyboard(render, person.language, row.id), prompt_key=spec.key, module_key=module_key)
+
+
+async def _follow_up_today(db: Database, person: people.Person, now: datetime) -> bool:
+    zone = ZoneInfo(person.timezone)
+    day = now.astimezone(zone).date()
+    start = datetime.combine(day, time(0, 0), tzinfo=zone)
+    return await outbox.follow_up_between(db, person.id, start, start + timedelta(days=1))
 
 
 async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, person: people.Person) -> Composed:

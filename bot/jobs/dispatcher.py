@@ -53,8 +53,9 @@ class Dispatcher:
         for job in queue.get_jobs_by_name("pitstop-dispatch") + queue.get_jobs_by_name("pitstop-plan"):
             job.schedule_removal()
         interval = self.services.settings.dispatch_interval
-        # Late runs are fine; the outbox holds the truth. Coalesce so a stall gives one catch-up run.
-        job_kwargs = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+        # Late runs are fine; the outbox holds the truth. Coalesce so a stall gives one catch-up run;
+        # overlapping runs return at once (run_once holds a lock), so APScheduler need not warn.
+        job_kwargs = {"misfire_grace_time": None, "coalesce": True, "max_instances": 3}
         queue.run_repeating(self._tick, interval=interval, first=0.05, name="pitstop-dispatch", job_kwargs=job_kwargs)
         queue.run_repeating(self._plan, interval=PLANNER_INTERVAL, first=0.5, name="pitstop-plan", job_kwargs=job_kwargs)
 

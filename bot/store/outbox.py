@@ -218,3 +218,13 @@ async def counts(db: Database) -> dict[str, int]:
     """Gives how many rows have each status."""
     rows = await db.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
     return {r[0]: r[1] for r in rows}
+
+
+async def follow_up_between(db: Database, person_id: int, start: datetime, end: datetime) -> bool:
+    """Gives whether a follow-up question is planned or sent for a person in [start, end)."""
+    row = await db.fetchone(
+        "SELECT 1 FROM outbox WHERE person_id = ? AND kind = 'follow_up' AND status IN ('pending', 'sending', 'sent')"
+        " AND due_at >= ? AND due_at < ? LIMIT 1",
+        (person_id, ts(start), ts(end)),
+    )
+    return row is not None

@@ -6,6 +6,7 @@ replaced (by bot.fakeapi on loopback) and time is a ManualClock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,8 @@ from bot.domain.programme import parse_programme
 from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.render import Renderer
 from bot.runtime import halt, launch
-from bot.store import people, programmes
+from bot.store import outbox, people, programmes
+from bot.store.outbox import OutboxRow
 from bot.store.db import Database, open_database
 from bot.tg.context import PitstopApplication
 
@@ -111,6 +113,17 @@ class World:
         step = await self.expect(user, lambda m: any(d == "ob:ok" for _, d in m.buttons()))
         await self.press(user, step, "ob:ok")
         await self.expect(user, lambda m: "/help" in (m.text or "") and not m.buttons())
+
+    async def row_of(self, user: FakeUser, message: SentMessage, timeout: float = 5.0) -> OutboxRow:
+        """Gives the outbox row of a delivered message, once the dispatcher has recorded it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            row = await outbox.by_message(self.db, user.id, message.message_id)
+            if row is not None:
+                return row
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"message {message.message_id} was never recorded as sent")
+            await asyncio.sleep(0.01)
 
     async def person(self, user: FakeUser) -> people.Person | None:
         """Gives the stored person behind a fake user."""
