@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections import Counter
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Message
@@ -30,6 +32,14 @@ BATCH = 200
 CONCURRENCY = 16
 MAX_ATTEMPTS = 6
 PLANNER_INTERVAL = 3600.0
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Gives RetryAfter's wait in seconds, whichever type this PTB version uses for it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22.2+ announces a change to timedelta
+        value = exc.retry_after
+    return float(value.total_seconds() if isinstance(value, timedelta) else value)
 
 
 class Dispatcher:
@@ -111,7 +121,7 @@ class Dispatcher:
             try:
                 message = await self._send(bot, row, composed)
             except RetryAfter as exc:
-                seconds = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
+                seconds = retry_seconds(exc)
                 self.pacer.pause(float(seconds))
                 await outbox.mark(db, row.id, "pending", f"retry after {seconds}s")
                 return "retry"

@@ -11,6 +11,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
 from bot.tg import account, onboarding, reflections
@@ -62,6 +63,8 @@ async def _ready(update: Update, context: PitstopContext) -> Person | None:
     if person.status == "blocked":
         # They wrote again, so they unblocked the bot: take them back.
         person = await people.update_person(context.db, person.id, context.clock.now(), status="active")
+        await replan_person(context.db, person.id, context.clock.now())
+        log.info("person came back after blocking person=%d", person.id)
     return person
 
 
