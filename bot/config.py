@@ -33,6 +33,7 @@ class Settings:
     # Telegram's limits, overridable for tests and benchmarks (0 switches pacing off).
     rate_per_second: float = 30.0
     dispatch_interval: float = 1.0
+    plan_interval: float = 3600.0
 
     @property
     def zone(self) -> ZoneInfo:

@@ -70,6 +70,7 @@ CREATE TABLE person (
                      CHECK (status IN ('onboarding', 'active', 'blocked')),
     onboarding_step  TEXT,                                 -- where onboarding resumes
     show_activity    INTEGER NOT NULL DEFAULT 0,           -- agreed to per-person stats
+    awaiting         TEXT,                                 -- a typed answer the bot waits for: takeaway:<id>, case:<id>
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 );
@@ -166,23 +167,25 @@ CREATE TABLE reflection_part (
 CREATE TABLE digest (
     id               INTEGER PRIMARY KEY,
     learning_set_id  INTEGER NOT NULL REFERENCES learning_set(id) ON DELETE CASCADE,
-    period_start     TEXT NOT NULL,
-    period_end       TEXT NOT NULL,
+    period_key       TEXT NOT NULL,             -- the meeting's start, or the ISO week of a weekly digest
+    send_at          TEXT NOT NULL,
     meeting_starts   TEXT,
-    status           TEXT NOT NULL DEFAULT 'planned',
+    meeting_place    TEXT NOT NULL DEFAULT '',
+    status           TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned', 'sealed', 'skipped')),
+    sealed_at        TEXT,
     created_at       TEXT NOT NULL,
     sent_at          TEXT,
-    UNIQUE (learning_set_id, period_end)
+    UNIQUE (learning_set_id, period_key)
 );
 
 CREATE TABLE case_proposal (
     id               INTEGER PRIMARY KEY,
     learning_set_id  INTEGER NOT NULL REFERENCES learning_set(id) ON DELETE CASCADE,
     person_id        INTEGER NOT NULL REFERENCES person(id) ON DELETE CASCADE,
-    meeting_starts   TEXT NOT NULL,
+    digest_id        INTEGER NOT NULL REFERENCES digest(id) ON DELETE CASCADE,
     text             TEXT NOT NULL,
     created_at       TEXT NOT NULL,
-    UNIQUE (learning_set_id, person_id, meeting_starts)
+    UNIQUE (digest_id, person_id)
 );
 
 CREATE TABLE broadcast (

@@ -49,6 +49,22 @@ SAMPLES: dict[str, object] = {
     "count": 3,
     "quote": "I will <b>& listen first",
     "written_on": "Monday 30 November",
+    "can_share": True,
+    "limit": 280,
+    "length": 301,
+    "takeaway": "Ask <first>, decide later",
+    "set_name": "Set A & B",
+    "meeting_date": "Tuesday 5 January",
+    "meeting_time": "14:00",
+    "meeting_place": "Utrecht",
+    "send_date": "Sunday 3 January",
+    "members": [
+        {"name": "Anna", "entries": [{"date": "Mon 4 Jan", "text": "I listened <more>.", "takeaway": False},
+                                     {"date": "Tue 5 Jan", "text": "One line", "takeaway": True}]},
+    ],
+    "cases": [{"name": "Bob", "text": "A reorganisation & its politics"}],
+    "took_part": 3,
+    "sets": ["cpm-2027/set-a", "cpm-2027/set-b"],
 }
 
 

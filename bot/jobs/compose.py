@@ -39,6 +39,8 @@ class Composed:
     cancel_reason: str | None = None
     prompt_key: str | None = None
     module_key: str | None = None
+    more: tuple[str, ...] = ()  # further messages of a long text, sent after the first
+    expand: tuple[outbox.Planned, ...] = ()  # rows to plan instead of this one
 
 
 async def where_is(db: Database, person: people.Person, now: datetime) -> Where | None:
@@ -87,6 +89,17 @@ async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime)
         if row.kind == "prompt":
             return await _compose_prompt(db, render, row, person, now)
         return await _compose_follow_up(db, render, row, person)
+    if row.kind == "digest":
+        from bot.jobs.sets import compose_digest
+
+        texts, expand, reason = await compose_digest(db, render, row, now)
+        if expand:
+            return Composed(cancel_reason=reason or "expanded", expand=tuple(expand))
+        if reason is not None or not texts:
+            return Composed(cancel_reason=reason or "empty")
+        return Composed(texts[0], more=tuple(texts[1:]))
+    if row.kind == "case_round":
+        return await _compose_case_round(db, render, row, now)
     if row.kind == "notice":
         language = row.payload.get("language", "en")
         if row.person_id is not None:
@@ -159,6 +172,29 @@ async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, per
         [[InlineKeyboardButton(render.button(person.language, "skip"), callback_data=f"pr:skip:{row.id}")]]
     )
     return Composed(text, keyboard, module_key=intention.module_key)
+
+
+async def _compose_case_round(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
+    from bot.store import sharing
+
+    person = await people.get_person(db, row.person_id) if row.person_id is not None else None
+    if person is None or person.status != "active":
+        return Composed(cancel_reason="person not active")
+    digest = await sharing.get_digest(db, int(row.payload.get("digest_id", 0)))
+    if digest is None or digest.status != "planned" or digest.meeting_starts is None:
+        return Composed(cancel_reason="meeting digest gone")
+    if digest.meeting_starts <= now:
+        return Composed(cancel_reason="meeting passed")
+    zone = person_zone(person)
+    text = render.message(
+        person.language, "case_round", name=person.name,
+        meeting_date=day_text(digest.meeting_starts, person.language, zone), meeting_place=digest.meeting_place,
+    )
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(render.button(person.language, "case_yes"), callback_data=f"cs:yes:{row.id}"),
+        InlineKeyboardButton(render.button(person.language, "case_no"), callback_data=f"cs:no:{row.id}"),
+    ]])
+    return Composed(text, keyboard)
 
 
 def person_zone(person: people.Person) -> object:

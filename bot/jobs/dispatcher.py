@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 BATCH = 200
 CONCURRENCY = 16
 MAX_ATTEMPTS = 6
-PLANNER_INTERVAL = 3600.0
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -67,7 +66,9 @@ class Dispatcher:
         # overlapping runs return at once (run_once holds a lock), so APScheduler need not warn.
         job_kwargs = {"misfire_grace_time": None, "coalesce": True, "max_instances": 3}
         queue.run_repeating(self._tick, interval=interval, first=0.05, name="pitstop-dispatch", job_kwargs=job_kwargs)
-        queue.run_repeating(self._plan, interval=PLANNER_INTERVAL, first=0.5, name="pitstop-plan", job_kwargs=job_kwargs)
+        queue.run_repeating(
+            self._plan, interval=self.services.settings.plan_interval, first=0.2, name="pitstop-plan", job_kwargs=job_kwargs
+        )
 
     async def start(self) -> None:
         """Puts rows left in flight by a hard kill back in line."""
@@ -79,10 +80,17 @@ class Dispatcher:
         await self.run_once(context.bot)
 
     async def _plan(self, context: Any) -> None:
-        from bot.jobs.planner import plan_everyone
+        await self.plan()
 
-        planned = await plan_everyone(self.services.db, self.services.clock.now())
-        log.info("planner ran people=%d", planned)
+    async def plan(self) -> None:
+        """Keeps the next week of nudges and the next two weeks of digests and case rounds planned."""
+        from bot.jobs.planner import plan_everyone
+        from bot.jobs.sets import plan_sets
+
+        now = self.services.clock.now()
+        planned = await plan_everyone(self.services.db, now)
+        digests = await plan_sets(self.services.db, now)
+        log.info("planner ran people=%d digests=%d", planned, digests)
 
     async def stop(self) -> None:
         """Waits for the run in progress to finish, and starts no new one."""
@@ -113,9 +121,11 @@ class Dispatcher:
         db = self.services.db
         now = self.services.clock.now()
         composed = await compose.compose(db, self.services.render, row, now)
+        if composed.expand:
+            await outbox.plan(db, composed.expand, now)
         if composed.cancel_reason is not None:
             await outbox.mark(db, row.id, "cancelled", composed.cancel_reason)
-            return "cancelled"
+            return "expanded" if composed.expand else "cancelled"
         async with gate:
             await self.pacer.wait(row.chat_id)
             try:
@@ -130,6 +140,8 @@ class Dispatcher:
                 return "blocked"
             except BadRequest as exc:
                 await outbox.mark(db, row.id, "failed", f"bad request: {exc.message}"[:200])
+                if row.chat_id < 0 and "not found" in exc.message.lower():
+                    await self._group_lost(row)
                 return "failed"
             except (TimedOut, NetworkError) as exc:
                 final = row.attempts >= MAX_ATTEMPTS
@@ -149,13 +161,24 @@ class Dispatcher:
         return "sent"
 
     async def _send(self, bot: Bot, row: OutboxRow, composed: compose.Composed) -> Message:
-        return await bot.send_message(row.chat_id, composed.text, reply_markup=composed.keyboard)
+        first = await bot.send_message(row.chat_id, composed.text, reply_markup=composed.keyboard)
+        for text in composed.more:
+            await self.pacer.wait(row.chat_id)
+            await bot.send_message(row.chat_id, text)
+        return first
+
+    async def _group_lost(self, row: OutboxRow) -> None:
+        from bot.jobs.sets import group_lost
+
+        await group_lost(self.services.db, row, self.services.clock.now())
 
     async def _blocked(self, row: OutboxRow) -> None:
         """Marks a person who blocked the bot, so that nothing more is planned or retried for them."""
         db = self.services.db
         await outbox.mark(db, row.id, "blocked", "forbidden")
         await outbox.cancel_all_for_chat(db, row.chat_id, "forbidden")
+        if row.chat_id < 0:
+            await self._group_lost(row)
         if row.person_id is not None:
             person = await people.get_person(db, row.person_id)
             if person is not None and person.status != "blocked":

@@ -30,6 +30,7 @@ class Person:
     onboarding_step: str | None
     show_activity: bool
     created_at: datetime
+    awaiting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def _person(row: aiosqlite.Row) -> Person:
         onboarding_step=row["onboarding_step"],
         show_activity=bool(row["show_activity"]),
         created_at=datetime.fromisoformat(row["created_at"]),
+        awaiting=row["awaiting"],
     )
 
 
@@ -152,6 +154,7 @@ SETTING_COLUMNS = {
     "onboarding_step",
     "show_activity",
     "chat_id",
+    "awaiting",
 }
 
 

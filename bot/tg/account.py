@@ -50,12 +50,21 @@ async def journal_page(context: PitstopContext, person: Person, page: int) -> tu
             "follow_up": entry.follows_up_id is not None,
         })
     body = context.render.message(person.language, "journal", items=items, page=page + 1, pages=pages, total=total)
+    undo = [
+        InlineKeyboardButton(
+            context.render.button(person.language, "unshare", date=short_day_text(e.created_at, person.language, zone)),
+            callback_data=f"sh:{e.id}:private",
+        )
+        for e in entries
+        if e.visibility != "private" and e.digest_id is None
+    ]
     buttons = []
     if page > 0:
         buttons.append(InlineKeyboardButton(context.render.button(person.language, "newer"), callback_data=f"jr:{page - 1}"))
     if page < pages - 1:
         buttons.append(InlineKeyboardButton(context.render.button(person.language, "older"), callback_data=f"jr:{page + 1}"))
-    return body, InlineKeyboardMarkup([buttons]) if buttons else None
+    rows = [[b] for b in undo] + ([buttons] if buttons else [])
+    return body, InlineKeyboardMarkup(rows) if rows else None
 
 
 async def show_journal(update: Update, context: PitstopContext, person: Person) -> None:

@@ -13,7 +13,7 @@ from bot.tg.context import PitstopApplication, PitstopContext, Services
 
 log = logging.getLogger(__name__)
 
-PARTICIPANT_COMMANDS = ("journal", "settings", "pause", "resume", "export", "forget", "help")
+PARTICIPANT_COMMANDS = ("journal", "digest", "settings", "pause", "resume", "export", "forget", "help")
 
 
 def build_application(services: Services, *, polling: bool = True) -> PitstopApplication:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
-from bot.tg import account, onboarding, reflections
+from bot.tg import account, onboarding, reflections, sharing
 from bot.tg.common import language_of, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -36,6 +36,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         ("forget", run_forget),
     ):
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
+    app.add_handler(CommandHandler("digest", run_digest, filters=PRIVATE))
+    app.add_handler(CommandHandler("link", sharing.link_group))
+    app.add_handler(ChatMemberHandler(sharing.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(press_button))
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, take_edit))
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
@@ -100,6 +103,12 @@ async def run_journal(update: Update, context: PitstopContext) -> None:
         await account.show_journal(update, context, person)
 
 
+async def run_digest(update: Update, context: PitstopContext) -> None:
+    """Shows what the set's next digest carries so far."""
+    if (person := await _ready(update, context)) is not None:
+        await sharing.show_digest_so_far(update, context, person)
+
+
 async def run_settings(update: Update, context: PitstopContext) -> None:
     """Shows the settings with a button to change each."""
     if (person := await _ready(update, context)) is not None:
@@ -154,6 +163,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
         await onboarding.type_during_step(update, context, person, message.text)
         return
     if (person := await _ready(update, context)) is not None:
+        if await sharing.take_awaited_text(update, context, person, message.text):
+            return
         await reflections.take_text(update, context, person)
 
 
@@ -189,6 +200,8 @@ BUTTONS = {
     "pr": reflections.press_prompt,
     "jr": account.press_journal,
     "fg": account.press_forget,
+    "sh": sharing.press_share,
+    "cs": sharing.press_case,
 }
 
 

@@ -14,11 +14,12 @@ from telegram.error import BadRequest
 from bot.domain.nudges import later_time
 from bot.jobs.compose import where_is
 from bot.jobs.planner import plan_follow_up
-from bot.store import journal, outbox
+from bot.store import journal, outbox, sharing
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
 from bot.tg.common import answer_button, reply, stale_button
+from bot.tg.sharing import share_keyboard
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,10 @@ async def keep_message(
         next_meeting = meeting.starts if meeting is not None and meeting.kind == "set-meeting" else None
         await plan_follow_up(db, person, reflection_id, now, next_meeting)
     template = {"voice": "kept_voice", "photo": "kept_photo"}.get(kind, "kept_new" if created else "kept_more")
-    await reply(update, context, person.language, template, intention=new.is_intention and created)
+    can_share = created and await sharing.set_of(db, person.id) is not None
+    text = context.render.message(person.language, template, intention=new.is_intention and created, can_share=can_share)
+    keyboard = share_keyboard(context.render, person.language, reflection_id, "private") if can_share else None
+    await context.bot.send_message(message.chat.id, text, reply_markup=keyboard)
 
 
 async def take_text(update: Update, context: PitstopContext, person: Person) -> None:

@@ -145,4 +145,5 @@ def make_settings(fake: FakeTelegram, path: Path, rate: float = 0.0) -> Settings
         language="en",
         rate_per_second=rate,
         dispatch_interval=0.05,
+        plan_interval=0.3,
     )

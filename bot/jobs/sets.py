@@ -1,0 +1,138 @@
+"""Learning sets on time: case rounds before meetings, and digests (composed when they go)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.domain.digest import by_member, case_round_time, digest_slots, shown_text, split_message, visible_in_digest
+from bot.render import Renderer, day_text, time_text
+from bot.store import outbox, people, programmes, sharing
+from bot.store.db import Database
+from bot.store.outbox import OutboxRow, Planned
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(days=14)
+MEMBERS = 0  # chat id of a digest row not yet expanded to its recipients
+
+
+async def plan_sets(db: Database, now: datetime) -> int:
+    """Plans the digests and case rounds of the next two weeks for every active set; gives how many digests."""
+    planned = 0
+    for stored in await programmes.list_programmes(db):
+        programme = stored.programme
+        for learning_set in await programmes.list_sets(db, stored.id):
+            spec = programme.learning_set(learning_set.key)
+            meetings = list(spec.meetings) if spec else []
+            slots = digest_slots(meetings, learning_set.digest_days_before, programme.zone, now, HORIZON)
+            if not slots:
+                continue
+            members = await sharing.members(db, learning_set.id)
+            async with db.transaction() as conn:
+                for slot in slots:
+                    digest_id = await sharing.ensure_digest(
+                        conn, learning_set.id, slot.period_key, slot.send_at,
+                        slot.meeting.starts if slot.meeting else None, slot.meeting.place if slot.meeting else "", now,
+                    )
+                    items = [Planned("digest", MEMBERS, slot.send_at, f"digest:{digest_id}", payload={"digest_id": digest_id})]
+                    asked = case_round_time(slot, programme.zone)
+                    if asked is not None and asked >= now - timedelta(hours=12):
+                        items += [
+                            Planned("case_round", m.chat_id, max(asked, now), f"case_round:{digest_id}:{m.id}", person_id=m.id,
+                                    payload={"digest_id": digest_id})
+                            for m in members
+                        ]
+                    await outbox.plan_many(conn, items, now)
+                    planned += 1
+    return planned
+
+
+async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> tuple[list[str], list[Planned], str | None]:
+    """Gives (texts, rows to plan instead, reason to cancel) for a digest row.
+
+    A row to MEMBERS becomes one row for the linked group, or one per member. A row to a chat
+    seals the digest (once) and renders what it carries.
+    """
+    digest = await sharing.get_digest(db, int(row.payload.get("digest_id", 0)))
+    if digest is None:
+        return [], [], "digest gone"
+    learning_set = await programmes.get_set_by_id(db, digest.learning_set_id)
+    if learning_set is None or not learning_set.active:
+        return [], [], "set retired"
+    if row.chat_id == MEMBERS:
+        return [], recipients(digest.id, learning_set.group_chat_id, await sharing.members(db, learning_set.id), now), "expanded"
+    stored = await programmes.get_programme_by_id(db, learning_set.programme_id)
+    assert stored is not None
+    previous = await sharing.previous_sealed(db, learning_set.id, digest.id)
+    await sharing.seal_digest(db, digest.id, learning_set.id, now)
+    digest = await sharing.get_digest(db, digest.id)
+    assert digest is not None and digest.sealed_at is not None
+    entries = [e for e in await sharing.digest_entries(db, digest.id, learning_set.id) if visible_in_digest(e, learning_set.id, digest.id)]
+    cases = await sharing.cases(db, digest.id)
+    if not entries and not cases and learning_set.empty_digest == "skip":
+        return [], [], "empty period"
+    language = stored.programme.language
+    if row.person_id is not None:
+        person = await people.get_person(db, row.person_id)
+        if person is None or person.status != "active":
+            return [], [], "person not active"
+        language = person.language
+    zone = stored.programme.zone
+    active, total = await sharing.took_part(db, learning_set.id, previous.sealed_at if previous else None, digest.sealed_at)
+    module = None
+    if digest.meeting_starts is not None:
+        from bot.domain.programme import locate
+
+        module = locate(stored.programme, digest.meeting_starts, learning_set.key).module
+    text = render.message(
+        language, "digest",
+        set_name=learning_set.name,
+        meeting_date=day_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
+        meeting_time=time_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
+        meeting_place=digest.meeting_place,
+        module_title=module.title if module else "",
+        members=[
+            {"name": name, "entries": [
+                {"date": day_text(e.written_at, language, zone), "text": shown_text(e), "takeaway": e.visibility == "takeaway"}
+                for e in items
+            ]}
+            for name, items in by_member(entries)
+        ],
+        cases=[{"name": c.author, "text": c.text} for c in cases],
+        took_part=active,
+        total=total,
+    )
+    return split_message(text), [], None
+
+
+def recipients(digest_id: int, group_chat_id: int | None, members: list[people.Person], now: datetime) -> list[Planned]:
+    """Gives the rows that carry a digest: to the linked group, else to each member privately."""
+    if group_chat_id is not None:
+        return [Planned("digest", group_chat_id, now, f"digest:{digest_id}:group:{group_chat_id}", payload={"digest_id": digest_id})]
+    return [
+        Planned("digest", m.chat_id, now, f"digest:{digest_id}:member:{m.id}", person_id=m.id, payload={"digest_id": digest_id})
+        for m in members
+    ]
+
+
+async def group_lost(db: Database, row: OutboxRow, now: datetime) -> None:
+    """The bot was removed from a set's group: unlink it, send the digest to members, tell the facilitators."""
+    set_ids = await sharing.unlink_group(db, row.chat_id)
+    digest = await sharing.get_digest(db, int(row.payload.get("digest_id", 0))) if row.kind == "digest" else None
+    if digest is not None and digest.learning_set_id not in set_ids:
+        set_ids.append(digest.learning_set_id)
+    for set_id in set_ids:
+        learning_set = await programmes.get_set_by_id(db, set_id)
+        if learning_set is None:
+            continue
+        items: list[Planned] = []
+        if digest is not None and digest.learning_set_id == set_id:
+            items += recipients(digest.id, None, await sharing.members(db, set_id), now)
+        for facilitator in await sharing.facilitators(db, learning_set.programme_id):
+            items.append(Planned(
+                "notice", facilitator.chat_id, now, f"group_lost:{set_id}:{row.chat_id}:{row.id}:{facilitator.id}",
+                person_id=facilitator.id, payload={"template": "group_lost", "values": {"set_name": learning_set.name}},
+            ))
+        await outbox.plan(db, items, now)
+        log.warning("group lost set=%d chat=%d; digest goes to members", set_id, row.chat_id)

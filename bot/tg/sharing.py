@@ -1,0 +1,246 @@
+"""Sharing with the learning set: the share choice, takeaways, case rounds, /digest, and linking a group with /link.
+
+Nothing people write in a group is stored: the bot reads only /link there.
+"""
+
+from __future__ import annotations
+
+import logging
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest
+
+from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, by_member, shown_text
+from bot.render import Renderer, day_text
+from bot.store import audit, journal, outbox, people, programmes, sharing
+from bot.store.outbox import Planned
+from bot.store.people import Person
+from bot.tg.common import answer_button, language_of, reply, stale_button
+from bot.tg.context import PitstopContext
+
+log = logging.getLogger(__name__)
+
+
+def share_keyboard(render: Renderer, language: str, reflection_id: int, visibility: str) -> InlineKeyboardMarkup:
+    """Gives the three share choices for a reflection, the current one ticked."""
+    def label(name: str, value: str) -> str:
+        return ("✓ " if visibility == value else "") + render.button(language, name)
+
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(label("keep_private", "private"), callback_data=f"sh:{reflection_id}:private")],
+        [InlineKeyboardButton(label("share_set", "shared"), callback_data=f"sh:{reflection_id}:shared")],
+        [InlineKeyboardButton(label("share_takeaway", "takeaway"), callback_data=f"sh:{reflection_id}:takeaway")],
+    ])
+
+
+async def press_share(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Handles `sh:<reflection>:<private|shared|takeaway|cancel>`, checked against the presser and the digest."""
+    query = update.callback_query
+    assert query is not None
+    raw_id = parts[1] if len(parts) > 1 else ""
+    choice = parts[2] if len(parts) > 2 else ""
+    entry = await journal.get(context.db, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    set_id = await sharing.set_of(context.db, person.id)
+    if entry is None or entry.person_id != person.id or choice not in ("private", "shared", "takeaway", "cancel"):
+        await stale_button(update, context, person.language)
+        return
+    if set_id is None and choice != "private":
+        await answer_button(update, context, person.language, "no_set", alert=True)
+        return
+    if entry.digest_id is not None:
+        await answer_button(update, context, person.language, "digest_gone", alert=True)
+        return
+    now = context.clock.now()
+    if choice == "cancel":
+        await people.update_person(context.db, person.id, now, awaiting=None)
+        await answer_button(update, context, person.language, "chosen")
+        await _remove_buttons(update)
+        return
+    if choice == "takeaway":
+        await people.update_person(context.db, person.id, now, awaiting=f"takeaway:{entry.id}")
+        await answer_button(update, context, person.language, "chosen")
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+            context.render.button(person.language, "cancel"), callback_data=f"sh:{entry.id}:cancel")]])
+        assert update.effective_chat is not None
+        await context.bot.send_message(
+            update.effective_chat.id,
+            context.render.message(person.language, "ask_takeaway", limit=TAKEAWAY_LIMIT),
+            reply_markup=keyboard,
+        )
+        return
+    await sharing.set_visibility(context.db, entry.id, person.id, choice, set_id, now)
+    log.info("share choice person=%d reflection=%d visibility=%s", person.id, entry.id, choice)
+    await answer_button(update, context, person.language, "shared" if choice == "shared" else "private")
+    try:
+        await query.edit_message_reply_markup(share_keyboard(context.render, person.language, entry.id, choice))
+    except BadRequest:
+        pass  # the same choice again: nothing to redraw
+
+
+async def take_awaited_text(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
+    """Takes a typed takeaway or case when the bot asked for one; gives False when it waited for nothing."""
+    awaiting = person.awaiting or ""
+    kind, _, raw_id = awaiting.partition(":")
+    if kind not in ("takeaway", "case") or not raw_id.isdigit():
+        return False
+    line = " ".join(text.split())
+    limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
+    if not line:
+        await reply(update, context, person.language, f"{kind}_empty")
+        return True
+    if len(line) > limit:
+        await reply(update, context, person.language, f"{kind}_too_long", length=len(line), limit=limit)
+        return True
+    now = context.clock.now()
+    set_id = await sharing.set_of(context.db, person.id)
+    await people.update_person(context.db, person.id, now, awaiting=None)
+    if kind == "takeaway":
+        entry = await journal.get(context.db, int(raw_id))
+        if entry is None or entry.person_id != person.id or set_id is None or entry.digest_id is not None:
+            await reply(update, context, person.language, "takeaway_too_late")
+            return True
+        await sharing.set_visibility(context.db, entry.id, person.id, "takeaway", set_id, now, takeaway=line)
+        log.info("takeaway shared person=%d reflection=%d", person.id, entry.id)
+        await reply(update, context, person.language, "takeaway_shared", takeaway=line)
+        return True
+    digest_id = int(raw_id)
+    if set_id is None or not await sharing.add_case(context.db, digest_id, set_id, person.id, text.strip()[:limit], now):
+        await reply(update, context, person.language, "case_too_late")
+        return True
+    log.info("case proposed person=%d digest=%d", person.id, digest_id)
+    await reply(update, context, person.language, "case_kept")
+    return True
+
+
+async def press_case(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Handles `cs:<yes|no>:<outbox id>` on a case-round question."""
+    choice = parts[1] if len(parts) > 1 else ""
+    raw_id = parts[2] if len(parts) > 2 else ""
+    row = await outbox.get(context.db, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    valid = (
+        choice in ("yes", "no") and row is not None and row.kind == "case_round" and row.person_id == person.id
+        and row.status == "sent" and row.response is None
+    )
+    if not valid or row is None:
+        await stale_button(update, context, person.language)
+        return
+    digest = await sharing.get_digest(context.db, int(row.payload.get("digest_id", 0)))
+    if digest is None or digest.status != "planned":
+        await answer_button(update, context, person.language, "digest_gone", alert=True)
+        return
+    now = context.clock.now()
+    await outbox.set_response(context.db, row.id, "answered" if choice == "yes" else "skipped")
+    await _remove_buttons(update)
+    if choice == "no":
+        await answer_button(update, context, person.language, "no_case")
+        return
+    await people.update_person(context.db, person.id, now, awaiting=f"case:{digest.id}")
+    await answer_button(update, context, person.language, "chosen")
+    await reply(update, context, person.language, "ask_case", limit=CASE_LIMIT)
+
+
+async def show_digest_so_far(update: Update, context: PitstopContext, person: Person) -> None:
+    """/digest: what the set's next digest would carry now (shared entries and proposed cases)."""
+    set_id = await sharing.set_of(context.db, person.id)
+    learning_set = await programmes.get_set_by_id(context.db, set_id) if set_id else None
+    if learning_set is None:
+        await reply(update, context, person.language, "no_set")
+        return
+    stored = await programmes.get_programme_by_id(context.db, learning_set.programme_id)
+    zone = stored.programme.zone if stored else None
+    entries = await sharing.pending_shared(context.db, learning_set.id)
+    upcoming = await sharing.next_open_digest(context.db, learning_set.id)
+    cases = await sharing.cases(context.db, upcoming.id) if upcoming else []
+    language = person.language
+    await reply(
+        update, context, language, "digest_so_far",
+        set_name=learning_set.name,
+        send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
+        members=[
+            {"name": name, "entries": [
+                {"date": day_text(e.written_at, language, zone), "text": shown_text(e), "takeaway": e.visibility == "takeaway"}
+                for e in items
+            ]}
+            for name, items in by_member(entries)
+        ],
+        cases=[{"name": c.author, "text": c.text} for c in cases],
+    )
+
+
+async def link_group(update: Update, context: PitstopContext) -> None:
+    """/link <set> in a group: a facilitator of the set's programme links the group; others get a sentence."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None:
+        return
+    person = await people.get_person_by_telegram(context.db, user.id)
+    language = language_of(update, context, person)
+    if chat.type == "private":
+        await reply(update, context, language, "link_in_group")
+        return
+    is_admin = user.id in context.services.settings.admins
+    if person is None and not is_admin:
+        await reply(update, context, language, "link_not_facilitator")
+        return
+    wanted = " ".join(context.args or []).strip()
+    candidates = await _sets_for(context, person, is_admin)
+    if not candidates:
+        await reply(update, context, language, "link_not_facilitator")
+        return
+    if not wanted:
+        await reply(update, context, language, "link_which", sets=[f"{p}/{s}" for p, s, _ in candidates])
+        return
+    programme_key, _, set_key = wanted.rpartition("/")
+    matches = [c for c in candidates if c[1] == set_key and (not programme_key or c[0] == programme_key)]
+    if len(matches) != 1:
+        template = "link_ambiguous" if len(matches) > 1 else "link_unknown"
+        await reply(update, context, language, template, typed=wanted[:60], sets=[f"{p}/{s}" for p, s, _ in candidates])
+        return
+    learning_set = matches[0][2]
+    await sharing.link_group(context.db, learning_set.id, chat.id)
+    await audit.record(context.db, context.clock.now(), str(user.id), "set.link", learning_set.programme_id,
+                       f"set={learning_set.key} chat={chat.id}")
+    log.info("group linked set=%d chat=%d", learning_set.id, chat.id)
+    await reply(update, context, language, "linked", set_name=learning_set.name)
+
+
+async def _sets_for(context: PitstopContext, person: Person | None, is_admin: bool) -> list[tuple[str, str, programmes.StoredSet]]:
+    """Gives (programme key, set key, set) of every set the person may link: as facilitator, or all as admin."""
+    found = []
+    for stored in await programmes.list_programmes(context.db):
+        allowed = is_admin or (person is not None and await people.is_facilitator(context.db, person.id, stored.id))
+        if allowed:
+            found += [(stored.programme.key, s.key, s) for s in await programmes.list_sets(context.db, stored.id)]
+    return found
+
+
+async def bot_membership_changed(update: Update, context: PitstopContext) -> None:
+    """The bot was removed from a group: unlink it from its set and tell the facilitators."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == "private":
+        return
+    if change.new_chat_member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        return
+    now = context.clock.now()
+    set_ids = await sharing.unlink_group(context.db, change.chat.id)
+    for set_id in set_ids:
+        learning_set = await programmes.get_set_by_id(context.db, set_id)
+        if learning_set is None:
+            continue
+        notices = [
+            Planned("notice", f.chat_id, now, f"group_removed:{set_id}:{change.chat.id}:{update.update_id}:{f.id}",
+                    person_id=f.id, payload={"template": "group_lost", "values": {"set_name": learning_set.name}})
+            for f in await sharing.facilitators(context.db, learning_set.programme_id)
+        ]
+        await outbox.plan(context.db, notices, now)
+        log.warning("bot removed from group chat=%d set=%d", change.chat.id, set_id)
+
+
+async def _remove_buttons(update: Update) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass
