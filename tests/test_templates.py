@@ -144,3 +144,19 @@ def test_dates_are_written_the_way_each_language_writes_them() -> None:
 
 
 EXTRA: dict[str, dict[str, object]] = {}
+
+
+def test_no_template_line_ends_in_an_inline_block_tag() -> None:
+    """With trim_blocks, `text{% endif %}` at a line's end swallows the newline and glues two lines together."""
+    import re
+    from pathlib import Path
+
+    from bot.render import PROMPTS_DIR
+
+    trap = re.compile(r"\S.*\{%-?\s*(end\w+|else)\s*-?%\}\s*$")
+    for path in sorted(Path(PROMPTS_DIR).rglob("*")):
+        if path.suffix not in (".j2", ".md") or path.name == "buttons.j2":
+            continue
+        lines = path.read_text(encoding="utf-8").rstrip("\n").split("\n")
+        for number, line in enumerate(lines[:-1], start=1):
+            assert not trap.match(line) or line.lstrip().startswith("{%"), f"{path.relative_to(PROMPTS_DIR)}:{number}: {line}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,7 +43,8 @@ class LoadResult:
     sets_retired: int
 
 
-_parsed: dict[tuple[int, str], Programme] = {}
+# Parsed calendars by the text they came from: a file's text always parses to the same programme.
+_parsed: dict[str, Programme] = {}
 
 
 def _utc(moment: datetime) -> str:
@@ -141,11 +143,13 @@ async def list_programmes(db: Database) -> list[StoredProgramme]:
 
 
 def _stored(row: object) -> StoredProgramme:
-    # The stored source was valid when loaded; parse once per version and keep it.
+    # The stored source was valid when loaded; parse each text once and keep it.
     programme_id, source, loaded_at = row[0], row[1], row[2]  # type: ignore[index]
-    cache_key = (programme_id, loaded_at)
+    cache_key = hashlib.sha256(source.encode("utf-8")).hexdigest()
     programme = _parsed.get(cache_key)
     if programme is None:
+        if len(_parsed) > 64:
+            _parsed.clear()
         programme = parse_programme(source)
         _parsed[cache_key] = programme
     return StoredProgramme(programme_id, programme, loaded_at)

@@ -99,6 +99,18 @@ class World:
         """Presses a button on a bot message."""
         await self.fake.press(user, message, data)
 
+    async def press_answered(self, user: FakeUser, message: SentMessage | int, data: str, timeout: float = 5.0) -> dict:
+        """Presses a button (even one that is not on the message: forged) and gives the bot's callback answer."""
+        query_id = await self.fake.press(user, message, data, strict=False)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for answer in self.fake.callback_answers:
+                if answer["callback_query_id"] == query_id:
+                    return answer
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the press {data!r} was never answered")
+            await asyncio.sleep(0.01)
+
     async def onboard(self, user: FakeUser, code: str, language: str = "en", zone_button: str = "Europe/Amsterdam", hour: int = 9) -> None:
         """Joins with an invite and taps through onboarding."""
         await self.say(user, f"/start {code}")
