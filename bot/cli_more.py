@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Adds the extra sub-commands to the parser."""
-    from bot import cli_audit
+    from bot import cli_audit, cli_import
 
     invite = sub.add_parser("invite", help="create an invite link for a programme (and a learning set)")
     invite.add_argument("--programme", required=True, help="the programme's key")
@@ -27,6 +27,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     backup.set_defaults(func=cmd_backup)
 
     cli_audit.add_commands(sub)
+    cli_import.add_commands(sub)
 
 
 def cmd_invite(args: argparse.Namespace) -> int:

@@ -287,3 +287,42 @@ async def redeem_invite(
         )
     person = await get_person(db, person_id)
     return Redeemed.JOINED, person, invite
+
+
+async def create_admin(
+    db: Database, telegram_id: int, chat_id: int, name: str, language: str, timezone: str, now: datetime
+) -> Person:
+    """Gives the person record of a configured admin who never joined by invite (created once)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,'active',?,?) ON CONFLICT (telegram_id) DO NOTHING",
+            (telegram_id, chat_id, name, language, timezone, _utc(now), _utc(now)),
+        )
+    person = await get_person_by_telegram(db, telegram_id)
+    assert person is not None
+    return person
+
+
+async def grant(
+    db: Database, telegram_id: int, programme_id: int, role: str, name: str, language: str, timezone: str, now: datetime
+) -> tuple[Person, bool]:
+    """Gives a Telegram user a role in a programme (creating their record if needed); gives (person, changed)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, onboarding_step,"
+            " created_at, updated_at) VALUES (?,?,?,?,?,'onboarding','language',?,?)"
+            " ON CONFLICT (telegram_id) DO NOTHING",
+            (telegram_id, telegram_id, name, language, timezone, _utc(now), _utc(now)),
+        )
+        async with conn.execute("SELECT id FROM person WHERE telegram_id = ?", (telegram_id,)) as cur:
+            person_id = (await cur.fetchone())[0]
+        cur = await conn.execute(
+            "INSERT INTO membership (person_id, programme_id, role, joined_at) VALUES (?,?,?,?)"
+            " ON CONFLICT (person_id, programme_id, role) DO NOTHING",
+            (person_id, programme_id, role, _utc(now)),
+        )
+        changed = cur.rowcount == 1
+    person = await get_person(db, person_id)
+    assert person is not None
+    return person, changed

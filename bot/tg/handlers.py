@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, C
 from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
-from bot.tg import account, onboarding, reflections, sharing
+from bot.tg import account, onboarding, reflections, sharing, stats
 from bot.tg.common import language_of, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -38,6 +38,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
     app.add_handler(CommandHandler("digest", run_digest, filters=PRIVATE))
     app.add_handler(CommandHandler("link", sharing.link_group))
+    app.add_handler(CommandHandler("stats", stats.show_stats, filters=PRIVATE))
     app.add_handler(ChatMemberHandler(sharing.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(press_button))
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, take_edit))
