@@ -134,7 +134,7 @@ async def press_prompt(update: Update, context: PitstopContext, person: Person, 
         and row is not None
         and row.person_id == person.id
         and row.kind in ("prompt", "follow_up")
-        and row.status == "sent"
+        and row.status in ("sent", "sending")  # a press can beat the record of the delivery
         and row.response is None
         and not (action == "later" and row.kind == "follow_up")
     )

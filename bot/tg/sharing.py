@@ -119,7 +119,7 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
     row = await outbox.get(context.db, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
     valid = (
         choice in ("yes", "no") and row is not None and row.kind == "case_round" and row.person_id == person.id
-        and row.status == "sent" and row.response is None
+        and row.status in ("sent", "sending") and row.response is None
     )
     if not valid or row is None:
         await stale_button(update, context, person.language)

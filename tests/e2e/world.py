@@ -137,6 +137,14 @@ class World:
                 raise AssertionError(f"message {message.message_id} was never recorded as sent")
             await asyncio.sleep(0.01)
 
+    async def until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Waits until a condition about what the bot did holds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the condition never came true")
+            await asyncio.sleep(0.01)
+
     async def person(self, user: FakeUser) -> people.Person | None:
         """Gives the stored person behind a fake user."""
         return await people.get_person_by_telegram(self.db, user.id)
