@@ -165,6 +165,8 @@ def cmd_programme_load(args: argparse.Namespace) -> int:
         return 1
 
     async def go() -> None:
+        from bot.jobs import reminders
+        from bot.jobs.sets import plan_sets
         from bot.store import audit, programmes
 
         db = await open_database(settings.db_path)
@@ -172,6 +174,9 @@ def cmd_programme_load(args: argparse.Namespace) -> int:
             now = SystemClock().now()
             result = await programmes.save_programme(db, programme, raw.decode("utf-8"), now)
             await audit.record(db, now, "cli", "programme.load", result.programme_id, programme.key)
+            # A running bot would plan these within the hour; planning now makes a change take effect at once.
+            await reminders.replan_programme(db, result.programme_id, now)
+            await plan_sets(db, now)
         finally:
             await db.close()
         verb = "loaded" if result.created else "updated"

@@ -22,6 +22,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     invite.add_argument("--bot-username", help="the bot's @username, when Telegram cannot be asked")
     invite.set_defaults(func=cmd_invite)
 
+    grant = sub.add_parser("grant", help="make a Telegram user a facilitator of a programme")
+    grant.add_argument("--programme", required=True, help="the programme's key")
+    grant.add_argument("--telegram-id", required=True, type=int, help="the user's numeric Telegram id")
+    grant.add_argument("--name", default="", help="their name, until they start the bot")
+    grant.set_defaults(func=cmd_grant)
+
     backup = sub.add_parser("backup", help="write a consistent copy of the live database")
     backup.add_argument("path", type=Path)
     backup.set_defaults(func=cmd_backup)
@@ -95,6 +101,38 @@ async def _bot_username(settings: object) -> str:
             return bot.username or ""
     except TelegramError:
         return ""
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    """Gives a Telegram user the facilitator role in a programme and records it in the audit log."""
+    from bot.cli import Failure, settings_for
+    from bot.store import audit, people, programmes
+    from bot.store.db import open_database
+
+    settings = settings_for(require_token=False)
+    if args.telegram_id <= 0:
+        raise Failure("--telegram-id must be a user's numeric Telegram id (a positive number).")
+
+    async def go() -> bool:
+        db = await open_database(settings.db_path)
+        try:
+            stored = await programmes.get_programme(db, args.programme)
+            if stored is None:
+                raise Failure(f"There is no programme {args.programme!r}; load it with `pitstop programme load FILE`.")
+            now = datetime.now(UTC)
+            _, changed = await people.grant(
+                db, args.telegram_id, stored.id, "facilitator", args.name, settings.language, settings.timezone, now
+            )
+            if changed:
+                await audit.record(db, now, "cli", "grant", stored.id, f"telegram_id={args.telegram_id} role=facilitator")
+            return changed
+        finally:
+            await db.close()
+
+    changed = asyncio.run(go())
+    print(f"{args.telegram_id} {'is now' if changed else 'was already'} a facilitator of {args.programme}."
+          " They get the facilitator menu when the bot next starts, or at once with /broadcast or /stats.")
+    return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -48,6 +48,9 @@ async def launch(
 
 async def halt(app: PitstopApplication) -> None:
     """Stops polling and jobs, lets the dispatcher finish what is in flight, and shuts down."""
+    if app.services.dispatcher is not None:
+        # Before the JobQueue stops: it waits for running jobs, and a broadcast may have thousands left.
+        app.services.dispatcher.request_stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -65,6 +65,30 @@ SAMPLES: dict[str, object] = {
     "cases": [{"name": "Bob", "text": "A reorganisation & its politics"}],
     "took_part": 3,
     "sets": ["cpm-2027/set-a", "cpm-2027/set-b"],
+    "text": "Bring your case <draft> & notes",
+    "sender": "Fiona",
+    "sent": 12,
+    "delivered": 10,
+    "blocked": 1,
+    "failed": 1,
+    "when": "Mon 4 Jan 2027, 09:00",
+    "muted": False,
+    "date": "Monday 30 November",
+    "time": "14:00",
+    "place": "The Hague",
+    "title": "Residential week",
+    "kind": "residential week",
+    "ends": "Friday 4 December",
+    "module_starts": datetime(2027, 3, 1, tzinfo=UTC),
+    "module_ends": datetime(2027, 5, 30, tzinfo=UTC),
+    "module_when": "now",
+    "stat_rows": [
+        {"name": "Set A <b>&", "joined": 8, "active": 7, "reflected": 5, "shared": 3, "answered": 12, "sent": 30,
+         "people": [{"name": "Anna <b>&", "count": 2}, {"name": "Bob", "count": 0}]},
+    ],
+    "stat_totals": {"joined": 9, "active": 8, "reflected": 5, "shared": 3, "answered": 12, "sent": 30},
+    "week_number": 12,
+    "week_count": 8,
 }
 
 
@@ -143,7 +167,15 @@ def test_dates_are_written_the_way_each_language_writes_them() -> None:
     assert RENDER.env.filters["day"](moment, "nl", AMS) == "maandag 18 januari"
 
 
-EXTRA: dict[str, dict[str, object]] = {}
+EXTRA: dict[str, dict[str, object]] = {
+    "reminders": {
+        "items": [
+            {"when": "Mon 23 Nov 2026, 08:30", "reminder": "upcoming", "kind": "residential week", "title": "", "place": "The Hague"},
+            {"when": "Sun 29 Nov 2026, 08:30", "reminder": "tomorrow", "kind": "pitstop", "title": "Pitstop 2", "place": ""},
+            {"when": "Mon 16 Nov 2026, 08:30", "reminder": "prework", "kind": "pre-work", "title": "Reading", "place": ""},
+        ]
+    },
+}
 
 
 def test_no_template_line_ends_in_an_inline_block_tag() -> None:

@@ -20,6 +20,9 @@ from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 
 
+STALE_AFTER = {"prompt": timedelta(hours=6), "follow_up": timedelta(days=2)}
+
+
 @dataclass(frozen=True)
 class Where:
     """A participant's programme, set and position at a moment."""
@@ -40,6 +43,7 @@ class Composed:
     prompt_key: str | None = None
     module_key: str | None = None
     more: tuple[str, ...] = ()  # further messages of a long text, sent after the first
+    cancel_status: str = "cancelled"  # the status a row gets when it is not sent
     expand: tuple[outbox.Planned, ...] = ()  # rows to plan instead of this one
 
 
@@ -86,6 +90,9 @@ async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime)
             return Composed(cancel_reason="person not active")
         if person.paused_until is not None and person.paused_until > now:
             return Composed(cancel_reason="paused")
+        if now - row.due_at > STALE_AFTER[row.kind]:
+            # After a long outage a day-old nudge is noise, and several at once worse: let it go.
+            return Composed(cancel_reason="too late")
         if row.kind == "prompt":
             return await _compose_prompt(db, render, row, person, now)
         return await _compose_follow_up(db, render, row, person)
@@ -98,6 +105,18 @@ async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime)
         if reason is not None or not texts:
             return Composed(cancel_reason=reason or "empty")
         return Composed(texts[0], more=tuple(texts[1:]))
+    if row.kind == "broadcast":
+        from bot.jobs.broadcasts import compose_copy
+
+        text, reason, status = await compose_copy(db, render, row)
+        if reason is not None:
+            return Composed(cancel_reason=reason, cancel_status=status)
+        return Composed(text)
+    if row.kind == "reminder":
+        from bot.jobs.reminders import compose_reminder
+
+        text, reason = await compose_reminder(db, render, row, now)
+        return Composed(text) if reason is None else Composed(cancel_reason=reason)
     if row.kind == "case_round":
         return await _compose_case_round(db, render, row, now)
     if row.kind == "notice":

@@ -17,6 +17,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.jobs import compose
+from bot.jobs.broadcasts import ProgressReporter
 from bot.jobs.pacing import Pacer
 from bot.store import outbox, people
 from bot.store.outbox import OutboxRow
@@ -50,8 +51,8 @@ class Dispatcher:
         self.pacer = Pacer(per_second=rate)
         self._running = asyncio.Lock()
         self._stopping = False
-        self._wake = asyncio.Event()
         self.sent_total = 0
+        self.progress = ProgressReporter(services.db, services.render)
         # Hooks for broadcasts and digests to learn about each delivery.
         self.after_send: list[Any] = []
 
@@ -85,15 +86,21 @@ class Dispatcher:
     async def plan(self) -> None:
         """Keeps the next week of nudges and the next two weeks of digests and case rounds planned."""
         from bot.jobs.planner import plan_everyone
+        from bot.jobs.reminders import plan_reminders
         from bot.jobs.sets import plan_sets
 
         now = self.services.clock.now()
         planned = await plan_everyone(self.services.db, now)
         digests = await plan_sets(self.services.db, now)
-        log.info("planner ran people=%d digests=%d", planned, digests)
+        reminders = await plan_reminders(self.services.db, now)
+        log.info("planner ran people=%d digests=%d reminders=%d", planned, digests, reminders)
+
+    def request_stop(self) -> None:
+        """Asks the run in progress to end after its current batch, and starts no new one."""
+        self._stopping = True
 
     async def stop(self) -> None:
-        """Waits for the run in progress to finish, and starts no new one."""
+        """Waits for the run in progress to finish its batch, and starts no new one."""
         self._stopping = True
         async with self._running:
             pass
@@ -111,8 +118,11 @@ class Dispatcher:
                 gate = asyncio.Semaphore(CONCURRENCY)
                 outcomes = await asyncio.gather(*(self._deliver(bot, row, gate) for row in rows))
                 results.update(outcomes)
+                if any(row.broadcast_id for row in rows):
+                    await self.progress.report(bot, self.services.clock.now())
                 if results["retry"] and len(rows) == results["retry"]:
                     break
+            await self.progress.report(bot, self.services.clock.now())
         if results:
             log.info("dispatch %s", " ".join(f"{k}={v}" for k, v in sorted(results.items())))
         return results
@@ -124,8 +134,8 @@ class Dispatcher:
         if composed.expand:
             await outbox.plan(db, composed.expand, now)
         if composed.cancel_reason is not None:
-            await outbox.mark(db, row.id, "cancelled", composed.cancel_reason)
-            return "expanded" if composed.expand else "cancelled"
+            await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
+            return "expanded" if composed.expand else composed.cancel_status
         async with gate:
             await self.pacer.wait(row.chat_id)
             try:
@@ -175,14 +185,15 @@ class Dispatcher:
     async def _blocked(self, row: OutboxRow) -> None:
         """Marks a person who blocked the bot, so that nothing more is planned or retried for them."""
         db = self.services.db
-        await outbox.mark(db, row.id, "blocked", "forbidden")
-        await outbox.cancel_all_for_chat(db, row.chat_id, "forbidden")
-        if row.chat_id < 0:
-            await self._group_lost(row)
+        # The person first: the planner plans only for active people, so nothing new slips in after.
         if row.person_id is not None:
             person = await people.get_person(db, row.person_id)
             if person is not None and person.status != "blocked":
                 await people.update_person(db, person.id, self.services.clock.now(), status="blocked")
                 log.info("person blocked the bot person=%d", person.id)
+        await outbox.mark(db, row.id, "blocked", "forbidden")
+        await outbox.cancel_all_for_chat(db, row.chat_id, "forbidden")
+        if row.chat_id < 0:
+            await self._group_lost(row)
         for hook in self.after_send:
             await hook(row, "blocked")

@@ -78,8 +78,10 @@ async def replan_person(db: Database, person_id: int, now: datetime) -> int:
 async def plan_everyone(db: Database, now: datetime) -> int:
     """Adds the missing daily prompts of the next week for every active participant; gives how many people."""
     ends = await _programme_ends(db)
-    everyone = [p for p in await people.active_people(db) if p.id in ends]
     async with db.transaction() as conn:
+        # Read who is active inside the transaction, so that a person marked blocked meanwhile is not planned.
+        async with conn.execute("SELECT * FROM person WHERE status = 'active' ORDER BY id") as cur:
+            everyone = [p for p in (people._person(r) for r in await cur.fetchall()) if p.id in ends]
         for start in range(0, len(everyone), 1000):
             batch = [item for p in everyone[start : start + 1000] for item in _wanted(p, ends[p.id], now)]
             await outbox.plan_many(conn, batch, now)

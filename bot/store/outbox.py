@@ -77,13 +77,21 @@ def _row(r: aiosqlite.Row) -> OutboxRow:
 
 
 async def plan_many(conn: aiosqlite.Connection, items: Iterable[Planned], now: datetime) -> None:
-    """Adds planned messages inside the caller's transaction; a key planned before is left alone."""
+    """Adds planned messages inside the caller's transaction; a key planned before is left alone.
+
+    A message for a person is planned only while that person is active — checked in the same
+    statement, so a planner that read the person a moment earlier cannot race a block or an
+    erasure. Broadcasts are the exception: people who blocked the bot are counted as blocked there.
+    """
     created = ts(now)
     await conn.executemany(
         "INSERT INTO outbox (kind, person_id, chat_id, due_at, dedupe_key, payload, broadcast_id, created_at)"
-        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (dedupe_key) DO NOTHING",
+        " SELECT ?,?,?,?,?,?,?,? WHERE ? IS NULL OR ? = 'broadcast'"
+        " OR EXISTS (SELECT 1 FROM person WHERE id = ? AND status = 'active')"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
         [
-            (p.kind, p.person_id, p.chat_id, ts(p.due_at), p.dedupe_key, json.dumps(p.payload or {}), p.broadcast_id, created)
+            (p.kind, p.person_id, p.chat_id, ts(p.due_at), p.dedupe_key, json.dumps(p.payload or {}), p.broadcast_id,
+             created, p.person_id, p.kind, p.person_id)
             for p in items
         ],
     )

@@ -51,10 +51,28 @@ async def _post_init(app: PitstopApplication) -> None:  # type: ignore[type-arg]
         await app.bot.set_my_commands(
             commands, scope=BotCommandScopeDefault(), language_code=None if language == "en" else language
         )
+    await _facilitator_menus(app)
     if services.dispatcher is not None:
         await services.dispatcher.start()
         services.dispatcher.arm(app)
     log.info("bot ready username=%s", services.bot_username)
+
+
+async def _facilitator_menus(app: PitstopApplication) -> None:  # type: ignore[type-arg]
+    """Gives every facilitator and admin the menu with their commands."""
+    from bot.store import people
+    from bot.tg.facilitators import set_facilitator_menu
+
+    services = app.services
+    rows = await services.db.fetchall(
+        "SELECT DISTINCT person.id FROM person LEFT JOIN membership ON membership.person_id = person.id"
+        " WHERE person.status != 'blocked' AND (membership.role = 'facilitator' OR person.telegram_id IN (%s))"
+        % ",".join(str(int(a)) for a in services.settings.admins or {0})
+    )
+    for row in rows:
+        person = await people.get_person(services.db, row[0])
+        if person is not None:
+            await set_facilitator_menu(app.bot, services.render, person)
 
 
 async def _post_stop(app: PitstopApplication) -> None:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, C
 from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
-from bot.tg import account, onboarding, reflections, sharing, stats
+from bot.tg import account, facilitators, onboarding, reflections, sharing, stats
 from bot.tg.common import language_of, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -39,6 +39,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("digest", run_digest, filters=PRIVATE))
     app.add_handler(CommandHandler("link", sharing.link_group))
     app.add_handler(CommandHandler("stats", stats.show_stats, filters=PRIVATE))
+    app.add_handler(CommandHandler("broadcast", facilitators.start_broadcast, filters=PRIVATE))
+    app.add_handler(CommandHandler("reminders", facilitators.list_reminders, filters=PRIVATE))
     app.add_handler(ChatMemberHandler(sharing.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(press_button))
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, take_edit))
@@ -159,6 +161,10 @@ async def take_text(update: Update, context: PitstopContext) -> None:
     if person is None or message is None or message.text is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return
+    if (person.awaiting or "").startswith("broadcast") and await facilitators.take_awaited_text(
+        update, context, person, message.text
+    ):
+        return  # a facilitator may broadcast before finishing their own onboarding
     step = person.onboarding_step
     if person.status == "onboarding" or (person.status == "active" and step in ("timezone", "hour")):
         await onboarding.type_during_step(update, context, person, message.text)
@@ -203,6 +209,8 @@ BUTTONS = {
     "fg": account.press_forget,
     "sh": sharing.press_share,
     "cs": sharing.press_case,
+    "bc": facilitators.press_broadcast,
+    "rm": facilitators.press_reminders,
 }
 
 

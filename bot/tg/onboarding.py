@@ -44,6 +44,10 @@ async def join_with_invite(update: Update, context: PitstopContext, code: str) -
         await reply(update, context, language, f"invite_{outcome.value}")
         return
     assert person is not None and invite is not None
+    if invite.role == "facilitator":
+        from bot.tg.facilitators import set_facilitator_menu
+
+        await set_facilitator_menu(context.bot, context.render, person)
     log.info("invite redeemed person=%d programme=%d outcome=%s", person.id, invite.programme_id, outcome.value)
     if person.status == "onboarding":
         if outcome is Redeemed.JOINED and person.onboarding_step == "language":
@@ -176,11 +180,13 @@ async def _advance(update: Update, context: PitstopContext, person: Person) -> N
         return
     person = await people.update_person(context.db, person.id, now, onboarding_step=None, status="active")
     planned = await replan_person(context.db, person.id, now)
-    first = next_nudge(nudge_settings(person), now)
+    participant = await people.participation(context.db, person.id) is not None
+    first = next_nudge(nudge_settings(person), now) if participant else None
     log.info("onboarding finished person=%d planned=%d", person.id, planned)
     await reply(
         update, context, person.language, "onboarded", name=person.name,
         first=moment_text(first, person.language, nudge_settings(person).zone) if first else "",
+        facilitator=not participant,
     )
 
 

@@ -43,6 +43,9 @@ async def facilitator(update: Update, context: PitstopContext) -> tuple[Person, 
             context.db, user.id, update.effective_chat.id, user.first_name or "", language_of(update, context),
             context.services.settings.timezone, context.clock.now(),
         )
+        from bot.tg.facilitators import set_facilitator_menu
+
+        await set_facilitator_menu(context.bot, context.render, person)
     if person is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return None

@@ -1,13 +1,136 @@
-"""/stats for facilitators (being written)."""
+"""/stats for facilitators: participation per learning set as numbers and a chart, never journal text.
+
+The counts come from bot.store.stats; names appear only for participants who chose to show their
+activity. Admins see every programme, facilitators the programmes they lead.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from telegram import Update
 
+from bot.chart import reflections_chart
+from bot.domain.digest import split_message
+from bot.domain.programme import locate
+from bot.render import Renderer
+from bot.store import stats
+from bot.store.programmes import StoredProgramme
+from bot.store.stats import ProgrammeStats, SetStats, WeeklyCounts
 from bot.tg.context import PitstopContext
 from bot.tg.roles import facilitator
 
+log = logging.getLogger(__name__)
+
+CHART_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class Report:
+    """What /stats sends for one programme: the text in pieces, the chart and its caption."""
+
+    pieces: list[str]
+    chart: bytes
+    caption: str
+
 
 async def show_stats(update: Update, context: PitstopContext) -> None:
-    """Shows participation counts (not yet)."""
-    await facilitator(update, context)
+    """Sends each programme the person leads as counts per set and a chart; refuses anyone else."""
+    found = await facilitator(update, context)
+    chat = update.effective_chat
+    if found is None or chat is None:
+        return
+    person, led = found
+    now = context.clock.now()
+    for stored in led:
+        report = await programme_report(context, person.language, stored, now)
+        for piece in report.pieces:
+            await context.bot.send_message(chat.id, piece)
+        await context.bot.send_photo(chat.id, photo=report.chart, caption=report.caption)
+    log.info("stats shown person=%d programmes=%d", person.id, len(led))
+
+
+async def programme_report(
+    context: PitstopContext, language: str, stored: StoredProgramme, now: datetime
+) -> Report:
+    """Gives the text, chart and caption of one programme at a moment."""
+    programme = stored.programme
+    module = locate(programme, now).module
+    counts = await stats.programme_stats(context.db, stored.id, module.key if module else "", now)
+    weekly = await stats.weekly_reflections(context.db, stored.id, now, programme.zone, CHART_WEEKS)
+    names = set_names(context.render, language, counts)
+    today = now.astimezone(programme.zone).date()
+    when = (
+        "now"
+        if module is None or module.starts <= today <= module.ends
+        else ("next" if today < module.starts else "last")
+    )
+    text = context.render.message(
+        language,
+        "stats",
+        programme=programme.title,
+        module_title=module.title if module else "",
+        module_starts=module.starts if module else today,
+        module_ends=module.ends if module else today,
+        module_when=when,
+        stat_rows=[row_values(s, names[s.set_id]) for s in counts.sets],
+        stat_totals=row_values(counts.totals, "") if len(counts.sets) > 1 else None,
+    )
+    # Drawing takes a tenth of a second: off the event loop, so that other chats are not kept waiting.
+    chart = await asyncio.to_thread(
+        chart_png, context.render, language, programme.title, counts, weekly, names
+    )
+    caption = context.render.message(
+        language, "stats_caption", programme=programme.title, week_count=CHART_WEEKS
+    )
+    return Report(split_message(text), chart, caption)
+
+
+def set_names(render: Renderer, language: str, counts: ProgrammeStats) -> dict[int | None, str]:
+    """Gives each row's display name: the set's name (with its key when two sets share a name)."""
+    seen = [s.name for s in counts.sets]
+    names: dict[int | None, str] = {}
+    for s in counts.sets:
+        if s.set_id is None:
+            names[None] = html.unescape(render.message(language, "stats_no_set"))
+        else:
+            names[s.set_id] = f"{s.name} ({s.key})" if seen.count(s.name) > 1 else s.name
+    return names
+
+
+def row_values(row: SetStats, name: str) -> dict[str, Any]:
+    """Gives a row's counts as the stats template reads them."""
+    return {
+        "name": name,
+        "joined": row.joined,
+        "active": row.active,
+        "reflected": row.reflected,
+        "shared": row.shared,
+        "answered": row.prompts_answered,
+        "sent": row.prompts_sent,
+        "people": [{"name": p.name, "count": p.reflections} for p in row.activity],
+    }
+
+
+def chart_png(
+    render: Renderer,
+    language: str,
+    title: str,
+    counts: ProgrammeStats,
+    weekly: WeeklyCounts,
+    names: dict[int | None, str],
+) -> bytes:
+    """Gives the chart of reflections per ISO week, one line per set, in the stats' row order."""
+    width = len(weekly.weeks)
+    series = {names[s.set_id]: weekly.by_set.get(s.set_id, [0] * width) for s in counts.sets}
+    labels = [
+        html.unescape(render.message(language, "stats_week", week_number=w.number))
+        for w in weekly.weeks
+    ]
+    chart_title = html.unescape(render.message(language, "stats_chart_title", programme=title))
+    return reflections_chart(series, labels, chart_title)

@@ -41,7 +41,9 @@ REAL_LIBRARY = Renderer().library
 
 def fitting(library: list, phase: Phase, module_key: str = "m1") -> set[str]:
     wanted = PHASE_FOR_PROMPTS[phase]
-    return {p.key for p in library if wanted in p.phases and (not p.modules or module_key in p.modules)}
+    return {
+        p.key for p in library if wanted in p.phases and (not p.modules or module_key in p.modules)
+    }
 
 
 def test_the_same_participant_and_day_get_the_same_prompt() -> None:
@@ -52,7 +54,12 @@ def test_the_same_participant_and_day_get_the_same_prompt() -> None:
     shuffled = list(reversed(LIBRARY))
 
     assert len(picks) == 1
-    assert choose_prompt(shuffled, Phase.PREPARING, "m1", (), {"prep-cog-1"}, "person-7:2027-01-05").key in picks
+    assert (
+        choose_prompt(
+            shuffled, Phase.PREPARING, "m1", (), {"prep-cog-1"}, "person-7:2027-01-05"
+        ).key
+        in picks
+    )
 
 
 @pytest.mark.parametrize("phase", list(Phase))
@@ -67,7 +74,9 @@ def test_a_prompt_limited_to_another_module_is_never_chosen() -> None:
     chosen = {choose_prompt(LIBRARY, Phase.BETWEEN, "m1", (), (), f"p:{d}").key for d in range(200)}
 
     assert "m3-only" not in chosen
-    assert "m3-only" in {choose_prompt(LIBRARY, Phase.BETWEEN, "m3", (), (), f"p:{d}").key for d in range(200)}
+    assert "m3-only" in {
+        choose_prompt(LIBRARY, Phase.BETWEEN, "m3", (), (), f"p:{d}").key for d in range(200)
+    }
 
 
 def test_a_used_prompt_is_not_repeated_while_an_unused_fitting_one_remains() -> None:
@@ -99,7 +108,9 @@ def test_the_modules_capacity_focus_is_preferred_while_focused_prompts_remain() 
     assert after.capacity != "relational"
     # A focus of two capacities draws from both.
     both = {
-        choose_prompt(LIBRARY, Phase.PREPARING, "m1", ("cognitive", "cross-boundary"), (), f"p:{d}").capacity
+        choose_prompt(
+            LIBRARY, Phase.PREPARING, "m1", ("cognitive", "cross-boundary"), (), f"p:{d}"
+        ).capacity
         for d in range(60)
     }
     assert both == {"cognitive", "cross-boundary"}
@@ -116,7 +127,8 @@ def test_a_used_focused_prompt_is_not_preferred_over_an_unused_one_outside_the_f
 def test_different_participants_and_days_spread_over_the_fitting_prompts() -> None:
     counts = Counter(
         choose_prompt(REAL_LIBRARY, Phase.BETWEEN, "m1", (), (), f"person-{p}:day-{d}").key
-        for p in range(20) for d in range(10)
+        for p in range(20)
+        for d in range(10)
     )
     between = fitting(REAL_LIBRARY, Phase.BETWEEN)
 
@@ -126,17 +138,29 @@ def test_different_participants_and_days_spread_over_the_fitting_prompts() -> No
 
 @pytest.mark.parametrize("phase", list(Phase))
 def test_the_real_library_has_a_prompt_for_every_phase(phase: Phase) -> None:
-    assert fitting(REAL_LIBRARY, phase), f"no prompt in prompts/library.toml for {PHASE_FOR_PROMPTS[phase]}"
+    assert fitting(REAL_LIBRARY, phase), (
+        f"no prompt in prompts/library.toml for {PHASE_FOR_PROMPTS[phase]}"
+    )
     chosen = choose_prompt(REAL_LIBRARY, phase, "m1", ("relational",), (), "p:1")
     assert chosen is not None and chosen.key in fitting(REAL_LIBRARY, phase)
 
 
-@pytest.mark.parametrize("phase", [Phase.PREPARING, Phase.AT_EVENT, Phase.JUST_AFTER, Phase.BETWEEN, Phase.BEFORE_MEETING])
+@pytest.mark.parametrize(
+    "phase",
+    [Phase.PREPARING, Phase.AT_EVENT, Phase.JUST_AFTER, Phase.BETWEEN, Phase.BEFORE_MEETING],
+)
 def test_a_participant_sees_every_fitting_prompt_once_before_any_comes_again(phase: Phase) -> None:
     """Thirty days in one phase of a module, the used keys fed back the way the bot stores them."""
     used: list[str] = []
     for day in range(30):
-        chosen = choose_prompt(REAL_LIBRARY, phase, "m2", ("cognitive", "relational"), used, f"42:2027-03-{day + 1:02d}")
+        chosen = choose_prompt(
+            REAL_LIBRARY,
+            phase,
+            "m2",
+            ("cognitive", "relational"),
+            used,
+            f"42:2027-03-{day + 1:02d}",
+        )
         assert chosen is not None
         used.append(chosen.key)
 
@@ -149,8 +173,11 @@ def test_a_participant_sees_every_fitting_prompt_once_before_any_comes_again(pha
 def test_over_a_module_a_prompt_repeats_only_once_its_phase_was_exhausted() -> None:
     """A module's 30 days move through its phases; a repeat is allowed only when nothing fitting is left."""
     days = (
-        [Phase.PREPARING] * 8 + [Phase.AT_EVENT] * 5 + [Phase.JUST_AFTER] * 3
-        + [Phase.BETWEEN] * 10 + [Phase.BEFORE_MEETING] * 4
+        [Phase.PREPARING] * 8
+        + [Phase.AT_EVENT] * 5
+        + [Phase.JUST_AFTER] * 3
+        + [Phase.BETWEEN] * 10
+        + [Phase.BEFORE_MEETING] * 4
     )
     used: list[str] = []
     for day, phase in enumerate(days):

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.nudges import FOLLOW_UP_DAYS, NudgeSettings, follow_up_time, local_moment, nudge_times
+from bot.domain.nudges import (
+    FOLLOW_UP_DAYS,
+    NudgeSettings,
+    follow_up_time,
+    local_moment,
+    nudge_times,
+)
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NYC = ZoneInfo("America/New_York")
@@ -39,9 +45,16 @@ def at(text: str, zone: ZoneInfo = AMS) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=zone)
 
 
-def nudges(zone: ZoneInfo = AMS, hour: int = 9, minute: int = 0, days: frozenset[int] = EVERY_DAY,
-           paused_until: datetime | None = None) -> NudgeSettings:
-    return NudgeSettings(zone=zone, hour=hour, minute=minute, weekdays=days, paused_until=paused_until)
+def nudges(
+    zone: ZoneInfo = AMS,
+    hour: int = 9,
+    minute: int = 0,
+    days: frozenset[int] = EVERY_DAY,
+    paused_until: datetime | None = None,
+) -> NudgeSettings:
+    return NudgeSettings(
+        zone=zone, hour=hour, minute=minute, weekdays=days, paused_until=paused_until
+    )
 
 
 def wall(moment: datetime, zone: ZoneInfo) -> tuple[date, time]:
@@ -54,7 +67,9 @@ def wall(moment: datetime, zone: ZoneInfo) -> tuple[date, time]:
 
 def test_nudges_come_at_the_local_hour_on_the_chosen_weekdays_only() -> None:
     chosen = frozenset({0, 2, 4})  # Monday, Wednesday, Friday
-    found = nudge_times(nudges(hour=8, minute=30, days=chosen), at("2027-01-04T00:00"), at("2027-01-18T00:00"))
+    found = nudge_times(
+        nudges(hour=8, minute=30, days=chosen), at("2027-01-04T00:00"), at("2027-01-18T00:00")
+    )
 
     assert [wall(m, AMS) for m in found] == [
         (date(2027, 1, d), time(8, 30)) for d in (4, 6, 8, 11, 13, 15)
@@ -64,7 +79,9 @@ def test_nudges_come_at_the_local_hour_on_the_chosen_weekdays_only() -> None:
 
 
 def test_no_weekday_chosen_means_no_nudges() -> None:
-    assert nudge_times(nudges(days=frozenset()), at("2027-01-04T00:00"), at("2027-02-04T00:00")) == []
+    assert (
+        nudge_times(nudges(days=frozenset()), at("2027-01-04T00:00"), at("2027-02-04T00:00")) == []
+    )
 
 
 def test_the_window_includes_its_start_and_excludes_its_end() -> None:
@@ -104,7 +121,9 @@ def test_a_nine_oclock_nudge_stays_at_nine_across_a_daylight_saving_change(
     found = nudge_times(nudges(zone=zone), start, end)
 
     assert [wall(m, zone)[1] for m in found] == [time(9, 0)] * 7
-    assert [wall(m, zone)[0] for m in found] == [date.fromisoformat(first) + timedelta(days=i) for i in range(7)]
+    assert [wall(m, zone)[0] for m in found] == [
+        date.fromisoformat(first) + timedelta(days=i) for i in range(7)
+    ]
     assert found[0].hour == before_utc and found[-1].hour == after_utc
 
 
@@ -160,7 +179,11 @@ def test_a_pause_silences_nudges_before_it_ends_and_not_after() -> None:
 
     found = nudge_times(paused, at("2027-01-04T00:00"), at("2027-01-10T00:00"))
 
-    assert [wall(m, AMS)[0] for m in found] == [date(2027, 1, 7), date(2027, 1, 8), date(2027, 1, 9)]
+    assert [wall(m, AMS)[0] for m in found] == [
+        date(2027, 1, 7),
+        date(2027, 1, 8),
+        date(2027, 1, 9),
+    ]
 
 
 def test_a_pause_ending_exactly_at_a_nudge_lets_that_nudge_come() -> None:
@@ -174,7 +197,9 @@ def test_a_pause_ending_exactly_at_a_nudge_lets_that_nudge_come() -> None:
 def test_a_pause_in_the_past_changes_nothing() -> None:
     window = (at("2027-01-04T00:00"), at("2027-01-11T00:00"))
 
-    assert nudge_times(nudges(paused_until=at("2026-12-01T00:00")), *window) == nudge_times(nudges(), *window)
+    assert nudge_times(nudges(paused_until=at("2026-12-01T00:00")), *window) == nudge_times(
+        nudges(), *window
+    )
 
 
 # --------------------------------------------------------------------------- follow-ups
@@ -183,19 +208,25 @@ def test_a_pause_in_the_past_changes_nothing() -> None:
 def test_a_follow_up_comes_four_days_later_at_the_nudge_hour() -> None:
     written = at("2027-01-05T21:40")  # Tuesday evening
 
-    assert follow_up_time(nudges(hour=8, minute=15), written, None) == at("2027-01-09T08:15").astimezone(UTC)
+    assert follow_up_time(nudges(hour=8, minute=15), written, None) == at(
+        "2027-01-09T08:15"
+    ).astimezone(UTC)
 
 
 def test_a_follow_up_comes_the_day_before_a_meeting_that_is_sooner() -> None:
     written = at("2027-04-02T09:30")  # Friday; the set meets on Tuesday 6 April
 
-    assert follow_up_time(nudges(), written, at("2027-04-06T14:00")) == at("2027-04-05T09:00").astimezone(UTC)
+    assert follow_up_time(nudges(), written, at("2027-04-06T14:00")) == at(
+        "2027-04-05T09:00"
+    ).astimezone(UTC)
 
 
 def test_a_meeting_after_the_four_days_does_not_change_the_follow_up() -> None:
     written = at("2027-04-02T09:30")
 
-    assert follow_up_time(nudges(), written, at("2027-04-20T14:00")) == at("2027-04-06T09:00").astimezone(UTC)
+    assert follow_up_time(nudges(), written, at("2027-04-20T14:00")) == at(
+        "2027-04-06T09:00"
+    ).astimezone(UTC)
 
 
 def test_a_meeting_tomorrow_never_pulls_the_follow_up_onto_the_same_day() -> None:
@@ -210,7 +241,9 @@ def test_a_meeting_tomorrow_never_pulls_the_follow_up_onto_the_same_day() -> Non
 def test_a_meeting_in_the_past_is_ignored() -> None:
     written = at("2027-04-07T10:00")
 
-    assert follow_up_time(nudges(), written, at("2027-04-06T14:00")) == at("2027-04-11T09:00").astimezone(UTC)
+    assert follow_up_time(nudges(), written, at("2027-04-06T14:00")) == at(
+        "2027-04-11T09:00"
+    ).astimezone(UTC)
 
 
 def test_a_follow_up_keeps_the_nudge_hour_across_a_daylight_saving_change() -> None:
@@ -225,14 +258,20 @@ def test_a_follow_up_keeps_the_nudge_hour_across_a_daylight_saving_change() -> N
 
 zones = st.sampled_from(ZONES).map(ZoneInfo)
 weekday_sets = st.frozensets(st.integers(0, 6), min_size=1)
-moments = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2029, 12, 31), timezones=st.just(UTC))
+moments = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2029, 12, 31), timezones=st.just(UTC)
+)
 
 
 def _existing_wall_times(day: date, hour: int, minute: int, zone: ZoneInfo) -> list[datetime]:
     """Gives the UTC moments at which a wall time happens on a day: none in a gap, two at fall back."""
     found = []
     for fold in (0, 1):
-        candidate = datetime.combine(day, time(hour, minute), tzinfo=zone).replace(fold=fold).astimezone(UTC)
+        candidate = (
+            datetime.combine(day, time(hour, minute), tzinfo=zone)
+            .replace(fold=fold)
+            .astimezone(UTC)
+        )
         local = candidate.astimezone(zone)
         if (local.date(), local.time()) == (day, time(hour, minute)) and candidate not in found:
             found.append(candidate)
@@ -250,7 +289,12 @@ def _existing_wall_times(day: date, hour: int, minute: int, zone: ZoneInfo) -> l
     pause=st.none() | st.timedeltas(min_value=timedelta(days=-5), max_value=timedelta(days=70)),
 )
 def test_every_nudge_is_aware_in_the_window_on_a_chosen_day_at_the_chosen_time(
-    zone: ZoneInfo, hour: int, minute: int, days: frozenset[int], start: datetime, length: timedelta,
+    zone: ZoneInfo,
+    hour: int,
+    minute: int,
+    days: frozenset[int],
+    start: datetime,
+    length: timedelta,
     pause: timedelta | None,
 ) -> None:
     end = start + length
@@ -290,7 +334,8 @@ def test_every_nudge_is_aware_in_the_window_on_a_chosen_day_at_the_chosen_time(
     hour=st.integers(0, 23),
     minute=st.integers(0, 59),
     written=moments,
-    meeting_in=st.none() | st.timedeltas(min_value=timedelta(days=-3), max_value=timedelta(days=10)),
+    meeting_in=st.none()
+    | st.timedeltas(min_value=timedelta(days=-3), max_value=timedelta(days=10)),
 )
 def test_a_follow_up_comes_within_four_days_at_the_nudge_hour_and_before_a_near_meeting(
     zone: ZoneInfo, hour: int, minute: int, written: datetime, meeting_in: timedelta | None
@@ -302,10 +347,18 @@ def test_a_follow_up_comes_within_four_days_at_the_nudge_hour_and_before_a_near_
     assert asked.tzinfo is UTC
     written_day = written.astimezone(zone).date()
     asked_local = asked.astimezone(zone)
-    assert written_day + timedelta(days=1) <= asked_local.date() <= written_day + timedelta(days=FOLLOW_UP_DAYS)
+    assert (
+        written_day + timedelta(days=1)
+        <= asked_local.date()
+        <= written_day + timedelta(days=FOLLOW_UP_DAYS)
+    )
     if _existing_wall_times(asked_local.date(), hour, minute, zone):
         assert asked_local.time() == time(hour, minute)
     if meeting is not None:
         meeting_day = meeting.astimezone(zone).date()
-        if written_day + timedelta(days=2) <= meeting_day <= written_day + timedelta(days=FOLLOW_UP_DAYS):
+        if (
+            written_day + timedelta(days=2)
+            <= meeting_day
+            <= written_day + timedelta(days=FOLLOW_UP_DAYS)
+        ):
             assert asked_local.date() == meeting_day - timedelta(days=1)

@@ -5,7 +5,7 @@ export and forget — the real bot against the fake Bot API, with a clock the te
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.fakeapi import FakeUser
 from bot.store import journal, outbox

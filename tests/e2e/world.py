@@ -27,6 +27,11 @@ from bot.tg.context import PitstopApplication
 AMS = ZoneInfo("Europe/Amsterdam")
 
 
+def plain(message: SentMessage) -> str:
+    """Gives a bot message as the reader sees it (HTML parsed, entities unescaped)."""
+    return str(message.message.get("text") or message.message.get("caption") or "")
+
+
 def local(text: str) -> datetime:
     """Gives an Amsterdam wall-clock moment."""
     return datetime.fromisoformat(text).replace(tzinfo=AMS)
@@ -83,7 +88,7 @@ class World:
         return await self.fake.send_text(user, text, reply_to=reply_to)
 
     async def expect(
-        self, user: FakeUser | int, contains: str | Callable[[SentMessage], bool], count: int = 1, timeout: float = 5.0
+        self, user: FakeUser | int, contains: str | Callable[[SentMessage], bool], count: int = 1, timeout: float = 10.0
     ) -> SentMessage:
         """Waits until the chat has `count` bot messages matching; gives the last."""
         chat_id = user if isinstance(user, int) else user.id
@@ -124,7 +129,7 @@ class World:
         await self.press(user, step, "ob:days:ok")
         step = await self.expect(user, lambda m: any(d == "ob:ok" for _, d in m.buttons()))
         await self.press(user, step, "ob:ok")
-        await self.expect(user, lambda m: "/help" in (m.text or "") and not m.buttons())
+        await self.expect(user, lambda m: m.text is not None and m.text.startswith(("All set", "Alles staat klaar")))
 
     async def row_of(self, user: FakeUser, message: SentMessage, timeout: float = 5.0) -> OutboxRow:
         """Gives the outbox row of a delivered message, once the dispatcher has recorded it."""
@@ -143,6 +148,14 @@ class World:
         while not condition():
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("the condition never came true")
+            await asyncio.sleep(0.01)
+
+    async def scalar_becomes(self, sql: str, params: tuple[object, ...], expected: object, timeout: float = 5.0) -> None:
+        """Waits until a query about the stored state gives the expected value."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (value := await self.db.scalar(sql, params)) != expected:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{sql} gave {value!r}, not {expected!r}")
             await asyncio.sleep(0.01)
 
     async def person(self, user: FakeUser) -> people.Person | None:

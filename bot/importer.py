@@ -1,0 +1,591 @@
+"""Bulk enrolment from a CSV file: reading and checking rows (pure), then personal invites (one transaction).
+
+The reading half takes bytes and the programme's learning sets and gives validated rows or every
+problem at once, with row numbers as a spreadsheet shows them (the header is row 1). The writing half
+turns validated rows into personal invites, all or nothing; a person imported before keeps their
+invite, so importing the same file twice creates nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.store import people
+from bot.store.db import Database
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_NAME = 100
+MAX_EMAIL = 254
+DELIMITERS = (",", ";", "\t")
+OUTPUT_COLUMNS = ("name", "email", "set", "language", "role", "code", "link", "expires", "status")
+NEW = "new"
+ALREADY = "already invited"
+
+# Header names (compared after lower-casing and squeezing spaces, hyphens and underscores out).
+COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "name": ("name", "naam", "fullname", "volledigenaam"),
+    "set": (
+        "set",
+        "learningset",
+        "actionlearningset",
+        "group",
+        "groep",
+        "leergroep",
+        "intervisiegroep",
+    ),
+    "language": ("language", "lang", "taal"),
+    "role": ("role", "rol"),
+    "email": ("email", "emailaddress", "emailadres", "mail", "mailadres"),
+}
+LANGUAGE_WORDS: Mapping[str, str] = {
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "engels": "en",
+    "anglais": "en",
+    "englisch": "en",
+    "nl": "nl",
+    "nld": "nl",
+    "dut": "nl",
+    "dutch": "nl",
+    "nederlands": "nl",
+    "nederlandse": "nl",
+    "néerlandais": "nl",
+    "niederländisch": "nl",
+    "vlaams": "nl",
+    "flemish": "nl",
+}
+ROLE_WORDS: Mapping[str, str] = {
+    "participant": "participant",
+    "deelnemer": "participant",
+    "facilitator": "facilitator",
+    "begeleider": "facilitator",
+    "procesbegeleider": "facilitator",
+}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be imported; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one row cannot be imported."""
+
+    row: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Enrolee:
+    """A checked row: one person to invite."""
+
+    row: int
+    name: str
+    set_key: str
+    language: str
+    role: str
+    email: str = ""
+
+    def person_key(self) -> str:
+        """Gives what recognises this person across imports: the e-mail address, else set and name."""
+        return self.email.lower() if self.email else self.name_key()
+
+    def name_key(self) -> str:
+        """Gives the key by set and normalised name."""
+        return f"{self.set_key}:{normalised_name(self.name)}"
+
+    def import_ref(self, programme_key: str) -> str:
+        """Gives the invite's import_ref: stable for the same person in the same programme."""
+        return f"{programme_key}:{self.person_key()}"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a file held: checked rows, or the problems that stop the import."""
+
+    enrolees: tuple[Enrolee, ...]
+    problems: tuple[RowProblem, ...]
+    delimiter: str
+    with_bom: bool  # write the links file as Excel would read it best: like the input
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def bad_rows(self) -> int:
+        """Gives how many rows have at least one problem."""
+        return len({p.row for p in self.problems})
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV file split into its header and records, each record with its spreadsheet row number."""
+
+    delimiter: str
+    header_row: int
+    header: tuple[str, ...]
+    records: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+def normalised_name(name: str) -> str:
+    """Gives a name as compared: Unicode-normalised, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+# --------------------------------------------------------------------------- reading (pure)
+
+
+def decode(raw: bytes) -> tuple[str, bool]:
+    """Gives the text of a CSV file and whether it came from Excel-like encodings (BOM or cp1252)."""
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # xlsx, xls
+        raise FileProblem(
+            "is a spreadsheet workbook, not CSV; save it as CSV (comma- or semicolon-separated) first."
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), True
+        except UnicodeDecodeError:
+            raise FileProblem("cannot be read as text (broken UTF-16).") from None
+    if b"\x00" in raw:
+        raise FileProblem("holds binary data, not CSV text.")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), True
+        except UnicodeDecodeError:
+            raise FileProblem("starts like UTF-8 but is not valid UTF-8 text.") from None
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), True
+    except UnicodeDecodeError:
+        raise FileProblem("cannot be read as text (neither UTF-8 nor Windows-1252).") from None
+
+
+def sniff_delimiter(line: str) -> str:
+    """Gives the delimiter that splits the header line into the most columns (comma when none)."""
+    best, most = ",", 1
+    for delimiter in DELIMITERS:
+        columns = len(next(csv.reader([line], delimiter=delimiter), []))
+        if columns > most:
+            best, most = delimiter, columns
+    return best
+
+
+def split_table(text: str) -> Table:
+    """Gives the header and the non-empty records of CSV text, or raises FileProblem."""
+    if not text.strip():
+        raise FileProblem("is empty.")
+    first = next(line for line in text.splitlines() if line.strip())
+    # Excel understands a first line `sep=;` naming the delimiter; it is not the header.
+    directive = re.fullmatch(r"\s*sep=([,;\t|])\s*", first)
+    delimiter = directive.group(1) if directive else sniff_delimiter(first)
+    header: tuple[str, ...] | None = None
+    header_row = 0
+    skip_directive = directive is not None
+    records: list[tuple[int, tuple[str, ...]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        # Row numbers count records, as a spreadsheet does: a quoted cell with a line break is one row.
+        for number, fields in enumerate(reader, start=1):
+            stripped = tuple(f.strip() for f in fields)
+            if not any(stripped):
+                continue
+            if skip_directive:
+                skip_directive = False
+                continue
+            if header is None:
+                header, header_row = stripped, number
+            else:
+                records.append((number, stripped))
+    except csv.Error as exc:
+        raise FileProblem(f"is not readable as CSV near line {reader.line_num} ({exc}).") from None
+    if header is None:
+        raise FileProblem("is empty.")
+    return Table(delimiter, header_row, header, tuple(records))
+
+
+def _header_word(text: str) -> str:
+    return re.sub(r"[\s_\-.*:]+", "", text.lstrip("\ufeff").casefold())
+
+
+def map_columns(header: Sequence[str]) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Gives which column holds which field, and the header names that are not read.
+
+    Raises FileProblem for a missing name column or a field named by two columns.
+    """
+    lookup = {alias: name for name, aliases in COLUMN_ALIASES.items() for alias in aliases}
+    columns: dict[str, int] = {}
+    ignored: list[str] = []
+    for index, title in enumerate(header):
+        name = lookup.get(_header_word(title))
+        if name is None:
+            if title:
+                ignored.append(title)
+            continue
+        if name in columns:
+            raise FileProblem(
+                f"has two columns for {name}: {header[columns[name]]!r} and {title!r}."
+            )
+        columns[name] = index
+    if "name" not in columns:
+        found = ", ".join(_shown(t) for t in header if t) or "nothing"
+        raise FileProblem(
+            "needs a header row with a name column (name or naam, and optionally set/groep/leergroep,"
+            f" language/taal, role/rol, email/e-mail); its header row holds {found}."
+        )
+    return columns, tuple(ignored)
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """Gives a cell's value quoted for a problem line, cut short when long."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
+def language_of(value: str) -> str | None:
+    """Gives en or nl for the ways people write a language (English, Engels, NL, nl-BE…), else None."""
+    word = value.strip().casefold().rstrip(".")
+    if word in LANGUAGE_WORDS:
+        return LANGUAGE_WORDS[word]
+    prefix = re.split(r"[-_ ]", word, maxsplit=1)[0]
+    return LANGUAGE_WORDS.get(prefix) if prefix in ("en", "nl") else None
+
+
+def role_of(value: str) -> str | None:
+    """Gives participant or facilitator for the ways people write a role, else None."""
+    return ROLE_WORDS.get(value.strip().casefold())
+
+
+def set_of(value: str, sets: Mapping[str, str]) -> str | None:
+    """Gives the key of the learning set a cell names (by key or by name, any case), else None."""
+    wanted = value.casefold()
+    for key in sets:
+        if key.casefold() == wanted:
+            return key
+    by_name = [
+        key
+        for key, name in sets.items()
+        if " ".join(name.split()).casefold() == " ".join(wanted.split())
+    ]
+    return by_name[0] if len(by_name) == 1 else None
+
+
+def check_rows(
+    table: Table, sets: Mapping[str, str], default_language: str
+) -> tuple[list[Enrolee], list[RowProblem], tuple[str, ...]]:
+    """Gives the checked rows, every problem of every row, and the columns not read.
+
+    `sets` maps each active learning set's key to its name. Nothing stops at the first problem.
+    """
+    columns, ignored = map_columns(table.header)
+    known_sets = ", ".join(sorted(sets)) or "none"
+    width = len(table.header)
+    enrolees: list[Enrolee] = []
+    problems: list[RowProblem] = []
+    seen: dict[str, tuple[int, str]] = {}
+
+    for row, fields in table.records:
+        found: list[str] = []
+
+        def cell(name: str, fields: tuple[str, ...] = fields) -> str:
+            index = columns.get(name)
+            return fields[index] if index is not None and index < len(fields) else ""
+
+        extra = [f for f in fields[width:] if f]
+        if extra:
+            found.append(
+                f"has {len(fields)} columns but the header has {width} (a stray delimiter or an unquoted comma?)"
+            )
+
+        broken = [column for column in COLUMN_ALIASES if any(c in cell(column) for c in "\r\n")]
+        if broken:
+            found.append(
+                f"the {' and '.join(broken)} cell holds a line break (an unclosed quote in the file?)"
+            )
+
+        name = " ".join(cell("name").split())
+        if not name:
+            found.append("the name is missing")
+        elif len(name) > MAX_NAME:
+            found.append(f"the name is {len(name)} characters long; at most {MAX_NAME}")
+        elif any(unicodedata.category(c) == "Cc" for c in name):
+            found.append("the name holds a control character")
+
+        role_text = cell("role")
+        role = role_of(role_text) if role_text else "participant"
+        set_text = cell("set")
+        set_key = ""
+        if set_text:
+            matched = set_of(set_text, sets)
+            if matched is None:
+                found.append(f"unknown learning set {_shown(set_text)} (known sets: {known_sets})")
+            else:
+                set_key = matched
+        elif role == "participant" and sets:
+            found.append(f"a participant needs a learning set (known sets: {known_sets})")
+
+        language_text = cell("language")
+        language = language_of(language_text) if language_text else default_language
+        if language is None:
+            found.append(
+                f"unknown language {_shown(language_text)} (use en/English/Engels or nl/Nederlands/Dutch)"
+            )
+
+        if role is None:
+            found.append(
+                f"unknown role {_shown(role_text)} (use participant/deelnemer or facilitator/begeleider)"
+            )
+
+        email = cell("email")
+        if email and (len(email) > MAX_EMAIL or not EMAIL.match(email)):
+            found.append(f"{_shown(email)} is not an e-mail address")
+
+        if found:
+            problems.extend(RowProblem(row, reason) for reason in found)
+            continue
+        assert role is not None and language is not None
+        enrolee = Enrolee(row, name, set_key, language, role, email)
+        key = enrolee.person_key()
+        if key in seen:
+            first, why = seen[key]
+            problems.append(RowProblem(row, f"the same person as row {first} ({why})"))
+            continue
+        seen[key] = (row, "same e-mail address" if email else "same name and set")
+        enrolees.append(enrolee)
+    return enrolees, problems, ignored
+
+
+def read_enrolees(raw: bytes, sets: Mapping[str, str], default_language: str) -> Reading:
+    """Gives the checked rows of a CSV file, or every problem; raises FileProblem for a file that is no CSV of people."""
+    if len(raw) > MAX_BYTES:
+        raise FileProblem(
+            f"is {len(raw):,} bytes; an import file is at most {MAX_BYTES // (1024 * 1024)} MB."
+        )
+    text, excel_like = decode(raw)
+    table = split_table(text)
+    if not table.records:
+        map_columns(table.header)  # a file without a name column says so first
+        raise FileProblem("has a header but no rows of people below it.")
+    enrolees, problems, ignored = check_rows(table, sets, default_language)
+    return Reading(tuple(enrolees), tuple(problems), table.delimiter, excel_like, ignored)
+
+
+# --------------------------------------------------------------------------- invites (one transaction)
+
+
+@dataclass(frozen=True)
+class Invited:
+    """What the import did for one row: its invite's code and whether the invite is new."""
+
+    enrolee: Enrolee
+    code: str
+    expires_at: datetime
+    status: str  # NEW | ALREADY
+    # What the existing invite says, when it differs from the row (it is kept as it was).
+    differences: tuple[str, ...] = ()
+    used: bool = False
+    # For an existing invite: the set, language, role and name it carries (the link does what it says).
+    set_key: str = ""
+    language: str = ""
+    role: str = ""
+    name: str = ""
+
+
+@dataclass
+class _Existing:
+    code: str
+    set_key: str
+    role: str
+    name: str
+    language: str
+    expires_at: datetime
+    used: bool
+    claimed: bool = field(default=False)
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def differences(enrolee: Enrolee, existing: _Existing) -> tuple[str, ...]:
+    """Gives, in words, how an existing invite differs from a row of the file."""
+    found = []
+    if existing.set_key != enrolee.set_key:
+        found.append(f"set {existing.set_key or '-'} (file: {enrolee.set_key or '-'})")
+    if existing.role != enrolee.role:
+        found.append(f"role {existing.role} (file: {enrolee.role})")
+    if existing.language != enrolee.language:
+        found.append(f"language {existing.language or '-'} (file: {enrolee.language})")
+    if normalised_name(existing.name) != normalised_name(enrolee.name):
+        found.append(f"name {existing.name!r} (file: {enrolee.name!r})")
+    return tuple(found)
+
+
+async def invite_all(
+    db: Database,
+    programme_id: int,
+    programme_key: str,
+    enrolees: Sequence[Enrolee],
+    expires_at: datetime,
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = 100,
+) -> list[Invited]:
+    """Creates one personal invite per row not imported before, all in one transaction, and gives every row's invite.
+
+    A row whose person has an invite from an earlier import keeps that invite. A row with an e-mail
+    address is also recognised by set and name, for a file whose addresses were added after an import.
+    """
+    refs = [e.import_ref(programme_key) for e in enrolees]
+    name_refs = [f"{programme_key}:{e.name_key()}" for e in enrolees]
+    results: list[Invited] = []
+    async with db.transaction() as conn:
+        async with conn.execute(
+            "SELECT id, key FROM learning_set WHERE programme_id = ?", (programme_id,)
+        ) as cur:
+            set_keys = {row[0]: row[1] for row in await cur.fetchall()}
+        set_ids = {key: set_id for set_id, key in set_keys.items()}
+        existing: dict[str, _Existing] = {}
+        for part in _chunks(sorted(set(refs) | set(name_refs)), 500):
+            marks = ",".join("?" * len(part))
+            async with conn.execute(
+                "SELECT import_ref, code, learning_set_id, role, name, language, expires_at, uses, max_uses"
+                f" FROM invite WHERE programme_id = ? AND import_ref IN ({marks})",
+                (programme_id, *part),
+            ) as cur:
+                for r in await cur.fetchall():
+                    existing[r[0]] = _Existing(
+                        r[1],
+                        set_keys.get(r[2], "") if r[2] is not None else "",
+                        r[3],
+                        r[4],
+                        r[5] or "",
+                        datetime.fromisoformat(r[6]),
+                        r[7] >= r[8],
+                    )
+        # An invite found by set and name serves one row only: two people may share a name.
+        for ref in refs:
+            if ref in existing:
+                existing[ref].claimed = True
+
+        pending: list[tuple[object, ...]] = []
+        expires_text = expires_at.astimezone(UTC).isoformat()
+        created_text = now.astimezone(UTC).isoformat()
+        for done, (enrolee, ref, name_ref) in enumerate(
+            zip(enrolees, refs, name_refs, strict=True), start=1
+        ):
+            found = existing.get(ref)
+            if (
+                found is None
+                and enrolee.email
+                and name_ref in existing
+                and not existing[name_ref].claimed
+            ):
+                found = existing[name_ref]
+                found.claimed = True
+            if found is not None:
+                results.append(
+                    Invited(
+                        enrolee,
+                        found.code,
+                        found.expires_at,
+                        ALREADY,
+                        differences(enrolee, found),
+                        found.used,
+                        found.set_key,
+                        found.language,
+                        found.role,
+                        found.name,
+                    )
+                )
+            else:
+                code = people.new_code()
+                pending.append(
+                    (
+                        code,
+                        programme_id,
+                        set_ids.get(enrolee.set_key) if enrolee.set_key else None,
+                        enrolee.role,
+                        1,
+                        expires_text,
+                        enrolee.name,
+                        enrolee.language,
+                        ref,
+                        "cli:import",
+                        created_text,
+                    )
+                )
+                results.append(
+                    Invited(
+                        enrolee,
+                        code,
+                        expires_at,
+                        NEW,
+                        (),
+                        False,
+                        enrolee.set_key,
+                        enrolee.language,
+                        enrolee.role,
+                        enrolee.name,
+                    )
+                )
+            if done % chunk == 0 or done == len(enrolees):
+                if pending:
+                    await conn.executemany(
+                        "INSERT INTO invite (code, programme_id, learning_set_id, role, max_uses, expires_at, name,"
+                        " language, import_ref, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        pending,
+                    )
+                    pending = []
+                if progress is not None:
+                    progress(done, len(enrolees))
+    return results
+
+
+# --------------------------------------------------------------------------- the links file (pure)
+
+
+def link_for(code: str, bot_username: str) -> str:
+    """Gives the deep link of a code, or the `/start` command to send when the bot's username is unknown."""
+    return (
+        f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+        if bot_username
+        else f"/start {code}"
+    )
+
+
+def links_csv(
+    invited: Sequence[Invited],
+    bot_username: str,
+    last_day: Callable[[datetime], str],
+    delimiter: str,
+) -> str:
+    """Gives the links file: one row per person with their code, link, last valid day and status."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(OUTPUT_COLUMNS)
+    for i in invited:
+        writer.writerow(
+            (
+                i.name,
+                i.enrolee.email,
+                i.set_key,
+                i.language,
+                i.role,
+                i.code,
+                link_for(i.code, bot_username),
+                last_day(i.expires_at),
+                i.status,
+            )
+        )
+    return out.getvalue()

@@ -1,0 +1,154 @@
+"""Module reminders from the calendar: pre-work opening, an event coming up, the day before, a set meeting.
+
+Planned for each participant at REMINDER_HOUR in their own time zone; replanned when a programme
+is loaded or changed; muted per programme by a facilitator.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.nudges import local_moment
+from bot.domain.programme import Event, Programme
+from bot.render import Renderer, day_text, time_text
+from bot.store import outbox, people, programmes
+from bot.store.db import Database
+from bot.store.outbox import OutboxRow, Planned
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(days=14)
+REMINDER_HOUR, REMINDER_MINUTE = 8, 30
+UPCOMING_DAYS = 7
+MEETING_KINDS = ("intake", "residential", "pitstop", "theme-day", "bootcamp")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder the calendar calls for: which, about which event, on which local day."""
+
+    kind: str  # prework | upcoming | tomorrow | meeting
+    event: Event
+    day_offset: int  # days before the event's start
+
+    def key(self) -> str:
+        """Gives a key that stays the same while the event does."""
+        return f"{self.kind}:{self.event.kind}:{self.event.starts.astimezone(UTC).isoformat()}"
+
+
+def reminders_for(programme: Programme, set_key: str | None) -> list[Reminder]:
+    """Gives every reminder of a programme's calendar for a member of a set."""
+    found = []
+    for event in programme.events(set_key):
+        if event.kind == "pre-work":
+            found.append(Reminder("prework", event, 0))
+        elif event.kind in MEETING_KINDS:
+            found.append(Reminder("upcoming", event, UPCOMING_DAYS))
+            found.append(Reminder("tomorrow", event, 1))
+        elif event.kind == "set-meeting" and event.set_key == set_key:
+            found.append(Reminder("meeting", event, 1))
+    return found
+
+
+def reminder_time(reminder: Reminder, calendar_zone: ZoneInfo, zone: ZoneInfo) -> datetime:
+    """Gives the UTC moment a reminder goes: REMINDER_HOUR in the person's zone, some days before the
+    event's date as the calendar writes it (in the programme's zone)."""
+    day = reminder.event.starts.astimezone(calendar_zone).date() - timedelta(days=reminder.day_offset)
+    return local_moment(day, REMINDER_HOUR, REMINDER_MINUTE, zone).astimezone(UTC)
+
+
+async def plan_reminders(db: Database, now: datetime, programme_id: int | None = None) -> int:
+    """Plans the calendar reminders of the next two weeks for every active participant; gives how many rows."""
+    count = 0
+    rows = await db.fetchall(
+        "SELECT membership.person_id, membership.programme_id, learning_set.key FROM membership"
+        " JOIN person ON person.id = membership.person_id"
+        " JOIN programme ON programme.id = membership.programme_id"
+        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
+        " WHERE membership.role = 'participant' AND person.status = 'active' AND programme.reminders_muted = 0"
+        + (" AND membership.programme_id = ?" if programme_id is not None else ""),
+        (programme_id,) if programme_id is not None else (),
+    )
+    cache: dict[int, programmes.StoredProgramme | None] = {}
+    items: list[Planned] = []
+    for person_id, pid, set_key in rows:
+        if pid not in cache:
+            cache[pid] = await programmes.get_programme_by_id(db, pid)
+        stored = cache[pid]
+        person = await people.get_person(db, person_id)
+        if stored is None or person is None:
+            continue
+        zone = ZoneInfo(person.timezone)
+        for reminder in reminders_for(stored.programme, set_key):
+            due = reminder_time(reminder, stored.programme.zone, zone)
+            if now <= due < now + HORIZON and due < reminder.event.starts:
+                items.append(Planned(
+                    "reminder", person.chat_id, due, f"reminder:{pid}:{reminder.key()}:{person.id}", person_id=person.id,
+                    payload={"programme_id": pid, "reminder": reminder.kind, "event_kind": reminder.event.kind,
+                             "starts": reminder.event.starts.astimezone(UTC).isoformat(), "set_key": set_key},
+                ))
+    async with db.transaction() as conn:
+        await outbox.plan_many(conn, items, now)
+        count = len(items)
+    return count
+
+
+async def replan_programme(db: Database, programme_id: int, now: datetime) -> int:
+    """Drops a programme's pending reminders and plans them anew (after a load or a change)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM outbox WHERE kind = 'reminder' AND status = 'pending' AND dedupe_key LIKE ?",
+            (f"reminder:{programme_id}:%",),
+        )
+    return await plan_reminders(db, now, programme_id)
+
+
+async def compose_reminder(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> tuple[str, str | None]:
+    """Gives the reminder's text, or the reason it must not go (muted, event gone, person gone)."""
+    payload = row.payload
+    stored = await programmes.get_programme_by_id(db, int(payload.get("programme_id", 0)))
+    person = await people.get_person(db, row.person_id) if row.person_id is not None else None
+    if stored is None or person is None or person.status != "active":
+        return "", "programme or person gone"
+    if await db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (stored.id,)):
+        return "", "muted"
+    set_key = payload.get("set_key")
+    event = next(
+        (e for e in stored.programme.events(set_key)
+         if e.kind == payload.get("event_kind") and e.starts.astimezone(UTC).isoformat() == payload.get("starts")),
+        None,
+    )
+    if event is None:
+        return "", "event no longer in the calendar"
+    if now >= event.starts:
+        return "", "event already started"
+    zone = ZoneInfo(person.timezone)
+    module = stored.programme.module(event.module_key) if event.module_key else None
+    text = render.message(
+        person.language, f"reminder_{payload.get('reminder')}",
+        name=person.name, programme=stored.programme.title, module_title=module.title if module else "",
+        kind=render.button(person.language, "kind", kind=event.kind), title=event.title,
+        date=day_text(event.starts, person.language, zone), time=time_text(event.starts, person.language, zone),
+        place=event.place, ends=day_text(event.ends, person.language, zone),
+    )
+    return text, None
+
+
+async def upcoming(db: Database, programme_id: int, now: datetime, limit: int = 12) -> list[tuple[datetime, str, Event]]:
+    """Gives the calendar's next reminders of a programme (one per event and kind, in the programme's zone)."""
+    stored = await programmes.get_programme_by_id(db, programme_id)
+    if stored is None:
+        return []
+    seen = set()
+    found = []
+    for reminder in reminders_for(stored.programme, None):
+        if reminder.kind == "meeting":
+            continue
+        due = reminder_time(reminder, stored.programme.zone, stored.programme.zone)
+        if due >= now and reminder.key() not in seen:
+            seen.add(reminder.key())
+            found.append((due, reminder.kind, reminder.event))
+    return sorted(found, key=lambda f: f[0])[:limit]

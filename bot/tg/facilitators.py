@@ -1,0 +1,269 @@
+"""Facilitators' commands: /broadcast (audience, text, preview, send or schedule) and /reminders (list, mute).
+
+Every step checks again that the presser leads the programme; a broadcast's buttons work only
+for the facilitator who started it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.domain.nudges import local_moment
+from bot.domain.parsing import parse_day, parse_hour
+from bot.jobs.broadcasts import broadcast_text
+from bot.jobs.reminders import replan_programme, upcoming
+from bot.render import moment_text
+from bot.store import audit, broadcasts, people, programmes
+from bot.store.people import Person
+from bot.tg.common import answer_button, reply, stale_button
+from bot.tg.context import PitstopContext
+from bot.tg.roles import facilitator, may_lead
+
+log = logging.getLogger(__name__)
+
+BROADCAST_LIMIT = 3500  # leaves room for the header within Telegram's 4096
+FACILITATOR_COMMANDS = ("broadcast", "stats", "reminders")
+
+
+async def start_broadcast(update: Update, context: PitstopContext) -> None:
+    """/broadcast: asks for the audience with a button per programme, set and the facilitators."""
+    found = await facilitator(update, context)
+    if found is None:
+        return
+    person, led = found
+    render, lang = context.render, person.language
+    rows = []
+    for stored in led:
+        title = stored.programme.title
+        rows.append([InlineKeyboardButton(render.button(lang, "audience_programme", title=title), callback_data=f"bc:aud:p:{stored.id}")])
+        for learning_set in await programmes.list_sets(context.db, stored.id):
+            rows.append([InlineKeyboardButton(render.button(lang, "audience_set", name=learning_set.name), callback_data=f"bc:aud:s:{learning_set.id}")])
+        rows.append([InlineKeyboardButton(render.button(lang, "audience_facilitators", title=title), callback_data=f"bc:aud:f:{stored.id}")])
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, render.message(lang, "broadcast_audience"),
+                                   reply_markup=InlineKeyboardMarkup(rows[:90]))
+
+
+async def press_broadcast(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Handles `bc:aud:<p|s|f>:<id>`, `bc:send:<id>`, `bc:when:<id>`, `bc:cancel:<id>`."""
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "aud" and len(parts) == 4 and parts[3].isdigit() and len(parts[3]) < 12:
+        await _choose_audience(update, context, person, parts[2], int(parts[3]))
+        return
+    raw = parts[2] if len(parts) > 2 else ""
+    draft = await broadcasts.get(context.db, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if (
+        draft is None or draft.created_by != person.id or action not in ("send", "when", "cancel")
+        or not await may_lead(context, person, draft.programme_id)
+    ):
+        await stale_button(update, context, person.language)
+        return
+    now = context.clock.now()
+    if action == "cancel":
+        cancelled = await broadcasts.cancel(context.db, draft.id)
+        await people.update_person(context.db, person.id, now, awaiting=None)
+        await answer_button(update, context, person.language, "cancelled" if cancelled else "stale")
+        await _remove_buttons(update)
+        return
+    if draft.status != "draft" or not draft.text:
+        await stale_button(update, context, person.language)
+        return
+    if action == "when":
+        await people.update_person(context.db, person.id, now, awaiting=f"broadcast_when:{draft.id}")
+        await answer_button(update, context, person.language, "chosen")
+        await reply(update, context, person.language, "broadcast_ask_when", timezone=person.timezone)
+        return
+    await answer_button(update, context, person.language, "chosen")
+    await _remove_buttons(update)
+    await _launch(update, context, person, draft, now)
+
+
+async def _choose_audience(update: Update, context: PitstopContext, person: Person, kind: str, target: int) -> None:
+    """Starts a draft for the chosen audience, after checking the presser leads it."""
+    programme_id, set_id, audience = None, None, ""
+    if kind in ("p", "f"):
+        programme_id, audience = target, "programme" if kind == "p" else "facilitators"
+    elif kind == "s":
+        learning_set = await programmes.get_set_by_id(context.db, target)
+        if learning_set is not None:
+            programme_id, set_id, audience = learning_set.programme_id, learning_set.id, "set"
+    if programme_id is None or await programmes.get_programme_by_id(context.db, programme_id) is None \
+            or not await may_lead(context, person, programme_id):
+        await stale_button(update, context, person.language)
+        return
+    now = context.clock.now()
+    draft_id = await broadcasts.create_draft(context.db, programme_id, audience, set_id, person.id, now)
+    await people.update_person(context.db, person.id, now, awaiting=f"broadcast:{draft_id}")
+    draft = await broadcasts.get(context.db, draft_id)
+    assert draft is not None
+    count = len(await broadcasts.recipients(context.db, draft))
+    await answer_button(update, context, person.language, "chosen")
+    await _remove_buttons(update)
+    await reply(update, context, person.language, "broadcast_ask_text", count=count, limit=BROADCAST_LIMIT)
+
+
+async def take_awaited_text(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
+    """Takes a broadcast's text, or its date and time, when the bot asked; gives False otherwise."""
+    kind, _, raw = (person.awaiting or "").partition(":")
+    if kind not in ("broadcast", "broadcast_when") or not raw.isdigit():
+        return False
+    draft = await broadcasts.get(context.db, int(raw))
+    now = context.clock.now()
+    if draft is None or draft.status != "draft" or not await may_lead(context, person, draft.programme_id):
+        await people.update_person(context.db, person.id, now, awaiting=None)
+        return False
+    if kind == "broadcast":
+        body = text.strip()
+        if not body:
+            await reply(update, context, person.language, "broadcast_empty")
+            return True
+        if len(body) > BROADCAST_LIMIT:
+            await reply(update, context, person.language, "broadcast_too_long", length=len(body), limit=BROADCAST_LIMIT)
+            return True
+        await broadcasts.set_text(context.db, draft.id, body)
+        await people.update_person(context.db, person.id, now, awaiting=None)
+        await _preview(update, context, person, draft.id)
+        return True
+    when = _parse_when(text, person, now)
+    if when is None or when <= now:
+        await reply(update, context, person.language, "broadcast_bad_when", typed=text[:60])
+        return True
+    await people.update_person(context.db, person.id, now, awaiting=None)
+    await _launch(update, context, person, draft, when)
+    return True
+
+
+def _parse_when(text: str, person: Person, now: datetime) -> datetime | None:
+    """Reads "2027-01-04 09:00" (or "4-1 9:00") in the facilitator's time zone."""
+    pieces = text.strip().split()
+    if len(pieces) != 2:
+        return None
+    zone = ZoneInfo(person.timezone)
+    day = parse_day(pieces[0], now.astimezone(zone).date())
+    hour = parse_hour(pieces[1])
+    if day is None or hour is None:
+        return None
+    return local_moment(day, hour[0], hour[1], zone).astimezone(UTC)
+
+
+async def _preview(update: Update, context: PitstopContext, person: Person, draft_id: int) -> None:
+    """Shows the broadcast exactly as recipients will read it, with Send / Schedule / Cancel."""
+    draft = await broadcasts.get(context.db, draft_id)
+    assert draft is not None and update.effective_chat is not None
+    count = len(await broadcasts.recipients(context.db, draft))
+    render, lang = context.render, person.language
+    await reply(update, context, lang, "broadcast_preview_intro", count=count)
+    keyboard = InlineKeyboardMarkup([
+        [InlineKeyboardButton(render.button(lang, "send_now", count=count), callback_data=f"bc:send:{draft.id}")],
+        [InlineKeyboardButton(render.button(lang, "schedule"), callback_data=f"bc:when:{draft.id}"),
+         InlineKeyboardButton(render.button(lang, "cancel"), callback_data=f"bc:cancel:{draft.id}")],
+    ])
+    await context.bot.send_message(
+        update.effective_chat.id, await broadcast_text(context.db, render, draft, lang), reply_markup=keyboard
+    )
+
+
+async def _launch(update: Update, context: PitstopContext, person: Person, draft: broadcasts.Broadcast, when: datetime) -> None:
+    """Plans the copies and posts the progress message that will be edited as they go out."""
+    now = context.clock.now()
+    recipients = await broadcasts.recipients(context.db, draft)
+    assert update.effective_chat is not None
+    scheduled = when > now
+    text = context.render.message(
+        person.language, "broadcast_scheduled" if scheduled else "broadcast_progress",
+        when=moment_text(when, person.language, ZoneInfo(person.timezone)), total=len(recipients), sent=0,
+    )
+    progress = await context.bot.send_message(update.effective_chat.id, text)
+    if not await broadcasts.launch(context.db, draft.id, when, recipients, update.effective_chat.id, progress.message_id, now):
+        await reply(update, context, person.language, "broadcast_already")
+        return
+    await audit.record(
+        context.db, now, str(person.telegram_id), "broadcast.schedule" if scheduled else "broadcast.send",
+        draft.programme_id, f"broadcast={draft.id} audience={draft.audience} recipients={len(recipients)}",
+    )
+    log.info("broadcast launched id=%d recipients=%d scheduled=%s", draft.id, len(recipients), scheduled)
+
+
+async def list_reminders(update: Update, context: PitstopContext) -> None:
+    """/reminders: the calendar's next reminders per programme, with a mute/unmute button each."""
+    found = await facilitator(update, context)
+    if found is None:
+        return
+    person, led = found
+    await _send_reminders(update, context, person, [s.id for s in led])
+
+
+async def _send_reminders(update: Update, context: PitstopContext, person: Person, programme_ids: list[int]) -> None:
+    render, lang = context.render, person.language
+    now = context.clock.now()
+    assert update.effective_chat is not None
+    for programme_id in programme_ids:
+        stored = await programmes.get_programme_by_id(context.db, programme_id)
+        if stored is None:
+            continue
+        muted = bool(await context.db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (programme_id,)))
+        zone = stored.programme.zone
+        items = [
+            {"when": moment_text(due, lang, zone), "reminder": kind, "kind": render.button(lang, "kind", kind=event.kind),
+             "title": event.title, "place": event.place}
+            for due, kind, event in await upcoming(context.db, programme_id, now)
+        ]
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+            render.button(lang, "unmute" if muted else "mute"),
+            callback_data=f"rm:{'unmute' if muted else 'mute'}:{programme_id}")]])
+        await context.bot.send_message(
+            update.effective_chat.id,
+            render.message(lang, "reminders", programme=stored.programme.title, muted=muted, items=items),
+            reply_markup=keyboard,
+        )
+
+
+async def press_reminders(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Handles `rm:<mute|unmute>:<programme id>` for a facilitator of that programme."""
+    action = parts[1] if len(parts) > 1 else ""
+    raw = parts[2] if len(parts) > 2 else ""
+    if action not in ("mute", "unmute") or not raw.isdigit() or len(raw) > 11 \
+            or not await may_lead(context, person, int(raw)) \
+            or await programmes.get_programme_by_id(context.db, int(raw)) is None:
+        await stale_button(update, context, person.language)
+        return
+    programme_id, now = int(raw), context.clock.now()
+    async with context.db.transaction() as conn:
+        await conn.execute("UPDATE programme SET reminders_muted = ? WHERE id = ?", (int(action == "mute"), programme_id))
+    if action == "unmute":
+        await replan_programme(context.db, programme_id, now)
+    await audit.record(context.db, now, str(person.telegram_id), f"reminders.{action}", programme_id)
+    await answer_button(update, context, person.language, "chosen")
+    await _remove_buttons(update)
+    await _send_reminders(update, context, person, [programme_id])
+
+
+async def set_facilitator_menu(context_bot: object, render: object, person: Person) -> None:
+    """Gives a facilitator their own command menu (participant commands plus theirs), in both languages."""
+    from bot.tg.app import PARTICIPANT_COMMANDS
+
+    bot = context_bot
+    for language in ("en", "nl"):
+        names = PARTICIPANT_COMMANDS + FACILITATOR_COMMANDS
+        commands = [BotCommand(n, render.message(language, f"command_{n}")) for n in names]  # type: ignore[attr-defined]
+        try:
+            await bot.set_my_commands(  # type: ignore[attr-defined]
+                commands, scope=BotCommandScopeChat(person.chat_id), language_code=None if language == "en" else language
+            )
+        except TelegramError:
+            log.warning("could not set the facilitator menu person=%d", person.id)
+
+
+async def _remove_buttons(update: Update) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass
