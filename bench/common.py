@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiosqlite
 
@@ -42,11 +42,34 @@ def cpu_count() -> str:
     return f"{os.cpu_count()} (usable {usable})"
 
 
+def memory_total() -> str:
+    """Gives the machine's memory, e.g. "23.5 GB"."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
+    except OSError:
+        pass
+    return "?"
+
+
+def load_average() -> str:
+    """Gives the 1-minute load average now: other work on the machine skews every figure."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "?"
+
+
 def filesystem(path: Path) -> str:
     """Gives the filesystem type of a folder (fsync costs differ a lot between ext4 and tmpfs)."""
     try:
         out = subprocess.run(
-            ["df", "--output=fstype", str(path)], capture_output=True, text=True, check=True, timeout=5
+            ["df", "--output=fstype", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
         ).stdout.split()
         return out[-1] if out else "?"
     except (OSError, subprocess.SubprocessError):
@@ -67,6 +90,7 @@ def header(title: str, what: str, **conditions: object) -> None:
         "sqlite": sqlite3.sqlite_version,
         "python-telegram-bot": telegram.__version__,
         "temp dir": f"{tmp} ({filesystem(tmp)})",
+        "load average (1 min)": load_average(),
     }
     for name, value in {**conditions, **base}.items():
         print(f"   {name:<22} {value}")
@@ -75,7 +99,7 @@ def header(title: str, what: str, **conditions: object) -> None:
 
 def figure(name: str, value: str, note: str = "") -> None:
     """Prints one result line."""
-    print(f"   -> {name:<38} {value}{'   ' + note if note else ''}", flush=True)
+    print(f"   -> {name:<44} {value}{'   ' + note if note else ''}", flush=True)
 
 
 def aim(ok: bool, text: str) -> str:
@@ -108,21 +132,34 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
-def rss_now_kb() -> int:
-    """Gives this process's resident memory now (VmRSS), in kB; 0 where /proc is missing."""
+def _status_kb(field: str) -> int:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
 
 
+def rss_now_kb() -> int:
+    """Gives this process's resident memory now (VmRSS), in kB; 0 where /proc is missing."""
+    return _status_kb("VmRSS")
+
+
+def rss_peak_kb() -> int:
+    """Gives this process's peak resident memory (VmHWM), in kB.
+
+    Unlike ru_maxrss, it starts afresh at exec: Linux keeps ru_maxrss across execve, so a child
+    spawned by a big parent (subprocess uses vfork) reports at least the parent's peak.
+    """
+    return _status_kb("VmHWM")
+
+
 class Stopwatch:
     """Times a block with perf_counter: `with Stopwatch() as w: ...; w.seconds`."""
 
-    def __enter__(self) -> Stopwatch:
+    def __enter__(self) -> Self:
         self.start = time.perf_counter()
         self.seconds = 0.0
         return self
@@ -179,7 +216,12 @@ def programme_toml(start: date, key: str = "bench-programme", sets: int = 4) -> 
         ]
         for week in (2, 6, 12, 16, 22, 26):
             meeting = start + timedelta(weeks=week, days=number % 5)
-            lines += ["[[sets.meetings]]", f"at = {meeting.isoformat()}T14:00:00", 'place = "Utrecht"', ""]
+            lines += [
+                "[[sets.meetings]]",
+                f"at = {meeting.isoformat()}T14:00:00",
+                'place = "Utrecht"',
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -199,7 +241,13 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def person_rows(count: int, now: datetime, first_id: int = FIRST_TELEGRAM_ID, nudge_days: str = "0,1,2,3,4") -> list[tuple[Any, ...]]:
+def person_rows(
+    count: int,
+    now: datetime,
+    first_id: int = FIRST_TELEGRAM_ID,
+    nudge_days: str = "0,1,2,3,4",
+    hours: Sequence[int] = (7, 8, 9, 10),
+) -> list[tuple[Any, ...]]:
     """Gives `count` active participants' person rows (telegram id = chat id, ascending)."""
     stamp = _utc(now)
     return [
@@ -209,7 +257,7 @@ def person_rows(count: int, now: datetime, first_id: int = FIRST_TELEGRAM_ID, nu
             f"Participant {i}",
             "nl" if i % 3 == 0 else "en",
             ZONES[i % len(ZONES)],
-            7 + i % 4,
+            hours[i % len(hours)],
             (i * 15) % 60,
             nudge_days,
             "active",
@@ -244,7 +292,10 @@ async def seed_participants(
     stamp = _utc(now)
     await conn.executemany(
         MEMBERSHIP_INSERT,
-        [(programme_id, set_ids[i % len(set_ids)] if set_ids else None, stamp, first_id + i) for i in range(count)],
+        [
+            (programme_id, set_ids[i % len(set_ids)] if set_ids else None, stamp, first_id + i)
+            for i in range(count)
+        ],
     )
 
 
@@ -255,11 +306,15 @@ def seed_participants_sync(
     count: int,
     now: datetime,
     first_id: int = FIRST_TELEGRAM_ID,
+    hours: Sequence[int] = (7, 8, 9, 10),
 ) -> None:
     """The same with the standard sqlite3 module (for large, synchronous seeding)."""
-    conn.executemany(PERSON_INSERT, person_rows(count, now, first_id))
+    conn.executemany(PERSON_INSERT, person_rows(count, now, first_id, hours=hours))
     stamp = _utc(now)
     conn.executemany(
         MEMBERSHIP_INSERT,
-        [(programme_id, set_ids[i % len(set_ids)] if set_ids else None, stamp, first_id + i) for i in range(count)],
+        [
+            (programme_id, set_ids[i % len(set_ids)] if set_ids else None, stamp, first_id + i)
+            for i in range(count)
+        ],
     )

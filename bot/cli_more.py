@@ -28,6 +28,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     grant.add_argument("--name", default="", help="their name, until they start the bot")
     grant.set_defaults(func=cmd_grant)
 
+    demo = sub.add_parser("demo", help="the whole bot at work for two simulated weeks on a local fake Telegram")
+    demo.add_argument("--keep", type=Path, metavar="DB", help="leave the demo database at this path")
+    demo.set_defaults(func=cmd_demo)
+
     backup = sub.add_parser("backup", help="write a consistent copy of the live database")
     backup.add_argument("path", type=Path)
     backup.set_defaults(func=cmd_backup)
@@ -133,6 +137,13 @@ def cmd_grant(args: argparse.Namespace) -> int:
     print(f"{args.telegram_id} {'is now' if changed else 'was already'} a facilitator of {args.programme}."
           " They get the facilitator menu when the bot next starts, or at once with /broadcast or /stats.")
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Runs the demo (no token, no network beyond loopback)."""
+    from bot.demo import main
+
+    return main(args.keep)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

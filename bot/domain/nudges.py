@@ -27,13 +27,10 @@ class NudgeSettings:
 
 def local_moment(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
     """Gives the aware moment of a local wall-clock time on a day, moved past a DST gap if needed."""
-    naive = datetime.combine(day, time(hour, minute))
-    moment = naive.replace(tzinfo=zone)
-    # A wall time that does not exist (spring forward) round-trips to another time: move it on.
-    back = moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if back != naive:
-        moment = (moment.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
-    return moment
+    # fold=0 reads a wall time in a spring-forward gap with the offset before the change, which
+    # lands it just after the gap (02:30 becomes 03:30); the round trip through UTC normalises it.
+    moment = datetime.combine(day, time(hour, minute)).replace(tzinfo=zone)
+    return moment.astimezone(UTC).astimezone(zone)
 
 
 def nudge_times(settings: NudgeSettings, start: datetime, end: datetime) -> list[datetime]:
@@ -74,6 +71,15 @@ def follow_up_time(
         meeting_day = next_meeting.astimezone(zone).date()
         if local_day + timedelta(days=1) < meeting_day <= target_day:
             target_day = meeting_day - timedelta(days=1)
+    # Only on a day the participant wants nudges: an earlier one (not before tomorrow), else a later one.
+    if settings.weekdays and target_day.weekday() not in settings.weekdays:
+        earlier = [target_day - timedelta(days=d) for d in range(1, 7)]
+        fitting = [d for d in earlier if d.weekday() in settings.weekdays and d > local_day]
+        if fitting:
+            target_day = fitting[0]
+        else:
+            target_day = next(target_day + timedelta(days=d) for d in range(1, 8)
+                              if (target_day + timedelta(days=d)).weekday() in settings.weekdays)
     return local_moment(target_day, settings.hour, settings.minute, zone).astimezone(UTC)
 
 

@@ -43,6 +43,7 @@ MONTHS = {
 
 
 def _plain(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'")  # phone keyboards type curly apostrophes
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
 
@@ -79,6 +80,8 @@ def parse_hour(text: str) -> tuple[int, int] | None:
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
     if "pm" in text.lower() and hour < 12:
         hour += 12
+    elif "am" in text.lower() and hour == 12:
+        hour = 0
     if hour > 23 or minute > 59:
         return None
     return hour, minute
@@ -89,7 +92,7 @@ def parse_day(text: str, today: date) -> date | None:
 
     A day without a year is the next such day from today on.
     """
-    typed = re.sub(r"^(until|till|to|tot|t/m|tot en met)\s+", "", _plain(text))[:40]
+    typed = re.sub(r"^(tot en met|t/m|until|till|tot|to)\s+", "", _plain(text))[:40]
     try:
         return date.fromisoformat(typed)
     except ValueError:
@@ -106,7 +109,13 @@ def parse_day(text: str, today: date) -> date | None:
         if year is not None:
             full = int(year) + (2000 if len(year) == 2 else 0)
             return date(full, month, day)
-        found = date(today.year, month, day)
-        return found if found >= today else date(today.year + 1, month, day)
     except ValueError:
         return None
+    for candidate in range(today.year, today.year + 9):  # 29 February waits for a leap year
+        try:
+            found = date(candidate, month, day)
+        except ValueError:
+            continue
+        if found >= today:
+            return found
+    return None

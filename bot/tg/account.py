@@ -17,7 +17,7 @@ from bot.jobs.planner import replan_person
 from bot.render import short_day_text
 from bot.store import journal, outbox, people
 from bot.store.people import Person
-from bot.tg.common import answer_button, reply, stale_button
+from bot.tg.common import answer_button, is_id, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ async def press_journal(update: Update, context: PitstopContext, person: Person,
     query = update.callback_query
     assert query is not None
     raw = parts[1] if len(parts) > 1 else ""
-    if not raw.isdigit() or len(raw) > 6:
+    if not is_id(raw) or len(raw) > 6:
         await stale_button(update, context, person.language)
         return
     text, keyboard = await journal_page(context, person, int(raw))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Update
 
 from bot.store import people
@@ -44,3 +46,8 @@ async def answer_button(
 async def stale_button(update: Update, context: PitstopContext, language: str) -> None:
     """Answers a press on a button that no longer applies, or was never ours; changes nothing."""
     await answer_button(update, context, language, "stale")
+
+
+def is_id(raw: str) -> bool:
+    """Gives whether button data holds a plain row id (ASCII digits: `str.isdigit` also accepts "²")."""
+    return re.fullmatch(r"[0-9]{1,11}", raw) is not None

@@ -20,7 +20,7 @@ from bot.jobs.reminders import replan_programme, upcoming
 from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
 from bot.store.people import Person
-from bot.tg.common import answer_button, reply, stale_button
+from bot.tg.common import answer_button, is_id, reply, stale_button
 from bot.tg.context import PitstopContext
 from bot.tg.roles import facilitator, may_lead
 
@@ -52,11 +52,11 @@ async def start_broadcast(update: Update, context: PitstopContext) -> None:
 async def press_broadcast(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
     """Handles `bc:aud:<p|s|f>:<id>`, `bc:send:<id>`, `bc:when:<id>`, `bc:cancel:<id>`."""
     action = parts[1] if len(parts) > 1 else ""
-    if action == "aud" and len(parts) == 4 and parts[3].isdigit() and len(parts[3]) < 12:
+    if action == "aud" and len(parts) == 4 and is_id(parts[3]) and len(parts[3]) < 12:
         await _choose_audience(update, context, person, parts[2], int(parts[3]))
         return
     raw = parts[2] if len(parts) > 2 else ""
-    draft = await broadcasts.get(context.db, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    draft = await broadcasts.get(context.db, int(raw)) if is_id(raw) and len(raw) < 12 else None
     if (
         draft is None or draft.created_by != person.id or action not in ("send", "when", "cancel")
         or not await may_lead(context, person, draft.programme_id)
@@ -110,7 +110,7 @@ async def _choose_audience(update: Update, context: PitstopContext, person: Pers
 async def take_awaited_text(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
     """Takes a broadcast's text, or its date and time, when the bot asked; gives False otherwise."""
     kind, _, raw = (person.awaiting or "").partition(":")
-    if kind not in ("broadcast", "broadcast_when") or not raw.isdigit():
+    if kind not in ("broadcast", "broadcast_when") or not is_id(raw):
         return False
     draft = await broadcasts.get(context.db, int(raw))
     now = context.clock.now()
@@ -227,7 +227,7 @@ async def press_reminders(update: Update, context: PitstopContext, person: Perso
     """Handles `rm:<mute|unmute>:<programme id>` for a facilitator of that programme."""
     action = parts[1] if len(parts) > 1 else ""
     raw = parts[2] if len(parts) > 2 else ""
-    if action not in ("mute", "unmute") or not raw.isdigit() or len(raw) > 11 \
+    if action not in ("mute", "unmute") or not is_id(raw) or len(raw) > 11 \
             or not await may_lead(context, person, int(raw)) \
             or await programmes.get_programme_by_id(context.db, int(raw)) is None:
         await stale_button(update, context, person.language)

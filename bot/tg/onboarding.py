@@ -17,7 +17,7 @@ from bot.jobs.planner import nudge_settings, replan_person
 from bot.render import moment_text
 from bot.store import people, programmes
 from bot.store.people import Person, Redeemed
-from bot.tg.common import answer_button, language_of, reply, stale_button
+from bot.tg.common import answer_button, is_id, language_of, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ async def join_with_invite(update: Update, context: PitstopContext, code: str) -
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
-    language = language_of(update, context)
+    known = await people.get_person_by_telegram(context.db, user.id)
+    language = language_of(update, context, known)
     if len(code) > 64:
         await reply(update, context, language, "invite_unknown")
         return
@@ -115,11 +116,11 @@ async def press_onboarding(update: Update, context: PitstopContext, person: Pers
         person = await people.update_person(context.db, person.id, now, timezone=value)
         await answer_button(update, context, person.language, "chosen")
         await _advance(update, context, person)
-    elif what == "hour" and step == "hour" and value.isdigit() and int(value) in HOUR_BUTTONS:
+    elif what == "hour" and step == "hour" and is_id(value) and int(value) in HOUR_BUTTONS:
         person = await people.update_person(context.db, person.id, now, nudge_hour=int(value), nudge_minute=0)
         await answer_button(update, context, person.language, "chosen")
         await _advance(update, context, person)
-    elif what == "day" and step == "days" and value.isdigit() and 0 <= int(value) <= 6:
+    elif what == "day" and step == "days" and is_id(value) and 0 <= int(value) <= 6:
         days = set(person.nudge_days) ^ {int(value)}
         person = await people.update_person(context.db, person.id, now, nudge_days=tuple(sorted(days)))
         await query.answer()

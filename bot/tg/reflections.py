@@ -18,7 +18,7 @@ from bot.store import journal, outbox, sharing
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
-from bot.tg.common import answer_button, reply, stale_button
+from bot.tg.common import answer_button, is_id, reply, stale_button
 from bot.tg.sharing import share_keyboard
 from bot.tg.context import PitstopContext
 
@@ -128,7 +128,7 @@ async def press_prompt(update: Update, context: PitstopContext, person: Person, 
     assert query is not None
     action = parts[1] if len(parts) > 1 else ""
     raw_id = parts[2] if len(parts) > 2 else ""
-    row = await outbox.get(context.db, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    row = await outbox.get(context.db, int(raw_id)) if is_id(raw_id) and len(raw_id) < 12 else None
     valid = (
         action in ("later", "skip")
         and row is not None

@@ -15,7 +15,7 @@ from bot.render import Renderer, day_text
 from bot.store import audit, journal, outbox, people, programmes, sharing
 from bot.store.outbox import Planned
 from bot.store.people import Person
-from bot.tg.common import answer_button, language_of, reply, stale_button
+from bot.tg.common import answer_button, is_id, language_of, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ async def press_share(update: Update, context: PitstopContext, person: Person, p
     assert query is not None
     raw_id = parts[1] if len(parts) > 1 else ""
     choice = parts[2] if len(parts) > 2 else ""
-    entry = await journal.get(context.db, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    entry = await journal.get(context.db, int(raw_id)) if is_id(raw_id) and len(raw_id) < 12 else None
     set_id = await sharing.set_of(context.db, person.id)
     if entry is None or entry.person_id != person.id or choice not in ("private", "shared", "takeaway", "cancel"):
         await stale_button(update, context, person.language)
@@ -81,7 +81,7 @@ async def take_awaited_text(update: Update, context: PitstopContext, person: Per
     """Takes a typed takeaway or case when the bot asked for one; gives False when it waited for nothing."""
     awaiting = person.awaiting or ""
     kind, _, raw_id = awaiting.partition(":")
-    if kind not in ("takeaway", "case") or not raw_id.isdigit():
+    if kind not in ("takeaway", "case") or not is_id(raw_id):
         return False
     line = " ".join(text.split())
     limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
@@ -116,7 +116,7 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
     """Handles `cs:<yes|no>:<outbox id>` on a case-round question."""
     choice = parts[1] if len(parts) > 1 else ""
     raw_id = parts[2] if len(parts) > 2 else ""
-    row = await outbox.get(context.db, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    row = await outbox.get(context.db, int(raw_id)) if is_id(raw_id) and len(raw_id) < 12 else None
     valid = (
         choice in ("yes", "no") and row is not None and row.kind == "case_round" and row.person_id == person.id
         and row.status in ("sent", "sending") and row.response is None

@@ -138,11 +138,6 @@ def test_a_wall_time_in_the_spring_forward_gap_comes_once_later_that_day() -> No
     assert wall(found[0], AMS)[1] == wall(found[2], AMS)[1] == time(2, 30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: local_moment moves a wall time in a DST gap forward by the gap *plus* one more hour "
-    "(02:30 on 2027-03-28 in Amsterdam becomes 04:30 CEST instead of 03:30 CEST)",
-)
 @pytest.mark.parametrize(
     ("zone", "day", "hour", "minute", "expected"),
     [

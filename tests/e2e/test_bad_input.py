@@ -313,7 +313,7 @@ async def test_every_kind_of_message_from_a_participant_gets_a_dutch_answer(
         assert len(got) == 1, f"{name}: {got}"
         assert got[0].text in expected, f"{name}: answered {got[0].text!r}"
 
-    # A junk invite code is refused and changes nothing (its language is wrong: see the xfail below).
+    # A junk invite code is refused and changes nothing .
     before = await snapshot(world)
     got = await answers_to(world, NINA, lambda: world.say(NINA, "/start " + "x" * 500))
     assert [
@@ -395,11 +395,6 @@ async def test_every_kind_of_message_from_a_stranger_gets_the_invite_only_answer
     assert world.fake.internal_errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: /start <code> from an enrolled person answers in the Telegram app's language, "
-    "not the language the person chose (onboarding.join_with_invite uses language_of without the person)",
-)
 async def test_a_junk_invite_code_from_a_participant_is_refused_in_their_chosen_language(
     world: World,
 ) -> None:
@@ -534,13 +529,6 @@ async def test_forged_buttons_get_a_stale_answer_and_change_nothing(
     assert world.fake.internal_errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: button ids are checked with str.isdigit(), which accepts '²' and other digits int() refuses; "
-    "the ValueError reaches the error handler (account.press_journal, reflections.press_prompt, "
-    "onboarding.press_onboarding, sharing.press_share, sharing.press_case, "
-    "facilitators.press_broadcast, facilitators.press_reminders)",
-)
 @pytest.mark.parametrize(
     "data",
     ["jr:²", "pr:skip:²", "pr:later:①", "sh:²:shared", "cs:yes:³", "bc:aud:p:²", "rm:mute:²"],

@@ -197,7 +197,7 @@ async def test_an_intention_is_followed_up_before_the_next_set_meeting(world: Wo
     follow_up = await world.db.fetchone("SELECT due_at FROM outbox WHERE kind = 'follow_up'")
     assert datetime.fromisoformat(follow_up[0]) == local("2027-04-05T09:00").astimezone(UTC)
     world.clock.set(local("2027-04-05T09:00"))
-    asked = await world.expect(bob, "you wrote that you would try this")
+    asked = await world.expect(bob, "You meant to try something at work")
     await world.row_of(bob, asked)
     assert "I will ask my team what they need" in (asked.text or "")
     assert "Friday 2 April" in (asked.text or "")

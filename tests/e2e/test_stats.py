@@ -188,4 +188,4 @@ async def test_many_sets_are_split_into_messages_telegram_accepts(world: World) 
             f"Leergroep {i:02d} van de gemeente, team Openbare Ruimte & Wijken\nAangemeld: 0"
             in joined
         )
-    assert joined.count("Alle leersets samen") == 1
+    assert joined.count("Alle leergroepen samen") == 1

@@ -1,0 +1,414 @@
+"""`pitstop demo`: the whole bot at work for two simulated weeks, on a local fake Telegram.
+
+The real Application, handlers, templates, outbox, dispatcher and SQLite file; only Telegram is
+the project's own fake Bot API on loopback, and time is a ManualClock that jumps from one due
+moment to the next. A small cast plays the users; the transcript shows what each person sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.domain.programme import parse_programme
+from bot.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
+from bot.runtime import halt, launch
+from bot.store import people, programmes
+from bot.store.db import open_database
+from bot.tg.context import PitstopApplication
+
+PROGRAMME_FILE = Path(__file__).resolve().parent.parent / "programmes" / "pitstop-den-haag.toml"
+ZONE = ZoneInfo("Europe/Amsterdam")
+START = datetime(2026, 11, 25, 7, 0, tzinfo=ZONE)
+END = datetime(2026, 12, 9, 12, 0, tzinfo=ZONE)
+TOKEN = "123456:DEMO-demo-demo-demo-demo-demo-demo"
+
+FEMKE = FakeUser(id=801, first_name="Femke", language_code="nl")  # facilitator
+SANNE = FakeUser(id=811, first_name="Sanne", language_code="nl")
+TOM = FakeUser(id=812, first_name="Tom", language_code="en")
+YOUSSEF = FakeUser(id=813, first_name="Youssef", language_code="nl")
+GROUP = FakeChat(id=-8100, type="group", title="Leergroep 1")
+NAMES = {FEMKE.id: "Femke (begeleider)", SANNE.id: "Sanne", TOM.id: "Tom", YOUSSEF.id: "Youssef", GROUP.id: "group Leergroep 1"}
+
+# What each participant does with their n-th prompt: (action, texts, share choice).
+ANSWERS: dict[int, list[tuple[str, list[str], str]]] = {
+    SANNE.id: [
+        ("answer", ["Ik merk dat ik in het MT vaak als eerste het woord neem. Deze week probeer ik eerst te vragen."], "shared"),
+        ("answer", ["Donderdag neem ik een half uur met mijn teamleider planning, om te vragen wat hem klem zet."], "private"),
+        ("skip", [], ""),
+        ("answer", ["Eerst vragen werkte: de teamleider kwam zelf met een oplossing voor de roosters."], "takeaway"),
+        ("answer", ["Ik wil de verbinding met de wijkteams sterker maken; volgende week loop ik een ochtend mee."], "shared"),
+        ("answer", ["Rustige week. Wel gemerkt hoeveel ruimte er ontstaat als ik minder vergader."], "private"),
+    ],
+    TOM.id: [
+        ("answer", ["The last pitstop made me see how much of my week is reacting.", "This week I will block one hour for thinking ahead."], "shared"),
+        ("later", [], ""),
+        ("answer", ["A colleague from another department asked for help; I said yes before checking my own priorities."], "private"),
+        ("answer", ["Asked my team what slows them down. Three answers, all about approvals."], "shared"),
+        ("skip", [], ""),
+        ("answer", ["Dropped one approval step. Nobody missed it."], "takeaway"),
+    ],
+    YOUSSEF.id: [
+        ("ignore", [], ""),
+        ("answer", ["Ik merk dat ik moeite heb om nee te zeggen tegen de wethouder."], "private"),
+        ("ignore", [], ""),
+        ("answer", ["Met mijn collega van Financiën een gezamenlijke aanpak voor de begroting gemaakt."], "shared"),
+    ],
+}
+TAKEAWAYS = {SANNE.id: "Eerst vragen, dan pas invullen.", TOM.id: "Fewer approval steps, more trust."}
+SANNE_CASE = "Twee afdelingen moeten samen één loket voor ondernemers bouwen, maar niemand wil de regie loslaten."
+BROADCAST = "Neem voor Pitstop 2 op 8 december één concrete casus mee uit je eigen werk. Tot dan!"
+
+Action = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Summary:
+    """What the demo did, counted from the database at the end."""
+
+    people: int = 0
+    prompts_sent: int = 0
+    reflections: int = 0
+    shared: int = 0
+    private: int = 0
+    digests_delivered: int = 0
+    broadcasts_delivered: int = 0
+    reminders_sent: int = 0
+    private_text_in_digest: bool = False
+
+
+@dataclass
+class Demo:
+    """The fake world the cast acts in, and the transcript it prints."""
+
+    out: IO[str]
+    fake: FakeTelegram
+    clock: ManualClock
+    app: PitstopApplication | None = None
+    printed: int = 0
+    edits_printed: dict[int, int] = field(default_factory=dict)
+    agenda: list[tuple[datetime, int, Action]] = field(default_factory=list)
+    prompt_count: dict[int, int] = field(default_factory=dict)
+    handled: set[int] = field(default_factory=set)
+    last_stamp: str = ""
+    order: int = 0
+
+    # -- printing
+
+    def stamp(self) -> None:
+        """Prints a time line when the simulated time moved since the last one."""
+        when = self.clock.now().astimezone(ZONE)
+        text = f"{when:%a %d %b %Y %H:%M}"
+        if text != self.last_stamp:
+            self.last_stamp = text
+            print(f"\n── {text} " + "─" * max(0, 50 - len(text)), file=self.out)
+
+    def user_line(self, user: FakeUser, text: str, chat: FakeChat | None = None) -> None:
+        """Prints what a user does."""
+        self.stamp()
+        where = f" (in {NAMES[chat.id]})" if chat is not None and chat.id != user.id else ""
+        print(f"  {NAMES[user.id]}{where} → {text}", file=self.out)
+
+    def flush(self) -> None:
+        """Prints every bot message (and edit) not printed yet."""
+        sent = self.fake.sent()
+        for message in sent[self.printed :]:
+            self.stamp()
+            self._print_bot(message, edited=False)
+            self.edits_printed[message.message_id + 10_000_000 * message.chat_id] = len(message.edits)
+        self.printed = len(sent)
+        for message in sent:
+            seen = self.edits_printed.get(message.message_id + 10_000_000 * message.chat_id, 0)
+            if len(message.edits) > seen:
+                self.stamp()
+                self._print_bot(message, edited=True)
+                self.edits_printed[message.message_id + 10_000_000 * message.chat_id] = len(message.edits)
+
+    def _print_bot(self, message: SentMessage, edited: bool) -> None:
+        who = NAMES.get(message.chat_id, str(message.chat_id))
+        if message.document is not None:
+            body = f"[file {message.document[0]}, {len(message.document[1])} bytes]"
+        elif message.photo is not None:
+            body = f"[picture, {len(message.photo)} bytes] {plain(message)}"
+        else:
+            body = message.edits[-1] if edited else plain(message)
+            body = _strip_html(body) if edited else body
+        lines = body.strip().split("\n")
+        arrow = "bot edits its message for" if edited else "bot →"
+        print(f"  {arrow} {who}: {lines[0]}", file=self.out)
+        for line in lines[1:]:
+            print(f"      {line}" if line else "", file=self.out)
+        buttons = message.buttons()
+        if buttons and not edited:
+            print("      " + "  ".join(f"[{label}]" for label, _ in buttons), file=self.out)
+
+    # -- acting
+
+    async def settle(self) -> None:
+        """Waits until the bot has answered everything and sent everything due, then prints it."""
+        assert self.app is not None
+        db = self.app.services.db
+        quiet = 0
+        last = -1
+        for _ in range(1000):
+            await self.fake.wait_idle(timeout=5.0, settle=0.02)
+            due = await db.scalar(
+                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending') AND due_at <= ?",
+                (self.clock.now().astimezone(UTC).isoformat(timespec="microseconds"),),
+            )
+            calls = sum(self.fake.requests.values()) - self.fake.requests["getUpdates"]
+            quiet = quiet + 1 if (not due and calls == last) else 0
+            last = calls
+            if quiet >= 2:
+                break
+            await asyncio.sleep(0.02)
+        self.flush()
+
+    async def say(self, user: FakeUser, text: str, chat: FakeChat | None = None) -> None:
+        """A user types a message."""
+        self.user_line(user, text, chat)
+        target = (chat or FakeChat(user.id)).id
+        before = len(self.fake.sent(target))
+        await self.fake.send_text(user, text, chat=chat)
+        await self.fake.wait_for(target, count=before + 1, timeout=10.0)  # every message gets an answer
+        await self.settle()
+
+    async def tap(self, user: FakeUser, message: SentMessage, data: str) -> None:
+        """A user taps a button."""
+        label = next((label for label, d in message.buttons() if d == data), data)
+        self.user_line(user, f"taps [{label}]")
+        query_id = await self.fake.press(user, message, data)
+        for _ in range(500):
+            if any(a["callback_query_id"] == query_id for a in self.fake.callback_answers):
+                break
+            await asyncio.sleep(0.01)
+        await self.settle()
+
+    def last_with(self, chat_id: int, prefix: str) -> SentMessage:
+        """Gives the latest bot message to a chat with a button whose data starts with prefix."""
+        return next(m for m in reversed(self.fake.sent(chat_id)) if any(d.startswith(prefix) for _, d in m.buttons()))
+
+    def at(self, when: datetime, action: Action) -> None:
+        """Puts an action on the agenda."""
+        self.order += 1
+        self.agenda.append((when.astimezone(UTC), self.order, action))
+        self.agenda.sort(key=lambda item: (item[0], item[1]))
+
+    async def onboard(self, user: FakeUser, code: str, language: str, hour: int) -> None:
+        """A person opens their invite link and taps through onboarding."""
+        await self.say(user, f"/start {code}")
+        await self.tap(user, self.last_with(user.id, "ob:lang:"), f"ob:lang:{language}")
+        await self.tap(user, self.last_with(user.id, "ob:tz:"), "ob:tz:Europe/Amsterdam")
+        await self.tap(user, self.last_with(user.id, "ob:hour:"), f"ob:hour:{hour}")
+        await self.tap(user, self.last_with(user.id, "ob:days:"), "ob:days:ok")
+        await self.tap(user, self.last_with(user.id, "ob:ok"), "ob:ok")
+
+    def react(self) -> None:
+        """Plans the cast's answers to prompts and case rounds that just arrived."""
+        for message in self.fake.sent():
+            key = message.chat_id * 10_000_000 + message.message_id
+            if key in self.handled:
+                continue
+            data = [d for _, d in message.buttons()]
+            if any(d.startswith("pr:later:") for d in data) and message.chat_id in ANSWERS:
+                self.handled.add(key)
+                n = self.prompt_count.get(message.chat_id, 0)
+                self.prompt_count[message.chat_id] = n + 1
+                plan = ANSWERS[message.chat_id]
+                if n < len(plan):
+                    self.at(self.clock.now() + timedelta(minutes=25), self._answer(message, *plan[n]))
+            elif any(d.startswith("cs:") for d in data):
+                self.handled.add(key)
+                self.at(self.clock.now() + timedelta(minutes=40), self._case(message))
+
+    def _answer(self, prompt: SentMessage, action: str, texts: list[str], share: str) -> Action:
+        user = {u.id: u for u in (SANNE, TOM, YOUSSEF)}[prompt.chat_id]
+
+        async def act() -> None:
+            if action == "skip":
+                await self.tap(user, prompt, next(d for _, d in prompt.buttons() if d.startswith("pr:skip:")))
+            elif action == "later":
+                await self.tap(user, prompt, next(d for _, d in prompt.buttons() if d.startswith("pr:later:")))
+                ANSWERS[user.id].insert(self.prompt_count[user.id], (
+                    "answer", ["Came back to it in the afternoon: I keep saying yes to meetings I don't need to be in."], "private",
+                ))
+            elif action == "answer":
+                for text in texts:
+                    await self.say(user, text)
+                ack = self.last_with(user.id, "sh:")
+                if share == "shared":
+                    await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":shared")))
+                elif share == "takeaway":
+                    await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":takeaway")))
+                    await self.say(user, TAKEAWAYS[user.id])
+
+        return act
+
+    def _case(self, question: SentMessage) -> Action:
+        async def act() -> None:
+            if question.chat_id == SANNE.id:
+                await self.tap(SANNE, question, next(d for _, d in question.buttons() if d.startswith("cs:yes:")))
+                await self.say(SANNE, SANNE_CASE)
+            elif question.chat_id == TOM.id:
+                await self.tap(TOM, question, next(d for _, d in question.buttons() if d.startswith("cs:no:")))
+
+        return act
+
+
+def plain(message: SentMessage) -> str:
+    """Gives a message as its reader sees it."""
+    return str(message.message.get("text") or message.message.get("caption") or "")
+
+
+def _strip_html(text: str) -> str:
+    return re.sub(r"<[^>]+>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&#39;", "'")
+
+
+async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summary:
+    """Runs the two simulated weeks and prints the transcript; gives the summary."""
+    folder = Path(tempfile.mkdtemp(prefix="pitstop-demo-"))
+    db_path = keep if keep is not None else folder / "demo.db"
+    clock = ManualClock(START)
+    fake = FakeTelegram(token=TOKEN, bot_username="pitstop_demo_bot", clock=clock.now)
+    await fake.start()
+    db = await open_database(db_path)
+    demo = Demo(out=out, fake=fake, clock=clock)
+    try:
+        source = PROGRAMME_FILE.read_text(encoding="utf-8")
+        programme = parse_programme(source)
+        loaded = await programmes.save_programme(db, programme, source, clock.now())
+        group = await programmes.get_set(db, loaded.programme_id, "leergroep-1")
+        assert group is not None
+        expires = clock.now() + timedelta(days=30)
+
+        async def invite(role: str, set_id: int | None) -> str:
+            made = await people.create_invite(db, loaded.programme_id, set_id, role, 1, expires, clock.now())
+            return made.code
+
+        settings = Settings(
+            token=TOKEN, base_url=fake.base_url, db_path=db_path, timezone="Europe/Amsterdam", language="nl",
+            rate_per_second=0.0, dispatch_interval=0.05, plan_interval=3600.0,
+        )
+        print(f"Pitstop demo — {programme.title}", file=out)
+        print(f"Two simulated weeks, {START:%d %b} – {END:%d %b %Y}: the real bot on a local fake Telegram "
+              f"({fake.base_url}), database {db_path}", file=out)
+        demo.app = await launch(settings, clock, db, poll_timeout=1)
+        await demo.settle()
+
+        # Wednesday morning: the facilitator and three participants of Leergroep 1 join.
+        await demo.onboard(FEMKE, await invite("facilitator", None), "nl", 9)
+        demo.user_line(FEMKE, "adds the bot to the Telegram group of Leergroep 1")
+        await fake.add_bot_to_group(FEMKE, GROUP)
+        await demo.say(FEMKE, "/link leergroep-1", chat=GROUP)
+        clock.advance(timedelta(minutes=20))
+        await demo.onboard(SANNE, await invite("participant", group.id), "nl", 8)
+        await demo.onboard(TOM, await invite("participant", group.id), "en", 9)
+        await demo.onboard(YOUSSEF, await invite("participant", group.id), "nl", 8)
+
+        # Tuesday 1 December: the facilitator reminds the group to bring a case.
+        async def broadcast() -> None:
+            await demo.say(FEMKE, "/broadcast")
+            await demo.tap(FEMKE, demo.last_with(FEMKE.id, "bc:aud:"), f"bc:aud:s:{group.id}")
+            await demo.say(FEMKE, BROADCAST)
+            await demo.tap(FEMKE, demo.last_with(FEMKE.id, "bc:send:"), demo.last_with(FEMKE.id, "bc:send:").buttons()[0][1])
+
+        demo.at(datetime(2026, 12, 1, 10, 0, tzinfo=ZONE), broadcast)
+
+        async def look_at_digest() -> None:
+            await demo.say(TOM, "/digest")
+
+        demo.at(datetime(2026, 12, 4, 17, 0, tzinfo=ZONE), look_at_digest)
+
+        async def stats() -> None:
+            await demo.say(FEMKE, "/stats")
+
+        demo.at(datetime(2026, 12, 9, 11, 0, tzinfo=ZONE), stats)
+
+        # The weeks go by: the clock jumps to whatever is due next.
+        while clock.now() < END:
+            await demo.app.services.dispatcher.plan()  # type: ignore[union-attr]
+            next_due = await db.scalar("SELECT min(due_at) FROM outbox WHERE status = 'pending'")
+            moments = [END.astimezone(UTC)]
+            if next_due:
+                moments.append(datetime.fromisoformat(next_due))
+            if demo.agenda:
+                moments.append(demo.agenda[0][0])
+            target = max(min(moments), clock.now())
+            clock.set(target)
+            await demo.settle()
+            demo.react()
+            while demo.agenda and demo.agenda[0][0] <= clock.now():
+                _, _, action = demo.agenda.pop(0)
+                await action()
+                demo.react()
+            if target == clock.now() and target >= END.astimezone(UTC):
+                break
+        summary = await summarise(db, fake)
+        print_summary(out, summary)
+        return summary
+    finally:
+        if demo.app is not None:
+            await halt(demo.app)
+        await db.close()
+        await fake.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def summarise(db: object, fake: FakeTelegram) -> Summary:
+    """Counts what happened, and checks the digest against every private reflection."""
+    from bot.store.db import Database
+
+    assert isinstance(db, Database)
+    count = db.scalar
+    summary = Summary(
+        people=int(await count("SELECT count(*) FROM person") or 0),
+        prompts_sent=int(await count("SELECT count(*) FROM outbox WHERE kind = 'prompt' AND status = 'sent'") or 0),
+        reflections=int(await count("SELECT count(*) FROM reflection") or 0),
+        shared=int(await count("SELECT count(*) FROM reflection WHERE visibility != 'private'") or 0),
+        private=int(await count("SELECT count(*) FROM reflection WHERE visibility = 'private'") or 0),
+        digests_delivered=int(await count("SELECT count(*) FROM outbox WHERE kind = 'digest' AND status = 'sent'") or 0),
+        broadcasts_delivered=int(await count("SELECT count(*) FROM outbox WHERE kind = 'broadcast' AND status = 'sent'") or 0),
+        reminders_sent=int(await count("SELECT count(*) FROM outbox WHERE kind = 'reminder' AND status = 'sent'") or 0),
+    )
+    private_texts = [r[0] for r in await db.fetchall(
+        "SELECT text FROM reflection_part JOIN reflection ON reflection.id = reflection_part.reflection_id"
+        " WHERE reflection.visibility != 'shared' AND text != ''"
+    )]
+    digests = [plain(m) for m in fake.sent(GROUP.id)]
+    summary.private_text_in_digest = any(text in d for text in private_texts for d in digests)
+    return summary
+
+
+def print_summary(out: IO[str], s: Summary) -> None:
+    """Prints the closing summary."""
+    print("\n── Summary " + "─" * 40, file=out)
+    print(f"  people: {s.people} (1 facilitator, 3 participants)", file=out)
+    print(f"  prompts sent: {s.prompts_sent}", file=out)
+    print(f"  reflections: {s.reflections} ({s.shared} shared with the set, {s.private} kept private)", file=out)
+    print(f"  broadcast copies delivered: {s.broadcasts_delivered}; calendar reminders: {s.reminders_sent}", file=out)
+    print(f"  digests delivered: {s.digests_delivered}", file=out)
+    print(f"  private text in any digest: {'YES — a bug' if s.private_text_in_digest else 'none'}", file=out)
+
+
+def main(keep: Path | None = None) -> int:
+    """Runs the demo from the command line."""
+    logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output; logs only for trouble
+    if keep is not None and keep.exists():
+        print(f"pitstop: {keep} exists already; choose a new file for --keep.", file=sys.stderr)
+        return 2
+    summary = asyncio.run(run_demo(sys.stdout, keep))
+    if keep is not None:
+        print(f"\nThe demo database is kept at {keep}.")
+    return 0 if summary.digests_delivered and not summary.private_text_in_digest else 1

@@ -1,0 +1,34 @@
+"""`pitstop demo` tells the whole story: people join, get prompts, answer, share or keep private,
+a broadcast goes out, the digest reaches the group — and nothing private is in it."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from bot.demo import SANNE_CASE, run_demo
+
+
+async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story() -> None:
+    out = io.StringIO()
+    summary = await run_demo(out)
+    transcript = out.getvalue()
+
+    # Joined and onboarded, one in Dutch and one in English.
+    assert "bot → Sanne: Alles staat klaar, Sanne!" in transcript
+    assert "bot → Tom: All set, Tom!" in transcript
+    # Prompted at their hours, answered, skipped, snoozed.
+    assert re.search(r"── Wed 25 Nov 2026 08:00 ─+\n  bot → Sanne: .+\n      \[Later\]  \[Overslaan\]", transcript)
+    assert "Sanne → taps [Overslaan]" in transcript and "Tom → taps [Later]" in transcript
+    assert "bot → Tom: Added to the same reflection." in transcript
+    # Shared, a takeaway, a case, a broadcast and the digest in the group.
+    assert "taps [Delen met mijn groep]" in transcript and "Gedeeld met je leergroep als inzicht" in transcript
+    assert "bot → Femke (begeleider): Bericht verstuurd: 3 afgeleverd" in transcript
+    digest = transcript.split("bot → group Leergroep 1: Leergroep 1 — digest", 1)[1].split("──", 1)[0]
+    assert SANNE_CASE in digest and "3 van de 3 leden reflecteerden" in digest
+    # Nothing kept private is in the digest.
+    for private in ("Donderdag neem ik een half uur", "I keep saying yes to meetings", "nee te zeggen tegen de wethouder"):
+        assert private in transcript and private not in digest
+    assert summary.digests_delivered == 1 and not summary.private_text_in_digest
+    assert summary.prompts_sent >= 25 and summary.reflections >= 10 and summary.shared >= 5
+    assert "── Summary" in transcript
