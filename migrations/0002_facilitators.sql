@@ -3,3 +3,6 @@ ALTER TABLE programme ADD COLUMN reminders_muted INTEGER NOT NULL DEFAULT 0;
 
 -- A broadcast's text is what the facilitator typed; its progress is counted from the outbox.
 CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status);
+
+-- Each journal message asks for the person's most recently changed reflection.
+CREATE INDEX reflection_by_person_updated ON reflection (person_id, updated_at);

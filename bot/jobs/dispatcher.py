@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 200
-CONCURRENCY = 16
+CONCURRENCY = 4  # more only adds contention in httpx's connection pool (measured in bench/delivery.py)
 MAX_ATTEMPTS = 6
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
+
+# Requests take a few milliseconds to reach Telegram, and not all equally long: keep this much
+# clear of the one-second window so that arrival jitter cannot put 31 sends into one second.
+WINDOW_MARGIN = 0.03
 
 
 class Pacer:
@@ -19,10 +24,14 @@ class Pacer:
         self,
         per_second: float = 30.0,
         per_chat_seconds: float = 1.0,
-        per_group_seconds: float = 3.0,
+        per_group_seconds: float = 3.1,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.per_second = per_second
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        # Start times of the latest sends: evenly spaced slots still let a late one and an early
+        # one share a second, so no second may hold more than per_second starts.
+        self._recent: deque[float] = deque(maxlen=max(1, int(per_second))) if per_second > 0 else deque(maxlen=1)
         self.per_chat = per_chat_seconds if per_second > 0 else 0.0
         self.per_group = per_group_seconds if per_second > 0 else 0.0
         self.monotonic = monotonic
@@ -43,10 +52,19 @@ class Pacer:
         return slot
 
     async def wait(self, chat_id: int) -> None:
-        """Waits for this chat's next slot."""
+        """Waits for this chat's next slot, and until the last second holds room for one more send."""
         delay = self.reserve(chat_id) - self.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        if self.per_second <= 0:
+            return
+        while len(self._recent) == self._recent.maxlen:
+            room_at = self._recent[0] + 1.0 + WINDOW_MARGIN
+            now = self.monotonic()
+            if now >= room_at:
+                break
+            await asyncio.sleep(room_at - now)
+        self._recent.append(self.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Stops all sending for a while (Telegram answered 429 with retry_after)."""

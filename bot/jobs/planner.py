@@ -6,6 +6,7 @@ a day; a change of settings replaces the pending ones at once.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from bot.store.db import Database
 from bot.store.outbox import Planned
 
 HORIZON = timedelta(days=7)
+BATCH = 1000
 
 
 def nudge_settings(person: people.Person) -> NudgeSettings:
@@ -33,8 +35,8 @@ def prompt_key(person: people.Person, moment: datetime) -> str:
     return f"prompt:{person.id}:{moment.astimezone(ZoneInfo(person.timezone)).date().isoformat()}"
 
 
-def _wanted(person: people.Person, last_day: date | None, now: datetime) -> list[Planned]:
-    times = nudge_times(nudge_settings(person), now, now + HORIZON)
+def _wanted(person: people.Person, last_day: date | None, start: datetime, end: datetime) -> list[Planned]:
+    times = nudge_times(nudge_settings(person), start, end) if start < end else []
     zone = ZoneInfo(person.timezone)
     return [
         Planned("prompt", person.chat_id, t, prompt_key(person, t), person_id=person.id)
@@ -70,22 +72,40 @@ async def replan_person(db: Database, person_id: int, now: datetime) -> int:
         ends = await _programme_ends(db)
         if person.id not in ends:
             return 0
-        wanted = _wanted(person, ends.get(person.id), now)
+        wanted = _wanted(person, ends.get(person.id), now, now + HORIZON)
         await outbox.plan_many(conn, wanted, now)
     return len(wanted)
 
 
 async def plan_everyone(db: Database, now: datetime) -> int:
-    """Adds the missing daily prompts of the next week for every active participant; gives how many people."""
+    """Adds the missing daily prompts of the next week for every active participant; gives how many people.
+
+    Works in batches of BATCH people, each its own transaction, so that journal writes and
+    deliveries are not kept waiting behind one long write; and starts each person after the last
+    prompt already planned, so that the hourly run does little when little is new.
+    """
     ends = await _programme_ends(db)
-    async with db.transaction() as conn:
-        # Read who is active inside the transaction, so that a person marked blocked meanwhile is not planned.
-        async with conn.execute("SELECT * FROM person WHERE status = 'active' ORDER BY id") as cur:
-            everyone = [p for p in (people._person(r) for r in await cur.fetchall()) if p.id in ends]
-        for start in range(0, len(everyone), 1000):
-            batch = [item for p in everyone[start : start + 1000] for item in _wanted(p, ends[p.id], now)]
-            await outbox.plan_many(conn, batch, now)
-    return len(everyone)
+    rows = await db.fetchall(
+        "SELECT person_id, max(due_at) FROM outbox WHERE kind = 'prompt' AND dedupe_key LIKE 'prompt:%'"
+        " AND due_at >= ? GROUP BY person_id",
+        (outbox.ts(now),),
+    )
+    planned_until = {r[0]: datetime.fromisoformat(r[1]) for r in rows}
+    ids = [r[0] for r in await db.fetchall("SELECT id FROM person WHERE status = 'active' ORDER BY id") if r[0] in ends]
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        async with db.transaction() as conn:
+            # Read the people inside the transaction: someone blocked or erased meanwhile is not planned.
+            marks = ",".join("?" for _ in chunk)
+            async with conn.execute(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", chunk) as cur:
+                batch = [people._person(r) for r in await cur.fetchall()]
+            items = []
+            for person in batch:
+                since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))
+                items += _wanted(person, ends[person.id], since, now + HORIZON)
+            await outbox.plan_many(conn, items, now)
+        await asyncio.sleep(0)  # let waiting handlers take their turn between batches
+    return len(ids)
 
 
 async def plan_follow_up(

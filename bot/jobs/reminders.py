@@ -64,7 +64,7 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
     """Plans the calendar reminders of the next two weeks for every active participant; gives how many rows."""
     count = 0
     rows = await db.fetchall(
-        "SELECT membership.person_id, membership.programme_id, learning_set.key FROM membership"
+        "SELECT person.*, membership.programme_id AS member_of, learning_set.key AS set_key FROM membership"
         " JOIN person ON person.id = membership.person_id"
         " JOIN programme ON programme.id = membership.programme_id"
         " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
@@ -74,12 +74,12 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
     )
     cache: dict[int, programmes.StoredProgramme | None] = {}
     items: list[Planned] = []
-    for person_id, pid, set_key in rows:
+    for row in rows:
+        pid, set_key, person = row["member_of"], row["set_key"], people._person(row)
         if pid not in cache:
             cache[pid] = await programmes.get_programme_by_id(db, pid)
         stored = cache[pid]
-        person = await people.get_person(db, person_id)
-        if stored is None or person is None:
+        if stored is None:
             continue
         zone = ZoneInfo(person.timezone)
         for reminder in reminders_for(stored.programme, set_key):

@@ -103,6 +103,8 @@ async def connect(path: str | Path) -> Database:
         async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
             await cursor.fetchall()
         await conn.execute("PRAGMA foreign_keys = ON")
+        # A larger page cache keeps the outbox indexes in memory for tens of thousands of participants.
+        await conn.execute("PRAGMA cache_size = -32000")
         # FULL: a committed reflection survives a power cut, not only a crash. Writes are small.
         await conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as exc:

@@ -105,6 +105,7 @@ async def add_message(
 ) -> tuple[int, bool] | None:
     """Stores a message as part of a reflection (a new one, or `append_to`).
 
+    A new reflection that answers a prompt marks the prompt answered in the same transaction.
     Gives (reflection id, whether it is new), or None when the message was stored before.
     """
     async with db.transaction() as conn:
@@ -122,6 +123,10 @@ async def add_message(
                  new.capacity, int(new.is_intention), new.follows_up_id, ts(now), ts(now)),
             )
             reflection_id = int(cur.lastrowid or 0)
+            if new.outbox_id is not None:
+                await conn.execute(
+                    "UPDATE outbox SET response = 'answered' WHERE id = ? AND response IS NULL", (new.outbox_id,)
+                )
         else:
             reflection_id = append_to
             await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (ts(now), reflection_id))
@@ -159,6 +164,24 @@ async def get(db: Database, reflection_id: int) -> Reflection | None:
         "SELECT * FROM reflection_part WHERE reflection_id = ? ORDER BY created_at, message_id", (reflection_id,)
     )
     return _reflection(row, tuple(_part(p) for p in parts))
+
+
+@dataclass(frozen=True)
+class Latest:
+    """Just enough of a person's latest reflection to decide whether a message continues it."""
+
+    id: int
+    outbox_id: int | None
+    updated_at: datetime
+
+
+async def latest_brief(db: Database, person_id: int) -> Latest | None:
+    """Gives the id, prompt and last change of the person's most recently written reflection."""
+    row = await db.fetchone(
+        "SELECT id, outbox_id, updated_at FROM reflection WHERE person_id = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
+        (person_id,),
+    )
+    return None if row is None else Latest(row[0], row[1], datetime.fromisoformat(row[2]))
 
 
 async def latest(db: Database, person_id: int) -> Reflection | None:

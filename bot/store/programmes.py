@@ -45,6 +45,8 @@ class LoadResult:
 
 # Parsed calendars by the text they came from: a file's text always parses to the same programme.
 _parsed: dict[str, Programme] = {}
+# Loaded programmes by database file, row id and load time: a reload changes loaded_at.
+_by_version: dict[tuple[str, int, str], "StoredProgramme"] = {}
 
 
 def _utc(moment: datetime) -> str:
@@ -131,9 +133,21 @@ async def get_programme(db: Database, key: str) -> StoredProgramme | None:
 
 
 async def get_programme_by_id(db: Database, programme_id: int) -> StoredProgramme | None:
-    """Gives a loaded programme by its row id."""
+    """Gives a loaded programme by its row id (its source is read and parsed once per version)."""
+    row = await db.fetchone("SELECT loaded_at FROM programme WHERE id = ?", (programme_id,))
+    if row is None:
+        return None
+    cached = _by_version.get((db.path, programme_id, row[0]))
+    if cached is not None:
+        return cached
     row = await db.fetchone("SELECT id, source, loaded_at FROM programme WHERE id = ?", (programme_id,))
-    return None if row is None else _stored(row)
+    if row is None:
+        return None
+    stored = _stored(row)
+    if len(_by_version) > 256:
+        _by_version.clear()
+    _by_version[(db.path, programme_id, stored.loaded_at)] = stored
+    return stored
 
 
 async def list_programmes(db: Database) -> list[StoredProgramme]:

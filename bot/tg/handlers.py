@@ -56,9 +56,9 @@ async def _person(update: Update, context: PitstopContext) -> Person | None:
     return None if user is None else await people.get_person_by_telegram(context.db, user.id)
 
 
-async def _ready(update: Update, context: PitstopContext) -> Person | None:
+async def _ready(update: Update, context: PitstopContext, known: Person | None = None) -> Person | None:
     """Gives the person when they finished onboarding; otherwise answers for them and gives None."""
-    person = await _person(update, context)
+    person = known or await _person(update, context)
     if person is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return None
@@ -169,8 +169,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
     if person.status == "onboarding" or (person.status == "active" and step in ("timezone", "hour")):
         await onboarding.type_during_step(update, context, person, message.text)
         return
-    if (person := await _ready(update, context)) is not None:
-        if await sharing.take_awaited_text(update, context, person, message.text):
+    if (person := await _ready(update, context, person)) is not None:
+        if person.awaiting and await sharing.take_awaited_text(update, context, person, message.text):
             return
         await reflections.take_text(update, context, person)
 

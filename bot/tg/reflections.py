@@ -50,10 +50,8 @@ async def keep_message(
     message = update.effective_message
     assert message is not None
     db, now = context.db, context.clock.now()
-    if await journal.part_exists(db, message.chat.id, message.message_id):
-        return
     prompt = await _prompt_answered(context, person, message)
-    latest = await journal.latest(db, person.id)
+    latest = await journal.latest_brief(db, person.id)
     append_to = None
     if latest is not None and now - latest.updated_at <= MERGE_WINDOW:
         # Several messages in a short while are one reflection, unless a reply points elsewhere.
@@ -79,8 +77,6 @@ async def keep_message(
         return
     reflection_id, created = stored
     log.info("reflection stored person=%d reflection=%d new=%s kind=%s", person.id, reflection_id, created, kind)
-    if created and prompt is not None:
-        await outbox.set_response(db, prompt.id, "answered")
     if created and new.is_intention:
         meeting = where.position.next_event if where else None
         next_meeting = meeting.starts if meeting is not None and meeting.kind == "set-meeting" else None
