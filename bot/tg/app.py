@@ -10,6 +10,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
 from bot.tg import handlers
 from bot.tg.context import PitstopApplication, PitstopContext, Services
+from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ def build_application(services: Services, *, polling: bool = True) -> PitstopApp
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone, link_preview_options=None))
         .context_types(ContextTypes(context=PitstopContext))
-        .concurrent_updates(False)  # one update at a time: handlers read-then-write the journal
+        # Side by side across chats, in order within one: a person's messages never race each other.
+        .concurrent_updates(PerChatUpdateProcessor(16))
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
