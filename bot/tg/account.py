@@ -17,7 +17,7 @@ from bot.jobs.planner import replan_person
 from bot.render import short_day_text
 from bot.store import journal, outbox, people
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, reply, stale_button
+from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -204,16 +204,10 @@ async def press_forget(update: Update, context: PitstopContext, person: Person, 
         await people.erase_person(context.db, person.id)
         log.info("person erased person=%d", person.id)
         await query.answer()
-        try:
-            await query.edit_message_reply_markup(None)
-        except BadRequest:
-            pass
+        await remove_buttons(update)
         await reply(update, context, language, "forgotten")
     elif choice == "no":
         await answer_button(update, context, person.language, "kept")
-        try:
-            await query.edit_message_reply_markup(None)
-        except BadRequest:
-            pass
+        await remove_buttons(update)
     else:
         await stale_button(update, context, person.language)

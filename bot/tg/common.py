@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.store import people
 from bot.tg.context import PitstopContext
@@ -51,3 +52,14 @@ async def stale_button(update: Update, context: PitstopContext, language: str) -
 def is_id(raw: str) -> bool:
     """Gives whether button data holds a plain row id (ASCII digits: `str.isdigit` also accepts "²")."""
     return re.fullmatch(r"[0-9]{1,11}", raw) is not None
+
+
+async def remove_buttons(update: Update) -> None:
+    """Takes the buttons off the message a button was pressed on (an old message may refuse: fine)."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass  # too old to edit, or no buttons any more

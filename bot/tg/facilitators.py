@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day, parse_hour
@@ -20,7 +20,7 @@ from bot.jobs.reminders import replan_programme, upcoming
 from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, reply, stale_button
+from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 from bot.tg.roles import facilitator, may_lead
 
@@ -68,7 +68,7 @@ async def press_broadcast(update: Update, context: PitstopContext, person: Perso
         cancelled = await broadcasts.cancel(context.db, draft.id)
         await people.update_person(context.db, person.id, now, awaiting=None)
         await answer_button(update, context, person.language, "cancelled" if cancelled else "stale")
-        await _remove_buttons(update)
+        await remove_buttons(update)
         return
     if draft.status != "draft" or not draft.text:
         await stale_button(update, context, person.language)
@@ -79,7 +79,7 @@ async def press_broadcast(update: Update, context: PitstopContext, person: Perso
         await reply(update, context, person.language, "broadcast_ask_when", timezone=person.timezone)
         return
     await answer_button(update, context, person.language, "chosen")
-    await _remove_buttons(update)
+    await remove_buttons(update)
     await _launch(update, context, person, draft, now)
 
 
@@ -103,7 +103,7 @@ async def _choose_audience(update: Update, context: PitstopContext, person: Pers
     assert draft is not None
     count = len(await broadcasts.recipients(context.db, draft))
     await answer_button(update, context, person.language, "chosen")
-    await _remove_buttons(update)
+    await remove_buttons(update)
     await reply(update, context, person.language, "broadcast_ask_text", count=count, limit=BROADCAST_LIMIT)
 
 
@@ -239,7 +239,7 @@ async def press_reminders(update: Update, context: PitstopContext, person: Perso
         await replan_programme(context.db, programme_id, now)
     await audit.record(context.db, now, str(person.telegram_id), f"reminders.{action}", programme_id)
     await answer_button(update, context, person.language, "chosen")
-    await _remove_buttons(update)
+    await remove_buttons(update)
     await _send_reminders(update, context, person, [programme_id])
 
 
@@ -257,13 +257,3 @@ async def set_facilitator_menu(context_bot: object, render: object, person: Pers
             )
         except TelegramError:
             log.warning("could not set the facilitator menu person=%d", person.id)
-
-
-async def _remove_buttons(update: Update) -> None:
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest:
-        pass

@@ -9,7 +9,6 @@ import logging
 from datetime import timedelta
 
 from telegram import Message, Update
-from telegram.error import BadRequest
 
 from bot.domain.nudges import later_time
 from bot.jobs.compose import where_is
@@ -18,7 +17,7 @@ from bot.store import journal, outbox, sharing
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, reply, stale_button
+from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
 from bot.tg.sharing import share_keyboard
 from bot.tg.context import PitstopContext
 
@@ -149,7 +148,4 @@ async def press_prompt(update: Update, context: PitstopContext, person: Person, 
             now,
         )
     await answer_button(update, context, person.language, "later" if action == "later" else "skipped")
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest:
-        pass  # the message is too old to edit, or has no buttons any more
+    await remove_buttons(update)

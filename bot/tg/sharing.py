@@ -15,7 +15,7 @@ from bot.render import Renderer, day_text
 from bot.store import audit, journal, outbox, people, programmes, sharing
 from bot.store.outbox import Planned
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, language_of, reply, stale_button
+from bot.tg.common import answer_button, is_id, language_of, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def press_share(update: Update, context: PitstopContext, person: Person, p
     if choice == "cancel":
         await people.update_person(context.db, person.id, now, awaiting=None)
         await answer_button(update, context, person.language, "chosen")
-        await _remove_buttons(update)
+        await remove_buttons(update)
         return
     if choice == "takeaway":
         await people.update_person(context.db, person.id, now, awaiting=f"takeaway:{entry.id}")
@@ -130,7 +130,7 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
         return
     now = context.clock.now()
     await outbox.set_response(context.db, row.id, "answered" if choice == "yes" else "skipped")
-    await _remove_buttons(update)
+    await remove_buttons(update)
     if choice == "no":
         await answer_button(update, context, person.language, "no_case")
         return
@@ -234,13 +234,3 @@ async def bot_membership_changed(update: Update, context: PitstopContext) -> Non
         ]
         await outbox.plan(context.db, notices, now)
         log.warning("bot removed from group chat=%d set=%d", change.chat.id, set_id)
-
-
-async def _remove_buttons(update: Update) -> None:
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest:
-        pass
