@@ -137,7 +137,6 @@ class Dispatcher:
             await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
             return "expanded" if composed.expand else composed.cancel_status
         async with gate:
-            await self.pacer.wait(row.chat_id)
             try:
                 message = await self._send(bot, row, composed)
             except RetryAfter as exc:
@@ -171,10 +170,11 @@ class Dispatcher:
         return "sent"
 
     async def _send(self, bot: Bot, row: OutboxRow, composed: compose.Composed) -> Message:
-        first = await bot.send_message(row.chat_id, composed.text, reply_markup=composed.keyboard)
+        async with self.pacer.slot(row.chat_id):
+            first = await bot.send_message(row.chat_id, composed.text, reply_markup=composed.keyboard)
         for text in composed.more:
-            await self.pacer.wait(row.chat_id)
-            await bot.send_message(row.chat_id, text)
+            async with self.pacer.slot(row.chat_id):
+                await bot.send_message(row.chat_id, text)
         return first
 
     async def _group_lost(self, row: OutboxRow) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
-# Requests take a few milliseconds to reach Telegram, and not all equally long: keep this much
-# clear of the one-second window so that arrival jitter cannot put 31 sends into one second.
-WINDOW_MARGIN = 0.03
+# A little room for rounding: the one-second window is counted from when a send ends.
+WINDOW_MARGIN = 0.005
 
 
 class Pacer:
@@ -29,9 +29,13 @@ class Pacer:
     ) -> None:
         self.per_second = per_second
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        # Start times of the latest sends: evenly spaced slots still let a late one and an early
-        # one share a second, so no second may hold more than per_second starts.
-        self._recent: deque[float] = deque(maxlen=max(1, int(per_second))) if per_second > 0 else deque(maxlen=1)
+        # Evenly spaced slots still let a late request and an early one reach Telegram within the
+        # same second. So a send may start only while fewer than per_second sends are in flight or
+        # finished within the last second: a request arrives after it starts and before it ends,
+        # whatever the network's jitter, so no second at Telegram can hold more than per_second.
+        self.limit = max(1, int(per_second)) if per_second > 0 else 0
+        self._in_flight = 0
+        self._finished: deque[float] = deque()
         self.per_chat = per_chat_seconds if per_second > 0 else 0.0
         self.per_group = per_group_seconds if per_second > 0 else 0.0
         self.monotonic = monotonic
@@ -52,19 +56,32 @@ class Pacer:
         return slot
 
     async def wait(self, chat_id: int) -> None:
-        """Waits for this chat's next slot, and until the last second holds room for one more send."""
+        """Waits for this chat's next slot (without the one-second window: for callers that do not report back)."""
         delay = self.reserve(chat_id) - self.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        if self.per_second <= 0:
+
+    @asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        """Holds a send to a chat: waits for its slot and for room in the last second, and records its end."""
+        await self.wait(chat_id)
+        if self.limit == 0:
+            yield
             return
-        while len(self._recent) == self._recent.maxlen:
-            room_at = self._recent[0] + 1.0 + WINDOW_MARGIN
+        while True:
             now = self.monotonic()
-            if now >= room_at:
+            while self._finished and self._finished[0] <= now - 1.0 - WINDOW_MARGIN:
+                self._finished.popleft()
+            if self._in_flight + len(self._finished) < self.limit:
                 break
-            await asyncio.sleep(room_at - now)
-        self._recent.append(self.monotonic())
+            wake = self._finished[0] + 1.0 + WINDOW_MARGIN - now if self._finished else 0.005
+            await asyncio.sleep(max(wake, 0.001))
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._finished.append(self.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Stops all sending for a while (Telegram answered 429 with retry_after)."""
