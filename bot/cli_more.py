@@ -150,10 +150,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     """Copies the live database with SQLite's online backup API and checks the copy."""
     import sqlite3
 
-    from bot.cli import settings_for
+    from bot.cli import Failure, settings_for
     from bot.store.db import backup, open_database
 
     settings = settings_for(require_token=False)
+    if not settings.db_path.is_file():
+        raise Failure(f"The database {settings.db_path} does not exist; check PITSTOP_DB.")
 
     async def go() -> None:
         db = await open_database(settings.db_path)

@@ -153,10 +153,13 @@ class Dispatcher:
                     await self._group_lost(row)
                 return "failed"
             except (TimedOut, NetworkError) as exc:
-                final = row.attempts >= MAX_ATTEMPTS
+                # A timeout may have reached Telegram, so those are retried a few times only. No
+                # answer at all (Telegram or the network down) is retried until it comes back:
+                # an outage must not lose what fell due during it (stale prompts drop out by themselves).
+                final = isinstance(exc, TimedOut) and row.attempts >= MAX_ATTEMPTS
                 await outbox.mark(db, row.id, "failed" if final else "pending", f"network: {type(exc).__name__}")
                 if not final:
-                    self.pacer.pause(min(2.0 ** row.attempts, 30.0) / 10)
+                    self.pacer.pause(min(0.2 * 2.0 ** min(row.attempts, 8), 30.0))
                 return "failed" if final else "retry"
             except TelegramError as exc:
                 await outbox.mark(db, row.id, "failed", f"telegram: {type(exc).__name__}")

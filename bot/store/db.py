@@ -191,6 +191,8 @@ async def backup(db: Database, target: Path) -> None:
     """Writes a consistent copy of the live database with SQLite's online backup API."""
     if target.exists():
         raise StoreError(f"{target} exists already; choose a new file for the backup.")
+    if not target.resolve().parent.is_dir():
+        raise StoreError(f"The folder for the backup {target} does not exist.")
 
     def run_backup(source: sqlite3.Connection) -> None:
         dest = sqlite3.connect(str(target))
@@ -201,4 +203,8 @@ async def backup(db: Database, target: Path) -> None:
 
     async with db._lock:
         # aiosqlite runs this on its own thread, where the sqlite3 connection lives.
-        await db.conn._execute(run_backup, db.conn._conn)
+        try:
+            await db.conn._execute(run_backup, db.conn._conn)
+        except sqlite3.Error as exc:
+            target.unlink(missing_ok=True)
+            raise StoreError(f"The backup to {target} failed ({exc}).") from None
