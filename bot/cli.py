@@ -32,13 +32,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs one command and gives its exit code; errors a user can cause become one sentence."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("PITSTOP_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL, and the URL holds the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    level_name = os.environ.get("PITSTOP_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level_name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        print(f"pitstop: PITSTOP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level_name!r}.", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The level applies to Pitstop's own logs only. The libraries' debug logs carry what must never
+    # be logged: python-telegram-bot logs message texts and the URL with the token, aiosqlite the
+    # SQL parameters (journal text), httpx every request URL (the token again).
+    logging.getLogger("bot").setLevel(level_name)
+    for noisy in ("telegram", "httpx", "httpcore", "aiosqlite", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except (ConfigError, StoreError, Failure) as exc:
@@ -166,7 +170,7 @@ def cmd_programme_load(args: argparse.Namespace) -> int:
 
     async def go() -> None:
         from bot.jobs import reminders
-        from bot.jobs.sets import plan_sets
+        from bot.jobs.sets import replan_programme as replan_sets
         from bot.store import audit, programmes
 
         db = await open_database(settings.db_path)
@@ -176,7 +180,7 @@ def cmd_programme_load(args: argparse.Namespace) -> int:
             await audit.record(db, now, "cli", "programme.load", result.programme_id, programme.key)
             # A running bot would plan these within the hour; planning now makes a change take effect at once.
             await reminders.replan_programme(db, result.programme_id, now)
-            await plan_sets(db, now)
+            await replan_sets(db, result.programme_id, now)
         finally:
             await db.close()
         verb = "loaded" if result.created else "updated"

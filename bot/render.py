@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -86,7 +87,8 @@ class Renderer:
     def button(self, language: str, label: str, /, **values: Any) -> str:
         """Gives a button label: a macro of prompts/<lang>/buttons.j2."""
         module = self.env.get_template(f"{_lang(language)}/buttons.j2").make_module()
-        return str(getattr(module, label)(**values)).strip()
+        # Labels are plain text for Telegram, not HTML: undo the escaping of names like "R&D".
+        return html.unescape(str(getattr(module, label)(**values)).strip())
 
     def message_names(self, language: str) -> list[str]:
         """Gives every message template name of a language (for tests that render them all)."""

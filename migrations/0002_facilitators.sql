@@ -4,5 +4,8 @@ ALTER TABLE programme ADD COLUMN reminders_muted INTEGER NOT NULL DEFAULT 0;
 -- A broadcast's text is what the facilitator typed; its progress is counted from the outbox.
 CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status);
 
+-- A personal invite remembers who used it, so that /forget can blank the name and e-mail on it.
+ALTER TABLE invite ADD COLUMN used_by INTEGER REFERENCES person(id) ON DELETE SET NULL;
+
 -- Each journal message asks for the person's most recently changed reflection.
 CREATE INDEX reflection_by_person_updated ON reflection (person_id, updated_at);

@@ -70,6 +70,7 @@ def test_load_stores_then_updates_and_audits(tmp_path: Path) -> None:
         (["run"], {"TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ", "PITSTOP_TIMEZONE": "Nowhere/Town"}, "PITSTOP_TIMEZONE"),
         (["programme", "check", "/no/such/file.toml"], {}, "does not exist"),
         (["programme", "check", "/"], {}, "is a folder"),
+        (["migrate"], {"PITSTOP_LOG_LEVEL": "chatty"}, "PITSTOP_LOG_LEVEL"),
     ],
 )
 def test_a_bad_setting_or_file_stops_with_exit_code_2(args: list[str], env: dict[str, str], sentence: str, tmp_path: Path) -> None:
@@ -94,3 +95,18 @@ def test_python_dash_m_and_the_console_script_are_the_same_cli() -> None:
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and "programme" in out.stdout
     assert "programme" in pitstop("--help").stdout
+
+
+def test_debug_logging_keeps_the_libraries_quiet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """At DEBUG, python-telegram-bot would log message texts and the token, aiosqlite the journal text."""
+    import logging
+
+    from bot.cli import main
+
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    monkeypatch.setenv("PITSTOP_LOG_LEVEL", "DEBUG")
+    assert main(["programme", "check", str(path)]) == 0
+    assert logging.getLogger("bot").level == logging.DEBUG
+    for library in ("telegram", "httpx", "httpcore", "aiosqlite"):
+        assert logging.getLogger(library).getEffectiveLevel() >= logging.WARNING

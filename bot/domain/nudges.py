@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 FOLLOW_UP_DAYS = 4
 LATER_HOURS = 3
+QUIET_FROM, QUIET_UNTIL = 22, 7  # local hours in which a snoozed prompt does not come back
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,17 @@ def follow_up_time(
     return local_moment(target_day, settings.hour, settings.minute, zone).astimezone(UTC)
 
 
-def later_time(now: datetime) -> datetime:
-    """Gives when a prompt snoozed with *later* comes again."""
-    return now + timedelta(hours=LATER_HOURS)
+def later_time(now: datetime, settings: NudgeSettings | None = None) -> datetime:
+    """Gives when a prompt snoozed with *later* comes again: in a few hours, but not at night.
+
+    When a few hours from now falls in the night (QUIET_FROM to QUIET_UNTIL, the person's local
+    time), it comes at the person's next nudge time instead.
+    """
+    candidate = now + timedelta(hours=LATER_HOURS)
+    if settings is None:
+        return candidate
+    hour = candidate.astimezone(settings.zone).hour
+    if QUIET_UNTIL <= hour < QUIET_FROM:
+        return candidate
+    calm = NudgeSettings(settings.zone, settings.hour, settings.minute, settings.weekdays or frozenset(range(7)))
+    return next_nudge(calm, candidate) or candidate

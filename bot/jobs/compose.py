@@ -202,6 +202,12 @@ async def _compose_case_round(db: Database, render: Renderer, row: OutboxRow, no
     digest = await sharing.get_digest(db, int(row.payload.get("digest_id", 0)))
     if digest is None or digest.status != "planned" or digest.meeting_starts is None:
         return Composed(cancel_reason="meeting digest gone")
+    learning_set = await programmes.get_set_by_id(db, digest.learning_set_id)
+    stored = await programmes.get_programme_by_id(db, learning_set.programme_id) if learning_set else None
+    from bot.jobs.sets import still_in_calendar
+
+    if learning_set is None or stored is None or not still_in_calendar(stored.programme, learning_set.key, digest):
+        return Composed(cancel_reason="meeting no longer in the calendar")
     if digest.meeting_starts <= now:
         return Composed(cancel_reason="meeting passed")
     zone = person_zone(person)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.jobs import compose
 from bot.jobs.broadcasts import ProgressReporter
@@ -147,10 +147,15 @@ class Dispatcher:
             except Forbidden:
                 await self._blocked(row)
                 return "blocked"
+            except ChatMigrated as exc:
+                # A group became a supergroup: same people, new chat id. Follow it.
+                await outbox.mark(db, row.id, "failed", "chat migrated")
+                await self._group_migrated(row, exc.new_chat_id)
+                return "retry"
             except BadRequest as exc:
                 await outbox.mark(db, row.id, "failed", f"bad request: {exc.message}"[:200])
-                if row.chat_id < 0 and "not found" in exc.message.lower():
-                    await self._group_lost(row)
+                if row.chat_id < 0 and row.kind == "digest":
+                    await self._group_lost(row)  # the group refuses it: the members get it privately
                 return "failed"
             except (TimedOut, NetworkError) as exc:
                 # A timeout may have reached Telegram, so those are retried a few times only. No
@@ -163,6 +168,8 @@ class Dispatcher:
                 return "failed" if final else "retry"
             except TelegramError as exc:
                 await outbox.mark(db, row.id, "failed", f"telegram: {type(exc).__name__}")
+                if row.chat_id < 0 and row.kind == "digest":
+                    await self._group_lost(row)
                 return "failed"
         await outbox.mark_sent(
             db, row.id, message.message_id, self.services.clock.now(), composed.prompt_key, composed.module_key
@@ -179,6 +186,16 @@ class Dispatcher:
             async with self.pacer.slot(row.chat_id):
                 await bot.send_message(row.chat_id, text)
         return first
+
+    async def _group_migrated(self, row: OutboxRow, new_chat_id: int) -> None:
+        from bot.store import sharing
+
+        db, now = self.services.db, self.services.clock.now()
+        for set_id in await sharing.unlink_group(db, row.chat_id):
+            await sharing.link_group(db, set_id, new_chat_id)
+        await outbox.plan(db, [outbox.Planned(row.kind, new_chat_id, now, f"{row.dedupe_key}:to:{new_chat_id}",
+                                              person_id=row.person_id, payload=row.payload)], now)
+        log.info("group migrated chat=%d new=%d", row.chat_id, new_chat_id)
 
     async def _group_lost(self, row: OutboxRow) -> None:
         from bot.jobs.sets import group_lost

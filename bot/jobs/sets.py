@@ -64,6 +64,9 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
         return [], recipients(digest.id, learning_set.group_chat_id, await sharing.members(db, learning_set.id), now), "expanded"
     stored = await programmes.get_programme_by_id(db, learning_set.programme_id)
     assert stored is not None
+    if digest.status == "planned" and not still_in_calendar(stored.programme, learning_set.key, digest):
+        await sharing.skip_digest(db, digest.id)
+        return [], [], "meeting no longer in the calendar"
     previous = await sharing.previous_sealed(db, learning_set.id, digest.id)
     await sharing.seal_digest(db, digest.id, learning_set.id, now)
     digest = await sharing.get_digest(db, digest.id)
@@ -104,6 +107,32 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
         total=total,
     )
     return split_message(text), [], None
+
+
+def still_in_calendar(programme: object, set_key: str, digest: sharing.Digest) -> bool:
+    """Gives whether a planned digest's meeting is still in the programme (a reload may move or drop it)."""
+    if digest.meeting_starts is None:
+        return True
+    spec = programme.learning_set(set_key)  # type: ignore[attr-defined]
+    return spec is not None and any(m.starts == digest.meeting_starts for m in spec.meetings)
+
+
+async def replan_programme(db: Database, programme_id: int, now: datetime) -> int:
+    """After a programme is loaded again: drops what was planned for moved or removed meetings, plans anew."""
+    stored = await programmes.get_programme_by_id(db, programme_id)
+    if stored is None:
+        return 0
+    for learning_set in await programmes.list_sets(db, programme_id):
+        for digest in await sharing.planned_digests(db, learning_set.id):
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "DELETE FROM outbox WHERE status = 'pending' AND kind IN ('digest', 'case_round')"
+                    " AND (dedupe_key = ? OR dedupe_key LIKE ?)",
+                    (f"digest:{digest.id}", f"case_round:{digest.id}:%"),
+                )
+            if not still_in_calendar(stored.programme, learning_set.key, digest):
+                await sharing.skip_digest(db, digest.id)
+    return await plan_sets(db, now)
 
 
 def recipients(digest_id: int, group_chat_id: int | None, members: list[people.Person], now: datetime) -> list[Planned]:

@@ -173,15 +173,17 @@ class Latest:
     id: int
     outbox_id: int | None
     updated_at: datetime
+    visibility: str
 
 
 async def latest_brief(db: Database, person_id: int) -> Latest | None:
     """Gives the id, prompt and last change of the person's most recently written reflection."""
     row = await db.fetchone(
-        "SELECT id, outbox_id, updated_at FROM reflection WHERE person_id = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
+        "SELECT id, outbox_id, updated_at, visibility FROM reflection WHERE person_id = ?"
+        " ORDER BY updated_at DESC, id DESC LIMIT 1",
         (person_id,),
     )
-    return None if row is None else Latest(row[0], row[1], datetime.fromisoformat(row[2]))
+    return None if row is None else Latest(row[0], row[1], datetime.fromisoformat(row[2]), row[3])
 
 
 async def latest(db: Database, person_id: int) -> Reflection | None:

@@ -187,6 +187,10 @@ async def erase_person(db: Database, person_id: int) -> None:
     """Erases a person and everything of theirs: reflections, memberships, planned messages."""
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM outbox WHERE person_id = ?", (person_id,))
+        # The personal invite they used carries their name (and e-mail, from an import): blank it.
+        await conn.execute(
+            "UPDATE invite SET name = '', language = NULL, import_ref = NULL WHERE used_by = ?", (person_id,)
+        )
         await conn.execute("DELETE FROM person WHERE id = ?", (person_id,))
 
 
@@ -279,6 +283,7 @@ async def redeem_invite(
             person_id = int(cur.lastrowid or 0)
         else:
             person_id = existing.id
+        await conn.execute("UPDATE invite SET used_by = ? WHERE id = ? AND max_uses = 1", (person_id, invite.id))
         await conn.execute(
             "INSERT INTO membership (person_id, programme_id, learning_set_id, role, joined_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT (person_id, programme_id, role) DO UPDATE SET learning_set_id ="

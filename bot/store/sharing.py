@@ -214,6 +214,18 @@ async def cases(db: Database, digest_id: int) -> list[Case]:
     return [Case(r[0], r[1], r[2]) for r in rows]
 
 
+async def planned_digests(db: Database, set_id: int) -> list[Digest]:
+    """Gives a set's digests that have not gone out."""
+    rows = await db.fetchall("SELECT * FROM digest WHERE learning_set_id = ? AND status = 'planned'", (set_id,))
+    return [_digest(r) for r in rows]
+
+
+async def skip_digest(db: Database, digest_id: int) -> None:
+    """Marks a planned digest as not going out (its meeting left the calendar); what was shared waits for the next."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE digest SET status = 'skipped' WHERE id = ? AND status = 'planned'", (digest_id,))
+
+
 async def next_open_digest(db: Database, set_id: int) -> Digest | None:
     """Gives the set's next digest that has not gone yet."""
     row = await db.fetchone(

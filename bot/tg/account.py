@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -15,7 +15,7 @@ from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day
 from bot.jobs.planner import replan_person
 from bot.render import short_day_text
-from bot.store import journal, outbox, people
+from bot.store import journal, outbox, people, sharing
 from bot.store.people import Person
 from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
@@ -53,7 +53,7 @@ async def journal_page(context: PitstopContext, person: Person, page: int) -> tu
     undo = [
         InlineKeyboardButton(
             context.render.button(person.language, "unshare", date=short_day_text(e.created_at, person.language, zone)),
-            callback_data=f"sh:{e.id}:private",
+            callback_data=f"jr:{page}:u:{e.id}",
         )
         for e in entries
         if e.visibility != "private" and e.digest_id is None
@@ -75,15 +75,25 @@ async def show_journal(update: Update, context: PitstopContext, person: Person) 
 
 
 async def press_journal(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Turns a journal page in place: `jr:<page>`."""
+    """Turns a journal page in place (`jr:<page>`), or makes one entry private again and redraws it (`jr:<page>:u:<id>`)."""
     query = update.callback_query
     assert query is not None
     raw = parts[1] if len(parts) > 1 else ""
-    if not is_id(raw) or len(raw) > 6:
+    if not is_id(raw) or len(raw) > 6 or len(parts) not in (2, 4) or (len(parts) == 4 and (parts[2] != "u" or not is_id(parts[3]))):
         await stale_button(update, context, person.language)
         return
+    if len(parts) == 4:
+        entry = await journal.get(context.db, int(parts[3]))
+        if entry is None or entry.person_id != person.id:
+            await stale_button(update, context, person.language)
+            return
+        if not await sharing.set_visibility(context.db, entry.id, person.id, "private", None, context.clock.now()):
+            await answer_button(update, context, person.language, "digest_gone", alert=True)
+            return
+        await answer_button(update, context, person.language, "private")
+    else:
+        await query.answer()
     text, keyboard = await journal_page(context, person, int(raw))
-    await query.answer()
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest:
@@ -106,6 +116,8 @@ async def pause_nudges(update: Update, context: PitstopContext, person: Person, 
         if (day - now.astimezone(zone).date()).days > 366:
             await reply(update, context, person.language, "pause_bad_date", typed=typed[:60])
             return
+        if typed.lower().startswith(("t/m", "tot en met", "through")):
+            day += timedelta(days=1)  # "up to and including" that day
         until = local_moment(day, 0, 0, zone).astimezone(UTC)
     else:
         until = PAUSE_FOREVER
@@ -135,6 +147,9 @@ async def export_data(update: Update, context: PitstopContext, person: Person) -
     entries = list(reversed(await journal.for_person(context.db, person.id)))
     memberships = await people.memberships(context.db, person.id)
     planned = await outbox.for_person(context.db, person.id)
+    cases = await context.db.fetchall(
+        "SELECT created_at, text FROM case_proposal WHERE person_id = ? ORDER BY created_at", (person.id,)
+    )
     zone = ZoneInfo(person.timezone)
     data = {
         "exported_at": context.clock.now().isoformat(),
@@ -156,6 +171,7 @@ async def export_data(update: Update, context: PitstopContext, person: Person) -
             }
             for e in entries
         ],
+        "cases": [{"written": c[0], "text": c[1]} for c in cases],
         "messages_planned_and_sent": [
             {"kind": r.kind, "due": r.due_at.isoformat(), "status": r.status, "prompt": r.prompt_key, "response": r.response}
             for r in planned

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -63,3 +64,26 @@ async def remove_buttons(update: Update) -> None:
         await query.edit_message_reply_markup(None)
     except BadRequest:
         pass  # too old to edit, or no buttons any more
+
+
+AWAIT_MINUTES = 30
+
+
+def awaiting(kind: str, target: int, now: datetime) -> str:
+    """Gives the stored form of "the bot waits for a typed <kind> about <target>", stamped with now."""
+    return f"{kind}:{target}@{int(now.timestamp())}"
+
+
+def read_awaiting(person: people.Person, now: datetime) -> tuple[str, int] | None:
+    """Gives what the bot waits for from a person, unless it is older than AWAIT_MINUTES.
+
+    A question left unanswered must not capture a later reflection (which would then be shared).
+    """
+    raw = person.awaiting or ""
+    kind, _, rest = raw.partition(":")
+    target, _, stamp = rest.partition("@")
+    if not kind or not target.isascii() or not target.isdigit() or not stamp.isdigit():
+        return None
+    if now.timestamp() - int(stamp) > AWAIT_MINUTES * 60:
+        return None
+    return kind, int(target)

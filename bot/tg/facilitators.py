@@ -20,7 +20,7 @@ from bot.jobs.reminders import replan_programme, upcoming
 from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
+from bot.tg.common import answer_button, awaiting, is_id, read_awaiting, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 from bot.tg.roles import facilitator, may_lead
 
@@ -74,7 +74,7 @@ async def press_broadcast(update: Update, context: PitstopContext, person: Perso
         await stale_button(update, context, person.language)
         return
     if action == "when":
-        await people.update_person(context.db, person.id, now, awaiting=f"broadcast_when:{draft.id}")
+        await people.update_person(context.db, person.id, now, awaiting=awaiting("broadcast_when", draft.id, now))
         await answer_button(update, context, person.language, "chosen")
         await reply(update, context, person.language, "broadcast_ask_when", timezone=person.timezone)
         return
@@ -98,7 +98,7 @@ async def _choose_audience(update: Update, context: PitstopContext, person: Pers
         return
     now = context.clock.now()
     draft_id = await broadcasts.create_draft(context.db, programme_id, audience, set_id, person.id, now)
-    await people.update_person(context.db, person.id, now, awaiting=f"broadcast:{draft_id}")
+    await people.update_person(context.db, person.id, now, awaiting=awaiting("broadcast", draft_id, now))
     draft = await broadcasts.get(context.db, draft_id)
     assert draft is not None
     count = len(await broadcasts.recipients(context.db, draft))
@@ -109,11 +109,12 @@ async def _choose_audience(update: Update, context: PitstopContext, person: Pers
 
 async def take_awaited_text(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
     """Takes a broadcast's text, or its date and time, when the bot asked; gives False otherwise."""
-    kind, _, raw = (person.awaiting or "").partition(":")
-    if kind not in ("broadcast", "broadcast_when") or not is_id(raw):
-        return False
-    draft = await broadcasts.get(context.db, int(raw))
     now = context.clock.now()
+    waited = read_awaiting(person, now)
+    if waited is None or waited[0] not in ("broadcast", "broadcast_when"):
+        return False
+    kind = waited[0]
+    draft = await broadcasts.get(context.db, waited[1])
     if draft is None or draft.status != "draft" or not await may_lead(context, person, draft.programme_id):
         await people.update_person(context.db, person.id, now, awaiting=None)
         return False

@@ -11,6 +11,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
+from bot.domain.parsing import parse_hour, parse_zone
 from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
@@ -161,14 +162,22 @@ async def take_text(update: Update, context: PitstopContext) -> None:
     if person is None or message is None or message.text is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return
-    if (person.awaiting or "").startswith("broadcast") and await facilitators.take_awaited_text(
+    if person.awaiting and await facilitators.take_awaited_text(
         update, context, person, message.text
     ):
         return  # a facilitator may broadcast before finishing their own onboarding
     step = person.onboarding_step
-    if person.status == "onboarding" or (person.status == "active" and step in ("timezone", "hour")):
+    if person.status == "onboarding":
         await onboarding.type_during_step(update, context, person, message.text)
         return
+    if person.status == "active" and step in ("timezone", "hour"):
+        # Changing a setting: a typed zone or time answers it; anything else is a reflection, and
+        # the half-done change is dropped rather than left to swallow tomorrow's reflection.
+        readable = parse_zone(message.text) if step == "timezone" else parse_hour(message.text)
+        if readable is not None:
+            await onboarding.type_during_step(update, context, person, message.text)
+            return
+        person = await people.update_person(context.db, person.id, context.clock.now(), onboarding_step=None)
     if (person := await _ready(update, context, person)) is not None:
         if person.awaiting and await sharing.take_awaited_text(update, context, person, message.text):
             return

@@ -123,6 +123,8 @@ async def press_onboarding(update: Update, context: PitstopContext, person: Pers
     elif what == "day" and step == "days" and is_id(value) and 0 <= int(value) <= 6:
         days = set(person.nudge_days) ^ {int(value)}
         person = await people.update_person(context.db, person.id, now, nudge_days=tuple(sorted(days)))
+        if person.status == "active":
+            await replan_person(context.db, person.id, now)  # saved at once, so planned at once
         await query.answer()
         try:
             await query.edit_message_reply_markup(step_keyboard(context, person, "days"))
@@ -196,7 +198,10 @@ async def show_settings(update: Update, context: PitstopContext, person: Person,
     render, lang = context.render, person.language
     chat = update.effective_chat
     assert chat is not None
-    paused = person.paused_until.astimezone(nudge_settings(person).zone).date().isoformat() if person.paused_until else ""
+    paused = ""
+    if person.paused_until is not None and person.paused_until > context.clock.now():
+        paused = "/resume" if person.paused_until.year >= 9999 else \
+            person.paused_until.astimezone(nudge_settings(person).zone).date().isoformat()
     text = render.message(
         lang, "settings", saved=saved, language_name=render.button(lang, "language_name", code=lang),
         timezone=person.timezone, hour=f"{person.nudge_hour:02d}:{person.nudge_minute:02d}",

@@ -12,7 +12,7 @@ from telegram import Message, Update
 
 from bot.domain.nudges import later_time
 from bot.jobs.compose import where_is
-from bot.jobs.planner import plan_follow_up
+from bot.jobs.planner import nudge_settings, plan_follow_up
 from bot.store import journal, outbox, sharing
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
@@ -52,7 +52,8 @@ async def keep_message(
     prompt = await _prompt_answered(context, person, message)
     latest = await journal.latest_brief(db, person.id)
     append_to = None
-    if latest is not None and now - latest.updated_at <= MERGE_WINDOW:
+    # A shared reflection is closed: what comes after it must not be shared without being asked.
+    if latest is not None and latest.visibility == "private" and now - latest.updated_at <= MERGE_WINDOW:
         # Several messages in a short while are one reflection, unless a reply points elsewhere.
         if prompt is None or prompt.id == latest.outbox_id or message.reply_to_message is None:
             append_to = latest.id
@@ -143,7 +144,7 @@ async def press_prompt(update: Update, context: PitstopContext, person: Person, 
     if action == "later":
         await outbox.plan(
             context.db,
-            [Planned("prompt", person.chat_id, later_time(now), f"later:{row.id}", person_id=person.id,
+            [Planned("prompt", person.chat_id, later_time(now, nudge_settings(person)), f"later:{row.id}", person_id=person.id,
                      payload={"prompt_key": row.prompt_key, "again_of": row.id})],
             now,
         )

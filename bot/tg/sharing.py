@@ -10,12 +10,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
-from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, by_member, shown_text
+from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, by_member, shown_text, split_message
 from bot.render import Renderer, day_text
 from bot.store import audit, journal, outbox, people, programmes, sharing
 from bot.store.outbox import Planned
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, language_of, remove_buttons, reply, stale_button
+from bot.tg.common import answer_button, awaiting, is_id, language_of, read_awaiting, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ async def press_share(update: Update, context: PitstopContext, person: Person, p
         await remove_buttons(update)
         return
     if choice == "takeaway":
-        await people.update_person(context.db, person.id, now, awaiting=f"takeaway:{entry.id}")
+        await people.update_person(context.db, person.id, now, awaiting=awaiting("takeaway", entry.id, now))
         await answer_button(update, context, person.language, "chosen")
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
             context.render.button(person.language, "cancel"), callback_data=f"sh:{entry.id}:cancel")]])
@@ -79,10 +79,10 @@ async def press_share(update: Update, context: PitstopContext, person: Person, p
 
 async def take_awaited_text(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
     """Takes a typed takeaway or case when the bot asked for one; gives False when it waited for nothing."""
-    awaiting = person.awaiting or ""
-    kind, _, raw_id = awaiting.partition(":")
-    if kind not in ("takeaway", "case") or not is_id(raw_id):
+    waited = read_awaiting(person, context.clock.now())
+    if waited is None or waited[0] not in ("takeaway", "case"):
         return False
+    kind, raw_id = waited[0], str(waited[1])
     line = " ".join(text.split())
     limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
     if not line:
@@ -134,7 +134,7 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
     if choice == "no":
         await answer_button(update, context, person.language, "no_case")
         return
-    await people.update_person(context.db, person.id, now, awaiting=f"case:{digest.id}")
+    await people.update_person(context.db, person.id, now, awaiting=awaiting("case", digest.id, now))
     await answer_button(update, context, person.language, "chosen")
     await reply(update, context, person.language, "ask_case", limit=CASE_LIMIT)
 
@@ -152,8 +152,8 @@ async def show_digest_so_far(update: Update, context: PitstopContext, person: Pe
     upcoming = await sharing.next_open_digest(context.db, learning_set.id)
     cases = await sharing.cases(context.db, upcoming.id) if upcoming else []
     language = person.language
-    await reply(
-        update, context, language, "digest_so_far",
+    text = context.render.message(
+        language, "digest_so_far",
         set_name=learning_set.name,
         send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
         members=[
@@ -165,6 +165,9 @@ async def show_digest_so_far(update: Update, context: PitstopContext, person: Pe
         ],
         cases=[{"name": c.author, "text": c.text} for c in cases],
     )
+    assert update.effective_chat is not None
+    for piece in split_message(text):  # shared reflections can add up past Telegram's 4096 characters
+        await context.bot.send_message(update.effective_chat.id, piece)
 
 
 async def link_group(update: Update, context: PitstopContext) -> None:

@@ -357,3 +357,16 @@ def test_a_follow_up_comes_within_four_days_at_the_nudge_hour_and_before_a_near_
             <= written_day + timedelta(days=FOLLOW_UP_DAYS)
         ):
             assert asked_local.date() == meeting_day - timedelta(days=1)
+
+
+def test_a_prompt_snoozed_late_in_the_evening_comes_back_at_the_next_nudge_not_at_night() -> None:
+    from bot.domain.nudges import later_time
+
+    zone = ZoneInfo("Europe/Amsterdam")
+    settings = NudgeSettings(zone=zone, hour=9, minute=0, weekdays=frozenset({0, 1, 2, 3, 4}))
+    afternoon = datetime(2027, 4, 7, 14, 0, tzinfo=zone)  # Wednesday
+    assert later_time(afternoon, settings) == afternoon + timedelta(hours=3)
+    evening = datetime(2027, 4, 7, 20, 30, tzinfo=zone)
+    assert later_time(evening, settings) == datetime(2027, 4, 8, 9, 0, tzinfo=zone)
+    friday_night = datetime(2027, 4, 9, 21, 0, tzinfo=zone)
+    assert later_time(friday_night, settings) == datetime(2027, 4, 12, 9, 0, tzinfo=zone)  # Monday

@@ -114,7 +114,7 @@ async def test_a_digest_carries_exactly_what_members_shared_for_their_set(world:
     undo = [d for label, d in page.buttons() if label.startswith("Weer privé maken")]
     assert len(undo) == 2  # both shared entries can still be made private
     unshared = (await journal.for_person(world.db, (await world.person(ANNA)).id))[0]
-    await world.press(ANNA, page, f"sh:{unshared.id}:private")
+    await world.press(ANNA, page, next(d for label, d in page.buttons() if d.endswith(f":u:{unshared.id}")))
     await world.settle()
     assert (await journal.get(world.db, unshared.id)).visibility == "private"
 
@@ -168,7 +168,7 @@ async def test_a_digest_carries_exactly_what_members_shared_for_their_set(world:
     # Once the digest has gone, the share can no longer be undone.
     shared_entry = (await journal.for_person(world.db, (await world.person(ANNA)).id))[-1]
     assert shared_entry.digest_id is not None
-    answer = await world.press_answered(ANNA, page.message_id, f"sh:{shared_entry.id}:private")
+    answer = await world.press_answered(ANNA, page.message_id, f"jr:0:u:{shared_entry.id}")
     assert "al verstuurd" in answer["text"]
     assert (await journal.get(world.db, shared_entry.id)).visibility == "shared"
 
