@@ -16,7 +16,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import aim, figure, header, load_programme, programme_toml, scratch, seed_participants
+from bench.common import (
+    aim,
+    figure,
+    header,
+    load_programme,
+    programme_toml,
+    scratch,
+    seed_participants,
+)
 from bench.delivery import CountingFake, busiest_window
 from bot.fakeapi import FakeUser
 

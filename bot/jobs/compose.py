@@ -19,7 +19,6 @@ from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 
-
 STALE_AFTER = {"prompt": timedelta(hours=6), "follow_up": timedelta(days=2)}
 
 

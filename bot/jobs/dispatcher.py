@@ -14,7 +14,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.jobs import compose
 from bot.jobs.broadcasts import ProgressReporter
@@ -183,9 +191,23 @@ class Dispatcher:
         async with self.pacer.slot(row.chat_id):
             first = await bot.send_message(row.chat_id, composed.text, reply_markup=composed.keyboard)
         for text in composed.more:
-            async with self.pacer.slot(row.chat_id):
-                await bot.send_message(row.chat_id, text)
+            await self._send_part(bot, row, text)
         return first
+
+    async def _send_part(self, bot: Bot, row: OutboxRow, text: str) -> None:
+        """Sends a further part of a long message once the first is out, never failing the row:
+        retrying the row would send the first part again."""
+        for _ in range(3):
+            try:
+                async with self.pacer.slot(row.chat_id):
+                    await bot.send_message(row.chat_id, text)
+                return
+            except RetryAfter as exc:
+                self.pacer.pause(retry_seconds(exc))
+                await asyncio.sleep(retry_seconds(exc))
+            except TelegramError as exc:
+                log.warning("a further part was not delivered outbox=%d error=%s", row.id, type(exc).__name__)
+                return
 
     async def _group_migrated(self, row: OutboxRow, new_chat_id: int) -> None:
         from bot.store import sharing

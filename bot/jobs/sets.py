@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.domain.digest import by_member, case_round_time, digest_slots, shown_text, split_message, visible_in_digest
+from bot.domain.digest import (
+    by_member,
+    case_round_time,
+    digest_slots,
+    shown_text,
+    split_message,
+    visible_in_digest,
+)
 from bot.render import Renderer, day_text, time_text
 from bot.store import outbox, people, programmes, sharing
 from bot.store.db import Database

@@ -10,7 +10,13 @@ import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.error import TelegramError
 
 from bot.domain.nudges import local_moment
@@ -20,7 +26,15 @@ from bot.jobs.reminders import replan_programme, upcoming
 from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
 from bot.store.people import Person
-from bot.tg.common import answer_button, awaiting, is_id, read_awaiting, remove_buttons, reply, stale_button
+from bot.tg.common import (
+    answer_button,
+    awaiting,
+    is_id,
+    read_awaiting,
+    remove_buttons,
+    reply,
+    stale_button,
+)
 from bot.tg.context import PitstopContext
 from bot.tg.roles import facilitator, may_lead
 

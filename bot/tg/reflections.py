@@ -18,8 +18,8 @@ from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
 from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
-from bot.tg.sharing import share_keyboard
 from bot.tg.context import PitstopContext
+from bot.tg.sharing import share_keyboard
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ Nothing people write in a group is stored: the bot reads only /link there.
 from __future__ import annotations
 
 import logging
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
@@ -15,7 +16,16 @@ from bot.render import Renderer, day_text
 from bot.store import audit, journal, outbox, people, programmes, sharing
 from bot.store.outbox import Planned
 from bot.store.people import Person
-from bot.tg.common import answer_button, awaiting, is_id, language_of, read_awaiting, remove_buttons, reply, stale_button
+from bot.tg.common import (
+    answer_button,
+    awaiting,
+    is_id,
+    language_of,
+    read_awaiting,
+    remove_buttons,
+    reply,
+    stale_button,
+)
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)

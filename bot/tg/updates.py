@@ -24,19 +24,27 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Runs the handler coroutine once no earlier update of the same chat is running."""
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:  # type: ignore[misc]
+        """Waits for the chat's turn first and only then for one of the shared slots.
+
+        The base class takes a shared slot first; then a burst from one chat (an album, repeated
+        taps) would fill every slot while queueing for its own chat, and hold up everyone else.
+        """
         key = _chat_key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
-                await coroutine
+            async with lock, self._semaphore:
+                await self.do_process_update(update, coroutine)
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:  # nobody else queued for this chat: forget its lock
                 del self._waiting[key]
                 self._locks.pop(key, None)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Runs the handler (process_update holds the chat's turn and a slot)."""
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to open."""

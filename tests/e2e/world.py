@@ -20,8 +20,8 @@ from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.render import Renderer
 from bot.runtime import halt, launch
 from bot.store import outbox, people, programmes
-from bot.store.outbox import OutboxRow
 from bot.store.db import Database, open_database
+from bot.store.outbox import OutboxRow
 from bot.tg.context import PitstopApplication
 
 AMS = ZoneInfo("Europe/Amsterdam")

@@ -13,8 +13,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from bot.store.db import open_database
 
 MAIN = Path(__file__).resolve().parents[2]

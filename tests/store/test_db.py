@@ -10,7 +10,15 @@ import pytest
 
 from bot.domain.programme import parse_programme
 from bot.store import programmes
-from bot.store.db import Database, StoreError, available_migrations, backup, connect, migrate, open_database
+from bot.store.db import (
+    Database,
+    StoreError,
+    available_migrations,
+    backup,
+    connect,
+    migrate,
+    open_database,
+)
 from tests.domain.test_programme import GOOD
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
