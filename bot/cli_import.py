@@ -15,7 +15,8 @@ from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from bot.importer import Invited, Reading
+    from bot.importer import Reading
+    from bot.store.imports import Invited
 
 DEFAULT_DAYS = 60
 PROGRESS_FROM = 200  # rows; smaller files are done before a bar would be seen
@@ -68,7 +69,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from bot import importer
     from bot.cli import Failure, settings_for
     from bot.cli_more import _bot_username
-    from bot.store import audit, programmes
+    from bot.store import audit, imports, programmes
     from bot.store.db import open_database
 
     settings = settings_for(require_token=False)
@@ -104,7 +105,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             total = len(reading.enrolees)
             bar = ProgressBar(total, sys.stderr) if total > PROGRESS_FROM else None
             try:
-                invited = await importer.invite_all(
+                invited = await imports.invite_all(
                     db,
                     stored.id,
                     programme.key,

@@ -13,11 +13,12 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.store import people
-from bot.store.db import Database
+if TYPE_CHECKING:  # the invites themselves are made in bot/store/imports.py
+    from bot.store.imports import Invited
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_NAME = 100
@@ -378,178 +379,6 @@ def read_enrolees(raw: bytes, sets: Mapping[str, str], default_language: str) ->
         raise FileProblem("has a header but no rows of people below it.")
     enrolees, problems, ignored = check_rows(table, sets, default_language)
     return Reading(tuple(enrolees), tuple(problems), table.delimiter, excel_like, ignored)
-
-
-# --------------------------------------------------------------------------- invites (one transaction)
-
-
-@dataclass(frozen=True)
-class Invited:
-    """What the import did for one row: its invite's code and whether the invite is new."""
-
-    enrolee: Enrolee
-    code: str
-    expires_at: datetime
-    status: str  # NEW | ALREADY
-    # What the existing invite says, when it differs from the row (it is kept as it was).
-    differences: tuple[str, ...] = ()
-    used: bool = False
-    # For an existing invite: the set, language, role and name it carries (the link does what it says).
-    set_key: str = ""
-    language: str = ""
-    role: str = ""
-    name: str = ""
-
-
-@dataclass
-class _Existing:
-    code: str
-    set_key: str
-    role: str
-    name: str
-    language: str
-    expires_at: datetime
-    used: bool
-    claimed: bool = field(default=False)
-
-
-def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def differences(enrolee: Enrolee, existing: _Existing) -> tuple[str, ...]:
-    """Gives, in words, how an existing invite differs from a row of the file."""
-    found = []
-    if existing.set_key != enrolee.set_key:
-        found.append(f"set {existing.set_key or '-'} (file: {enrolee.set_key or '-'})")
-    if existing.role != enrolee.role:
-        found.append(f"role {existing.role} (file: {enrolee.role})")
-    if existing.language != enrolee.language:
-        found.append(f"language {existing.language or '-'} (file: {enrolee.language})")
-    if normalised_name(existing.name) != normalised_name(enrolee.name):
-        found.append(f"name {existing.name!r} (file: {enrolee.name!r})")
-    return tuple(found)
-
-
-async def invite_all(
-    db: Database,
-    programme_id: int,
-    programme_key: str,
-    enrolees: Sequence[Enrolee],
-    expires_at: datetime,
-    now: datetime,
-    progress: Callable[[int, int], None] | None = None,
-    chunk: int = 100,
-) -> list[Invited]:
-    """Creates one personal invite per row not imported before, all in one transaction, and gives every row's invite.
-
-    A row whose person has an invite from an earlier import keeps that invite. A row with an e-mail
-    address is also recognised by set and name, for a file whose addresses were added after an import.
-    """
-    refs = [e.import_ref(programme_key) for e in enrolees]
-    name_refs = [f"{programme_key}:{e.name_key()}" for e in enrolees]
-    results: list[Invited] = []
-    async with db.transaction() as conn:
-        async with conn.execute(
-            "SELECT id, key FROM learning_set WHERE programme_id = ?", (programme_id,)
-        ) as cur:
-            set_keys = {row[0]: row[1] for row in await cur.fetchall()}
-        set_ids = {key: set_id for set_id, key in set_keys.items()}
-        existing: dict[str, _Existing] = {}
-        for part in _chunks(sorted(set(refs) | set(name_refs)), 500):
-            marks = ",".join("?" * len(part))
-            async with conn.execute(
-                "SELECT import_ref, code, learning_set_id, role, name, language, expires_at, uses, max_uses"
-                f" FROM invite WHERE programme_id = ? AND import_ref IN ({marks})",
-                (programme_id, *part),
-            ) as cur:
-                for r in await cur.fetchall():
-                    existing[r[0]] = _Existing(
-                        r[1],
-                        set_keys.get(r[2], "") if r[2] is not None else "",
-                        r[3],
-                        r[4],
-                        r[5] or "",
-                        datetime.fromisoformat(r[6]),
-                        r[7] >= r[8],
-                    )
-        # An invite found by set and name serves one row only: two people may share a name.
-        for ref in refs:
-            if ref in existing:
-                existing[ref].claimed = True
-
-        pending: list[tuple[object, ...]] = []
-        expires_text = expires_at.astimezone(UTC).isoformat()
-        created_text = now.astimezone(UTC).isoformat()
-        for done, (enrolee, ref, name_ref) in enumerate(
-            zip(enrolees, refs, name_refs, strict=True), start=1
-        ):
-            found = existing.get(ref)
-            if (
-                found is None
-                and enrolee.email
-                and name_ref in existing
-                and not existing[name_ref].claimed
-            ):
-                found = existing[name_ref]
-                found.claimed = True
-            if found is not None:
-                results.append(
-                    Invited(
-                        enrolee,
-                        found.code,
-                        found.expires_at,
-                        ALREADY,
-                        differences(enrolee, found),
-                        found.used,
-                        found.set_key,
-                        found.language,
-                        found.role,
-                        found.name,
-                    )
-                )
-            else:
-                code = people.new_code()
-                pending.append(
-                    (
-                        code,
-                        programme_id,
-                        set_ids.get(enrolee.set_key) if enrolee.set_key else None,
-                        enrolee.role,
-                        1,
-                        expires_text,
-                        enrolee.name,
-                        enrolee.language,
-                        ref,
-                        "cli:import",
-                        created_text,
-                    )
-                )
-                results.append(
-                    Invited(
-                        enrolee,
-                        code,
-                        expires_at,
-                        NEW,
-                        (),
-                        False,
-                        enrolee.set_key,
-                        enrolee.language,
-                        enrolee.role,
-                        enrolee.name,
-                    )
-                )
-            if done % chunk == 0 or done == len(enrolees):
-                if pending:
-                    await conn.executemany(
-                        "INSERT INTO invite (code, programme_id, learning_set_id, role, max_uses, expires_at, name,"
-                        " language, import_ref, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        pending,
-                    )
-                    pending = []
-                if progress is not None:
-                    progress(done, len(enrolees))
-    return results
 
 
 # --------------------------------------------------------------------------- the links file (pure)

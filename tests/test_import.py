@@ -15,7 +15,7 @@ import pytest
 from bot import importer
 from bot.domain.programme import parse_programme
 from bot.importer import Enrolee, FileProblem, language_of, read_enrolees, role_of
-from bot.store import people, programmes
+from bot.store import imports, people, programmes
 from bot.store.db import Database, open_database
 from tests.domain.test_programme import GOOD
 from tests.test_cli import pitstop
@@ -209,7 +209,7 @@ async def test_invites_are_created_all_or_nothing(
     codes = iter([f"code-{i}" for i in range(149)] + ["code-0"] * 200)  # the 150th repeats a code
     monkeypatch.setattr(people, "new_code", lambda: next(codes))
     with pytest.raises(sqlite3.IntegrityError):
-        await importer.invite_all(
+        await imports.invite_all(
             db, programme_id, "cpm-test", _enrolees(300), NOW + timedelta(days=60), NOW
         )
     assert await db.scalar("SELECT count(*) FROM invite") == 0
@@ -220,7 +220,7 @@ async def test_a_row_with_an_email_keeps_the_invite_imported_before_the_address_
 ) -> None:
     programme_id = await _programme(db)
     expires = NOW + timedelta(days=60)
-    first = await importer.invite_all(
+    first = await imports.invite_all(
         db,
         programme_id,
         "cpm-test",
@@ -229,7 +229,7 @@ async def test_a_row_with_an_email_keeps_the_invite_imported_before_the_address_
         NOW,
     )
     # Later the file has addresses, and a second Jan de Vries joined set-a: only one of them is the first.
-    again = await importer.invite_all(
+    again = await imports.invite_all(
         db,
         programme_id,
         "cpm-test",
@@ -250,7 +250,7 @@ async def test_an_earlier_invite_that_differs_from_the_file_is_kept_and_said_so(
 ) -> None:
     programme_id = await _programme(db)
     expires = NOW + timedelta(days=60)
-    await importer.invite_all(
+    await imports.invite_all(
         db,
         programme_id,
         "cpm-test",
@@ -258,7 +258,7 @@ async def test_an_earlier_invite_that_differs_from_the_file_is_kept_and_said_so(
         expires,
         NOW,
     )
-    again = await importer.invite_all(
+    again = await imports.invite_all(
         db,
         programme_id,
         "cpm-test",
