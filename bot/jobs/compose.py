@@ -48,17 +48,21 @@ class Composed:
 
 async def where_is(db: Database, person: people.Person, now: datetime) -> Where | None:
     """Gives where a participant stands in their programme now, or None without one."""
-    membership = await people.participation(db, person.id)
-    if membership is None:
+    # One query for the programme, its version and the set: this runs for every journal message.
+    row = await db.fetchone(
+        "SELECT membership.programme_id, programme.loaded_at, learning_set.key FROM membership"
+        " JOIN programme ON programme.id = membership.programme_id"
+        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
+        " WHERE membership.person_id = ? AND membership.role = 'participant' ORDER BY membership.id DESC LIMIT 1",
+        (person.id,),
+    )
+    if row is None:
         return None
-    stored = await programmes.get_programme_by_id(db, membership.programme_id)
+    stored = await programmes.get_programme_version(db, row[0], row[1])
     if stored is None:
         return None
-    set_key = None
-    if membership.learning_set_id is not None:
-        found = await programmes.get_set_by_id(db, membership.learning_set_id)
-        set_key = found.key if found else None
-    return Where(membership.programme_id, stored, set_key, locate(stored.programme, now, set_key))
+    set_key = row[2]
+    return Where(row[0], stored, set_key, locate(stored.programme, now, set_key))
 
 
 def event_values(render: Renderer, language: str, event: Event | None, zone: object) -> dict[str, str]:

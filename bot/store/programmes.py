@@ -137,7 +137,12 @@ async def get_programme_by_id(db: Database, programme_id: int) -> StoredProgramm
     row = await db.fetchone("SELECT loaded_at FROM programme WHERE id = ?", (programme_id,))
     if row is None:
         return None
-    cached = _by_version.get((db.path, programme_id, row[0]))
+    return await get_programme_version(db, programme_id, row[0])
+
+
+async def get_programme_version(db: Database, programme_id: int, loaded_at: str) -> StoredProgramme | None:
+    """Gives a programme whose load time the caller already read (no query when it is cached)."""
+    cached = _by_version.get((db.path, programme_id, loaded_at))
     if cached is not None:
         return cached
     row = await db.fetchone("SELECT id, source, loaded_at FROM programme WHERE id = ?", (programme_id,))

@@ -13,7 +13,7 @@ from telegram import Message, Update
 from bot.domain.nudges import later_time
 from bot.jobs.compose import where_is
 from bot.jobs.planner import nudge_settings, plan_follow_up
-from bot.store import journal, outbox, sharing
+from bot.store import journal, outbox
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
@@ -82,7 +82,7 @@ async def keep_message(
         next_meeting = meeting.starts if meeting is not None and meeting.kind == "set-meeting" else None
         await plan_follow_up(db, person, reflection_id, now, next_meeting)
     template = {"voice": "kept_voice", "photo": "kept_photo"}.get(kind, "kept_new" if created else "kept_more")
-    can_share = created and await sharing.set_of(db, person.id) is not None
+    can_share = created and where is not None and where.set_key is not None
     text = context.render.message(person.language, template, intention=new.is_intention and created, can_share=can_share)
     keyboard = share_keyboard(context.render, person.language, reflection_id, "private") if can_share else None
     await context.bot.send_message(message.chat.id, text, reply_markup=keyboard)
