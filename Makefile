@@ -26,7 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/pip install --quiet ruff mypy
+	$(BIN)/pip install --quiet 'ruff>=0.6,<1' 'mypy>=1.10,<2'
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy bot/domain
 

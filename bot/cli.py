@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.clock import Clock, SystemClock
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, read_env_file
 from bot.domain.programme import ProgrammeError, parse_programme, summarise
 from bot.store.db import StoreError, open_database
 
@@ -32,7 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs one command and gives its exit code; errors a user can cause become one sentence."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    level_name = os.environ.get("PITSTOP_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    try:
+        from_file = read_env_file(Path(".env")).get("PITSTOP_LOG_LEVEL", "")
+    except ConfigError as exc:
+        print(f"pitstop: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    level_name = (os.environ.get("PITSTOP_LOG_LEVEL") or from_file or "INFO").strip().upper() or "INFO"
     if level_name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         print(f"pitstop: PITSTOP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level_name!r}.", file=sys.stderr)
         return EXIT_USAGE

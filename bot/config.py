@@ -30,6 +30,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_port: int = 8443
+    webhook_listen: str = "0.0.0.0"
     # Telegram's limits, overridable for tests and benchmarks (0 switches pacing off).
     rate_per_second: float = 30.0
     dispatch_interval: float = 1.0
@@ -66,6 +67,8 @@ def read_env_file(path: Path) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
+        elif " #" in value or "\t#" in value:
+            value = re.split(r"\s#", value, maxsplit=1)[0].rstrip()  # NAME=value  # a comment
         values[name.strip()] = value
     return values
 
@@ -139,6 +142,7 @@ def load_settings(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_port=int(webhook_port),
+        webhook_listen=values.get("PITSTOP_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         rate_per_second=float(rate),
         dispatch_interval=float(interval),
     )

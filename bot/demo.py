@@ -404,7 +404,8 @@ def print_summary(out: IO[str], s: Summary) -> None:
 
 def main(keep: Path | None = None) -> int:
     """Runs the demo from the command line."""
-    logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output; logs only for trouble
+    for name in ("", "bot"):  # the transcript is the output; logs only for trouble
+        logging.getLogger(name).setLevel(logging.WARNING)
     if keep is not None and keep.exists():
         print(f"pitstop: {keep} exists already; choose a new file for --keep.", file=sys.stderr)
         return 2

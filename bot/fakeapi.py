@@ -1856,7 +1856,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
-    parser.add_argument("--token", default="123456:TEST")
+    # A token of the shape `pitstop run` accepts, so the two work together without --token.
+    parser.add_argument("--token", default="123456789:FAKEfakeFAKEfakeFAKEfake")
     parser.add_argument("--bot-username", default="pitstop_test_bot")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--strict-chats", action="store_true")

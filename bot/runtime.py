@@ -67,7 +67,7 @@ async def _start_webhook(app: PitstopApplication, settings: Settings) -> None:
     url = settings.webhook_url or ""
     assert app.updater is not None
     await app.updater.start_webhook(
-        listen="0.0.0.0",
+        listen=settings.webhook_listen,
         port=settings.webhook_port,
         url_path=urlparse(url).path.lstrip("/"),
         webhook_url=url,

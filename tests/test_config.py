@@ -62,3 +62,17 @@ def test_a_malformed_dotenv_line_is_named(tmp_path: Path) -> None:
     env.write_text("TELEGRAM_BOT_TOKEN\n")
     with pytest.raises(ConfigError, match="line 1"):
         load_settings({}, env_file=env)
+
+
+def test_a_comment_after_a_value_in_dotenv_is_not_part_of_it(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nPITSTOP_ADMINS=11111111          # admins, comma-separated\n"
+        "PITSTOP_LANGUAGE=nl  # the default\nPITSTOP_DB=./pitstop.db\t# the SQLite file\n"
+        'PITSTOP_TIMEZONE="Europe/Brussels # not a comment inside quotes"\n'
+    )
+    with pytest.raises(ConfigError, match="PITSTOP_TIMEZONE"):
+        load_settings({}, env_file=env)
+    env.write_text(env.read_text().replace('"Europe/Brussels # not a comment inside quotes"', "Europe/Brussels"))
+    settings = load_settings({}, env_file=env)
+    assert settings.admins == {11111111} and settings.language == "nl" and str(settings.db_path) == "pitstop.db"

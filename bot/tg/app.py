@@ -33,8 +33,7 @@ def build_application(services: Services, *, polling: bool = True) -> PitstopApp
     )
     if settings.base_url:
         builder = builder.base_url(settings.api_base()).base_file_url(settings.file_base())
-    if not polling:
-        builder = builder.updater(None)
+    # The Updater serves both long polling and the webhook server (PTB's start_webhook).
     app = builder.build()
     assert isinstance(app, PitstopApplication)
     handlers.register(app)
@@ -69,7 +68,7 @@ async def _facilitator_menus(app: PitstopApplication) -> None:  # type: ignore[t
     rows = await services.db.fetchall(
         "SELECT DISTINCT person.id FROM person LEFT JOIN membership ON membership.person_id = person.id"
         " WHERE person.status != 'blocked' AND (membership.role = 'facilitator' OR person.telegram_id IN (%s))"
-        % ",".join(str(int(a)) for a in services.settings.admins or {0})
+        % ",".join(str(int(a)) for a in services.settings.admins or {0})  # noqa: UP031 (integers only)
     )
     for row in rows:
         person = await people.get_person(services.db, row[0])

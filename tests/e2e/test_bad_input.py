@@ -132,7 +132,9 @@ async def set_the_scene(world: World) -> Scene:
     (stranger_note,) = await answers_to(world, STRANGER, lambda: world.say(STRANGER, "hallo"))
 
     world.clock.set(local("2027-03-25T09:00"))  # Thursday: the first prompt for both
-    is_prompt = lambda m: any(d.startswith("pr:skip:") for _, d in m.buttons())
+    def is_prompt(m: SentMessage) -> bool:
+        return any(d.startswith("pr:skip:") for _, d in m.buttons())
+
     nina_prompt = await world.expect(NINA, is_prompt)
     omar_prompt = await world.expect(OMAR, is_prompt)
     nina_row = await world.row_of(NINA, nina_prompt)

@@ -445,7 +445,7 @@ async def test_command_line_server_is_driven_over_http_from_another_process() ->
             ) as response:
                 assert (await response.json())["result"]["text"] == "/start"
             async with session.post(
-                f"{base_url}/bot123456:TEST/sendMessage",
+                f"{base_url}/bot123456789:FAKEfakeFAKEfakeFAKEfake/sendMessage",
                 data={
                     "chat_id": "7",
                     "text": "42",
