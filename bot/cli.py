@@ -10,7 +10,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -270,11 +269,6 @@ async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = N
             loop.remove_signal_handler(signum)
         await db.close()
         log.info("pitstop stopped; database closed")
-
-
-def later(days: int) -> datetime:
-    """Gives a moment some days from now (for default invite expiry)."""
-    return SystemClock().now() + timedelta(days=days)
 
 
 if __name__ == "__main__":

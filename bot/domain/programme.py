@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -547,7 +547,6 @@ class Summary:
     sets: int
     meetings: int
     next_event: Event | None = None
-    lines: list[str] = field(default_factory=list)
 
 
 def summarise(programme: Programme, at: datetime) -> Summary:

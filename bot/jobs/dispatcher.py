@@ -59,10 +59,7 @@ class Dispatcher:
         self.pacer = Pacer(per_second=rate)
         self._running = asyncio.Lock()
         self._stopping = False
-        self.sent_total = 0
         self.progress = ProgressReporter(services.db, services.render)
-        # Hooks for broadcasts and digests to learn about each delivery.
-        self.after_send: list[Any] = []
 
     def arm(self, app: Application) -> None:  # type: ignore[type-arg]
         """Starts the repeating jobs; re-arming is idempotent (jobs are replaced by name)."""
@@ -182,9 +179,6 @@ class Dispatcher:
         await outbox.mark_sent(
             db, row.id, message.message_id, self.services.clock.now(), composed.prompt_key, composed.module_key
         )
-        self.sent_total += 1
-        for hook in self.after_send:
-            await hook(row, "sent")
         return "sent"
 
     async def _send(self, bot: Bot, row: OutboxRow, composed: compose.Composed) -> Message:
@@ -237,5 +231,3 @@ class Dispatcher:
         await outbox.cancel_all_for_chat(db, row.chat_id, "forbidden")
         if row.chat_id < 0:
             await self._group_lost(row)
-        for hook in self.after_send:
-            await hook(row, "blocked")

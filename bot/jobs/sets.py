@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.digest import (
+    SharedEntry,
     by_member,
     case_round_time,
     digest_slots,
@@ -102,13 +104,7 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
         meeting_time=time_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
         meeting_place=digest.meeting_place,
         module_title=module.title if module else "",
-        members=[
-            {"name": name, "entries": [
-                {"date": day_text(e.written_at, language, zone), "text": shown_text(e), "takeaway": e.visibility == "takeaway"}
-                for e in items
-            ]}
-            for name, items in by_member(entries)
-        ],
+        members=members_for_template(entries, language, zone),
         cases=[{"name": c.author, "text": c.text} for c in cases],
         took_part=active,
         total=total,
@@ -142,6 +138,28 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
     return await plan_sets(db, now)
 
 
+def members_for_template(entries: list[SharedEntry], language: str, zone: Any) -> list[dict[str, Any]]:
+    """Gives the digest templates' view of shared entries: by member, each dated in the reader's language."""
+    return [
+        {"name": name, "entries": [
+            {"date": day_text(e.written_at, language, zone), "text": shown_text(e), "takeaway": e.visibility == "takeaway"}
+            for e in items
+        ]}
+        for name, items in by_member(entries)
+    ]
+
+
+def tell_facilitators_group_lost(
+    facilitators: list[people.Person], set_id: int, set_name: str, chat_id: int, occasion: str, now: datetime
+) -> list[Planned]:
+    """Gives the notices that tell a set's facilitators the bot left its group (once per occasion)."""
+    return [
+        Planned("notice", f.chat_id, now, f"group_lost:{set_id}:{chat_id}:{occasion}:{f.id}", person_id=f.id,
+                payload={"template": "group_lost", "values": {"set_name": set_name}})
+        for f in facilitators
+    ]
+
+
 def recipients(digest_id: int, group_chat_id: int | None, members: list[people.Person], now: datetime) -> list[Planned]:
     """Gives the rows that carry a digest: to the linked group, else to each member privately."""
     if group_chat_id is not None:
@@ -165,10 +183,9 @@ async def group_lost(db: Database, row: OutboxRow, now: datetime) -> None:
         items: list[Planned] = []
         if digest is not None and digest.learning_set_id == set_id:
             items += recipients(digest.id, None, await sharing.members(db, set_id), now)
-        for facilitator in await sharing.facilitators(db, learning_set.programme_id):
-            items.append(Planned(
-                "notice", facilitator.chat_id, now, f"group_lost:{set_id}:{row.chat_id}:{row.id}:{facilitator.id}",
-                person_id=facilitator.id, payload={"template": "group_lost", "values": {"set_name": learning_set.name}},
-            ))
+        items += tell_facilitators_group_lost(
+            await sharing.facilitators(db, learning_set.programme_id), set_id, learning_set.name, row.chat_id,
+            f"row{row.id}", now,
+        )
         await outbox.plan(db, items, now)
         log.warning("group lost set=%d chat=%d; digest goes to members", set_id, row.chat_id)

@@ -85,13 +85,6 @@ def _reflection(r: aiosqlite.Row, parts: tuple[Part, ...]) -> Reflection:
     )
 
 
-async def part_exists(db: Database, chat_id: int, message_id: int) -> bool:
-    """Gives whether this message is stored already (an update delivered twice)."""
-    return await db.fetchone(
-        "SELECT 1 FROM reflection_part WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
-    ) is not None
-
-
 async def add_message(
     db: Database,
     new: NewReflection,
@@ -184,14 +177,6 @@ async def latest_brief(db: Database, person_id: int) -> Latest | None:
         (person_id,),
     )
     return None if row is None else Latest(row[0], row[1], datetime.fromisoformat(row[2]), row[3])
-
-
-async def latest(db: Database, person_id: int) -> Reflection | None:
-    """Gives the person's most recently written reflection."""
-    row = await db.fetchone(
-        "SELECT id FROM reflection WHERE person_id = ? ORDER BY updated_at DESC, id DESC LIMIT 1", (person_id,)
-    )
-    return None if row is None else await get(db, row[0])
 
 
 async def for_person(db: Database, person_id: int, limit: int = 1_000_000, offset: int = 0) -> list[Reflection]:

@@ -108,12 +108,6 @@ async def get_person_by_telegram(db: Database, telegram_id: int) -> Person | Non
     return None if row is None else _person(row)
 
 
-async def active_people(db: Database) -> list[Person]:
-    """Gives everyone who finished onboarding and has not blocked the bot."""
-    rows = await db.fetchall("SELECT * FROM person WHERE status = 'active' ORDER BY id")
-    return [_person(r) for r in rows]
-
-
 async def memberships(db: Database, person_id: int) -> list[Membership]:
     """Gives a person's roles in programmes."""
     rows = await db.fetchall(

@@ -8,6 +8,7 @@ from telegram import BotCommand, BotCommandScopeDefault
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
+from bot.render import Renderer
 from bot.tg import handlers
 from bot.tg.context import PitstopApplication, PitstopContext, Services
 from bot.tg.updates import PerChatUpdateProcessor
@@ -40,23 +41,24 @@ def build_application(services: Services, *, polling: bool = True) -> PitstopApp
     return app
 
 
+def command_list(render: Renderer, language: str, names: tuple[str, ...]) -> list[BotCommand]:
+    """Gives a command menu in a language, each described by its `command_<name>` template."""
+    return [BotCommand(name, render.message(language, f"command_{name}")) for name in names]
+
+
 async def _post_init(app: PitstopApplication) -> None:  # type: ignore[type-arg]
     """Learns the bot's username, registers its commands, and arms the jobs from the database."""
     services = app.services
-    services.bot_username = app.bot.username or ""
     for language in ("en", "nl"):
-        commands = [
-            BotCommand(name, services.render.message(language, f"command_{name}"))
-            for name in PARTICIPANT_COMMANDS
-        ]
         await app.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(), language_code=None if language == "en" else language
+            command_list(services.render, language, PARTICIPANT_COMMANDS),
+            scope=BotCommandScopeDefault(), language_code=None if language == "en" else language,
         )
     await _facilitator_menus(app)
     if services.dispatcher is not None:
         await services.dispatcher.start()
         services.dispatcher.arm(app)
-    log.info("bot ready username=%s", services.bot_username)
+    log.info("bot ready username=%s", app.bot.username)
 
 
 async def _facilitator_menus(app: PitstopApplication) -> None:  # type: ignore[type-arg]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -25,8 +25,6 @@ class Services:
     clock: Clock
     render: Renderer
     dispatcher: Dispatcher | None = None
-    bot_username: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class PitstopApplication(Application):  # type: ignore[type-arg]

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from telegram import (
-    BotCommand,
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -260,12 +259,11 @@ async def press_reminders(update: Update, context: PitstopContext, person: Perso
 
 async def set_facilitator_menu(context_bot: object, render: object, person: Person) -> None:
     """Gives a facilitator their own command menu (participant commands plus theirs), in both languages."""
-    from bot.tg.app import PARTICIPANT_COMMANDS
+    from bot.tg.app import PARTICIPANT_COMMANDS, command_list
 
     bot = context_bot
     for language in ("en", "nl"):
-        names = PARTICIPANT_COMMANDS + FACILITATOR_COMMANDS
-        commands = [BotCommand(n, render.message(language, f"command_{n}")) for n in names]  # type: ignore[attr-defined]
+        commands = command_list(render, language, PARTICIPANT_COMMANDS + FACILITATOR_COMMANDS)  # type: ignore[arg-type]
         try:
             await bot.set_my_commands(  # type: ignore[attr-defined]
                 commands, scope=BotCommandScopeChat(person.chat_id), language_code=None if language == "en" else language

@@ -11,10 +11,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
-from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, by_member, shown_text, split_message
+from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, split_message
+from bot.jobs.sets import members_for_template, tell_facilitators_group_lost
 from bot.render import Renderer, day_text
 from bot.store import audit, journal, outbox, people, programmes, sharing
-from bot.store.outbox import Planned
 from bot.store.people import Person
 from bot.tg.common import (
     answer_button,
@@ -166,13 +166,7 @@ async def show_digest_so_far(update: Update, context: PitstopContext, person: Pe
         language, "digest_so_far",
         set_name=learning_set.name,
         send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
-        members=[
-            {"name": name, "entries": [
-                {"date": day_text(e.written_at, language, zone), "text": shown_text(e), "takeaway": e.visibility == "takeaway"}
-                for e in items
-            ]}
-            for name, items in by_member(entries)
-        ],
+        members=members_for_template(entries, language, zone),
         cases=[{"name": c.author, "text": c.text} for c in cases],
     )
     assert update.effective_chat is not None
@@ -240,10 +234,9 @@ async def bot_membership_changed(update: Update, context: PitstopContext) -> Non
         learning_set = await programmes.get_set_by_id(context.db, set_id)
         if learning_set is None:
             continue
-        notices = [
-            Planned("notice", f.chat_id, now, f"group_removed:{set_id}:{change.chat.id}:{update.update_id}:{f.id}",
-                    person_id=f.id, payload={"template": "group_lost", "values": {"set_name": learning_set.name}})
-            for f in await sharing.facilitators(context.db, learning_set.programme_id)
-        ]
+        notices = tell_facilitators_group_lost(
+            await sharing.facilitators(context.db, learning_set.programme_id), set_id, learning_set.name,
+            change.chat.id, f"update{update.update_id}", now,
+        )
         await outbox.plan(context.db, notices, now)
         log.warning("bot removed from group chat=%d set=%d", change.chat.id, set_id)
