@@ -211,9 +211,10 @@ class Demo:
         await self.say(user, f"/start {code}")
         await self.tap(user, self.last_with(user.id, "ob:lang:"), f"ob:lang:{language}")
         await self.tap(user, self.last_with(user.id, "ob:tz:"), "ob:tz:Europe/Amsterdam")
-        await self.tap(user, self.last_with(user.id, "ob:hour:"), f"ob:hour:{hour}")
-        await self.tap(user, self.last_with(user.id, "ob:days:"), "ob:days:ok")
-        await self.tap(user, self.last_with(user.id, "ob:ok"), "ob:ok")
+        if any(d.startswith("ob:hour:") for _, d in self.fake.sent(user.id)[-1].buttons()):
+            await self.tap(user, self.last_with(user.id, "ob:hour:"), f"ob:hour:{hour}")
+            await self.tap(user, self.last_with(user.id, "ob:days:"), "ob:days:ok")
+        await self.tap(user, self.last_with(user.id, "ob:ok"), "ob:ok")  # a facilitator is not asked for an hour
 
     def react(self) -> None:
         """Plans the cast's answers to prompts and case rounds that just arrived."""
@@ -229,7 +230,7 @@ class Demo:
                 plan = ANSWERS[message.chat_id]
                 if n < len(plan):
                     self.at(self.clock.now() + timedelta(minutes=25), self._answer(message, *plan[n]))
-            elif any(d.startswith("cs:") for d in data):
+            elif any(d.startswith("cs:yes:") for d in data):
                 self.handled.add(key)
                 self.at(self.clock.now() + timedelta(minutes=40), self._case(message))
 
@@ -253,6 +254,8 @@ class Demo:
                 elif share == "takeaway":
                     await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":takeaway")))
                     await self.say(user, TAKEAWAYS[user.id])
+                    confirm = self.last_with(user.id, "cf:")
+                    await self.tap(user, confirm, next(d for _, d in confirm.buttons() if d.endswith(":yes")))
 
         return act
 
@@ -261,6 +264,8 @@ class Demo:
             if question.chat_id == SANNE.id:
                 await self.tap(SANNE, question, next(d for _, d in question.buttons() if d.startswith("cs:yes:")))
                 await self.say(SANNE, SANNE_CASE)
+                confirm = self.last_with(SANNE.id, "cf:")
+                await self.tap(SANNE, confirm, next(d for _, d in confirm.buttons() if d.endswith(":yes")))
             elif question.chat_id == TOM.id:
                 await self.tap(TOM, question, next(d for _, d in question.buttons() if d.startswith("cs:no:")))
 

@@ -117,8 +117,16 @@ async def add_message(
             )
             reflection_id = int(cur.lastrowid or 0)
             if new.outbox_id is not None:
+                # The prompt is answered, and so is the one it re-asks after *Later*; a re-ask still
+                # to come is not needed any more.
                 await conn.execute(
-                    "UPDATE outbox SET response = 'answered' WHERE id = ? AND response IS NULL", (new.outbox_id,)
+                    "UPDATE outbox SET response = 'answered' WHERE (response IS NULL OR response = 'later')"
+                    " AND (id = ? OR id = (SELECT json_extract(payload, '$.again_of') FROM outbox WHERE id = ?))",
+                    (new.outbox_id, new.outbox_id),
+                )
+                await conn.execute(
+                    "DELETE FROM outbox WHERE status = 'pending' AND person_id = ? AND dedupe_key = 'later:' || ?",
+                    (new.person_id, new.outbox_id),
                 )
         else:
             reflection_id = append_to

@@ -197,10 +197,13 @@ async def cancel_all_for_chat(db: Database, chat_id: int, reason: str) -> int:
 
 
 async def latest_open_prompt(db: Database, person_id: int, since: datetime) -> OutboxRow | None:
-    """Gives the person's most recent sent prompt or follow-up that was not skipped, if recent."""
+    """Gives the person's most recent sent prompt or follow-up that was not skipped, if recent.
+
+    A prompt put off with *Later* is still open: an answer typed before the re-ask counts for it.
+    """
     row = await db.fetchone(
         "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up') AND status = 'sent'"
-        " AND (response IS NULL OR response = 'answered') AND sent_at >= ? ORDER BY sent_at DESC, id DESC LIMIT 1",
+        " AND (response IS NULL OR response IN ('answered', 'later')) AND sent_at >= ? ORDER BY sent_at DESC, id DESC LIMIT 1",
         (person_id, ts(since)),
     )
     return None if row is None else _row(row)

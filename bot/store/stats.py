@@ -128,6 +128,7 @@ async def programme_stats(
         " FROM outbox JOIN membership ON membership.person_id = outbox.person_id"
         " AND membership.role = 'participant'"
         " WHERE membership.programme_id = ? AND outbox.kind = 'prompt' AND outbox.status = 'sent'"
+        " AND outbox.dedupe_key NOT LIKE 'later:%'"  # a re-ask after *Later* is the same question
         " AND outbox.module_key = ? AND outbox.sent_at <= ?"
         " GROUP BY membership.learning_set_id",
         (programme_id, module_key, until),

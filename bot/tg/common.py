@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Update
@@ -10,6 +12,8 @@ from telegram.error import BadRequest
 
 from bot.store import people
 from bot.tg.context import PitstopContext
+
+log = logging.getLogger(__name__)
 
 
 def language_of(update: Update, context: PitstopContext, person: people.Person | None = None) -> str:
@@ -42,7 +46,22 @@ async def answer_button(
     if query is None:
         return
     text = context.render.message(language, f"button_{template}", **values)
-    await query.answer(text[:200], show_alert=alert)
+    try:
+        await query.answer(text[:200], show_alert=alert)
+    except BadRequest as error:
+        # "query is too old" after a slow moment or a backlog: the press still counts, only the pop-up is lost.
+        log.info("button answer refused: %s", error.message[:80])
+
+
+async def acknowledge(update: Update) -> None:
+    """Answers a button press without a notice; a press too old to answer still counts."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer()
+    except BadRequest as error:
+        log.info("button answer refused: %s", error.message[:80])
 
 
 async def stale_button(update: Update, context: PitstopContext, language: str) -> None:
@@ -69,21 +88,37 @@ async def remove_buttons(update: Update) -> None:
 AWAIT_MINUTES = 30
 
 
-def awaiting(kind: str, target: int, now: datetime) -> str:
+@dataclass(frozen=True)
+class Question:
+    """A question the bot asked and waits a typed answer to: what kind, about which row, asked when."""
+
+    kind: str
+    target: int
+    asked_at: int  # a Unix timestamp
+    message_id: int | None = None  # the message the question is about (e.g. the one with share buttons)
+
+
+def awaiting(kind: str, target: int, now: datetime, message_id: int | None = None) -> str:
     """Gives the stored form of "the bot waits for a typed <kind> about <target>", stamped with now."""
-    return f"{kind}:{target}@{int(now.timestamp())}"
+    stored = f"{kind}:{target}@{int(now.timestamp())}"
+    return stored if message_id is None else f"{stored}/{message_id}"
+
+
+def open_question(person: people.Person, now: datetime) -> Question | None:
+    """Gives the question a person has open, unless it is older than AWAIT_MINUTES.
+
+    A question left unanswered must not capture a later reflection.
+    """
+    found = re.fullmatch(r"([a-z_]+):([0-9]{1,12})@([0-9]{1,12})(?:/([0-9]{1,12}))?", person.awaiting or "")
+    if found is None:
+        return None
+    kind, target, stamp, message = found.groups()
+    if now.timestamp() - int(stamp) > AWAIT_MINUTES * 60:
+        return None
+    return Question(kind, int(target), int(stamp), int(message) if message else None)
 
 
 def read_awaiting(person: people.Person, now: datetime) -> tuple[str, int] | None:
-    """Gives what the bot waits for from a person, unless it is older than AWAIT_MINUTES.
-
-    A question left unanswered must not capture a later reflection (which would then be shared).
-    """
-    raw = person.awaiting or ""
-    kind, _, rest = raw.partition(":")
-    target, _, stamp = rest.partition("@")
-    if not kind or not target.isascii() or not target.isdigit() or not stamp.isdigit():
-        return None
-    if now.timestamp() - int(stamp) > AWAIT_MINUTES * 60:
-        return None
-    return kind, int(target)
+    """Gives (kind, target) of the question a person has open (see `open_question`)."""
+    question = open_question(person, now)
+    return None if question is None else (question.kind, question.target)

@@ -26,10 +26,10 @@ from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
 from bot.store.people import Person
 from bot.tg.common import (
+    Question,
     answer_button,
     awaiting,
     is_id,
-    read_awaiting,
     remove_buttons,
     reply,
     stale_button,
@@ -120,36 +120,36 @@ async def _choose_audience(update: Update, context: PitstopContext, person: Pers
     await reply(update, context, person.language, "broadcast_ask_text", count=count, limit=BROADCAST_LIMIT)
 
 
-async def take_awaited_text(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
-    """Takes a broadcast's text, or its date and time, when the bot asked; gives False otherwise."""
+QUESTIONS = ("broadcast", "broadcast_when")
+
+
+async def take_awaited_text(update: Update, context: PitstopContext, person: Person, question: Question, text: str) -> None:
+    """Takes a broadcast's text, or its date and time, that the bot asked for (`QUESTIONS`)."""
     now = context.clock.now()
-    waited = read_awaiting(person, now)
-    if waited is None or waited[0] not in ("broadcast", "broadcast_when"):
-        return False
-    kind = waited[0]
-    draft = await broadcasts.get(context.db, waited[1])
+    kind = question.kind
+    draft = await broadcasts.get(context.db, question.target)
     if draft is None or draft.status != "draft" or not await may_lead(context, person, draft.programme_id):
         await people.update_person(context.db, person.id, now, awaiting=None)
-        return False
+        await reply(update, context, person.language, "broadcast_gone")
+        return
     if kind == "broadcast":
         body = text.strip()
         if not body:
             await reply(update, context, person.language, "broadcast_empty")
-            return True
+            return
         if len(body) > BROADCAST_LIMIT:
             await reply(update, context, person.language, "broadcast_too_long", length=len(body), limit=BROADCAST_LIMIT)
-            return True
+            return
         await broadcasts.set_text(context.db, draft.id, body)
         await people.update_person(context.db, person.id, now, awaiting=None)
         await _preview(update, context, person, draft.id)
-        return True
+        return
     when = _parse_when(text, person, now)
     if when is None or when <= now:
         await reply(update, context, person.language, "broadcast_bad_when", typed=text[:60])
-        return True
+        return
     await people.update_person(context.db, person.id, now, awaiting=None)
     await _launch(update, context, person, draft, when)
-    return True
 
 
 def _parse_when(text: str, person: Person, now: datetime) -> datetime | None:

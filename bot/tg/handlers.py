@@ -18,12 +18,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.domain.parsing import parse_hour, parse_zone
 from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
 from bot.tg import account, facilitators, onboarding, reflections, sharing, stats
-from bot.tg.common import language_of, reply, stale_button
+from bot.tg.common import language_of, open_question, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -163,30 +162,33 @@ async def unknown_command(update: Update, context: PitstopContext) -> None:
 
 
 async def take_text(update: Update, context: PitstopContext) -> None:
-    """Typed text: an answer to an onboarding step, or a reflection."""
+    """Typed text: the answer to a question the bot asked (onboarding, a setting, a takeaway…), or a reflection.
+
+    While a question is open, text the bot cannot read as its answer gets a sentence and the question
+    again; it never becomes a journal entry, and nothing is shared without a confirmation.
+    """
     person = await _person(update, context)
     message = update.effective_message
     if person is None or message is None or message.text is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return
-    if person.awaiting and await facilitators.take_awaited_text(
-        update, context, person, message.text
-    ):
-        return  # a facilitator may broadcast before finishing their own onboarding
-    step = person.onboarding_step
-    if person.status == "onboarding":
-        await onboarding.type_during_step(update, context, person, message.text)
+    text, now = message.text, context.clock.now()
+    question = open_question(person, now)
+    if question is not None and question.kind in facilitators.QUESTIONS:
+        # a facilitator may broadcast before finishing their own onboarding
+        await facilitators.take_awaited_text(update, context, person, question, text)
         return
-    if person.status == "active" and step in ("timezone", "hour"):
-        # Changing a setting: a typed zone or time answers it; anything else is a reflection, and
-        # the half-done change is dropped rather than left to swallow tomorrow's reflection.
-        readable = parse_zone(message.text) if step == "timezone" else parse_hour(message.text)
-        if readable is not None:
-            await onboarding.type_during_step(update, context, person, message.text)
+    if person.status == "onboarding":
+        await onboarding.type_during_step(update, context, person, text)
+        return
+    if person.status == "active" and person.onboarding_step is not None:
+        if question is not None and question.kind == "setting":
+            await onboarding.type_during_step(update, context, person, text)
             return
-        person = await people.update_person(context.db, person.id, context.clock.now(), onboarding_step=None)
+        # A change of a setting left open too long: it must not swallow today's reflection.
+        person = await people.update_person(context.db, person.id, now, onboarding_step=None)
     if (person := await _ready(update, context, person)) is not None:
-        if person.awaiting and await sharing.take_awaited_text(update, context, person, message.text):
+        if question is not None and await sharing.take_awaited_text(update, context, person, text):
             return
         await reflections.take_text(update, context, person)
 
@@ -225,6 +227,7 @@ BUTTONS = {
     "fg": account.press_forget,
     "sh": sharing.press_share,
     "cs": sharing.press_case,
+    "cf": sharing.press_confirm,
     "bc": facilitators.press_broadcast,
     "rm": facilitators.press_reminders,
 }

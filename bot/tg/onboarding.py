@@ -7,6 +7,7 @@ after a restart and needs no ConversationHandler state in memory.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -17,7 +18,7 @@ from bot.jobs.planner import nudge_settings, replan_person
 from bot.render import moment_text
 from bot.store import people, programmes
 from bot.store.people import Person, Redeemed
-from bot.tg.common import answer_button, is_id, language_of, reply, stale_button
+from bot.tg.common import acknowledge, answer_button, awaiting, is_id, language_of, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 ZONE_BUTTONS = ("Europe/Amsterdam", "Europe/Brussels", "Europe/London", "Europe/Vilnius")
 HOUR_BUTTONS = (7, 8, 9, 12, 17, 20)
 STEPS = ("language", "timezone", "hour", "days", "privacy")
+PROMPT_STEPS = ("hour", "days")  # only for people who get reflection prompts
 
 
 async def join_with_invite(update: Update, context: PitstopContext, code: str) -> None:
@@ -61,7 +63,15 @@ async def join_with_invite(update: Update, context: PitstopContext, code: str) -
 
 
 def step_keyboard(context: PitstopContext, person: Person, step: str) -> InlineKeyboardMarkup | None:
-    """Gives the buttons of an onboarding or settings step."""
+    """Gives the buttons of an onboarding or settings step; a settings step also has a way out."""
+    keyboard = _step_buttons(context, person, step)
+    if keyboard is None or person.status != "active" or step == "days":
+        return keyboard  # the days step of /settings saves each tap and ends with Done
+    cancel = InlineKeyboardButton(context.render.button(person.language, "cancel"), callback_data="st:cancel")
+    return InlineKeyboardMarkup([*keyboard.inline_keyboard, [cancel]])
+
+
+def _step_buttons(context: PitstopContext, person: Person, step: str) -> InlineKeyboardMarkup | None:
     render, lang = context.render, person.language
     if step == "language":
         return InlineKeyboardMarkup([[
@@ -125,7 +135,7 @@ async def press_onboarding(update: Update, context: PitstopContext, person: Pers
         person = await people.update_person(context.db, person.id, now, nudge_days=tuple(sorted(days)))
         if person.status == "active":
             await replan_person(context.db, person.id, now)  # saved at once, so planned at once
-        await query.answer()
+        await acknowledge(update)
         try:
             await query.edit_message_reply_markup(step_keyboard(context, person, "days"))
         except BadRequest:
@@ -151,6 +161,7 @@ async def type_during_step(update: Update, context: PitstopContext, person: Pers
         zone = parse_zone(text)
         if zone is None:
             await reply(update, context, person.language, "zone_unknown", typed=text[:60])
+            await show_step(update, context, person)
             return
         person = await people.update_person(context.db, person.id, now, timezone=zone)
         await reply(update, context, person.language, "zone_set", timezone=zone)
@@ -159,6 +170,7 @@ async def type_during_step(update: Update, context: PitstopContext, person: Pers
         hour = parse_hour(text)
         if hour is None:
             await reply(update, context, person.language, "hour_unknown", typed=text[:60])
+            await show_step(update, context, person)
             return
         person = await people.update_person(context.db, person.id, now, nudge_hour=hour[0], nudge_minute=hour[1])
         await _advance(update, context, person)
@@ -171,12 +183,14 @@ async def _advance(update: Update, context: PitstopContext, person: Person) -> N
     """Moves to the next onboarding step, or back to the settings summary when changing a setting."""
     now = context.clock.now()
     if person.status == "active":
-        person = await people.update_person(context.db, person.id, now, onboarding_step=None)
+        person = await people.update_person(context.db, person.id, now, onboarding_step=None, awaiting=None)
         await replan_person(context.db, person.id, now)
         await show_settings(update, context, person, saved=True)
         return
     step = person.onboarding_step or "language"
     following = STEPS[STEPS.index(step) + 1] if step in STEPS and step != STEPS[-1] else None
+    if following in PROMPT_STEPS and await people.participation(context.db, person.id) is None:
+        following = "privacy"  # a facilitator gets no reflection prompts: no need to ask when
     if following is not None:
         person = await people.update_person(context.db, person.id, now, onboarding_step=following)
         await show_step(update, context, person)
@@ -226,9 +240,16 @@ async def press_settings(update: Update, context: PitstopContext, person: Person
         await stale_button(update, context, person.language)
         return
     if what in ("language", "timezone", "hour", "days"):
-        person = await people.update_person(context.db, person.id, now, onboarding_step=what)
+        # The question is shown first: only once it reached the person does a typed text answer it.
+        await show_step(update, context, replace(person, onboarding_step=what))
+        person = await people.update_person(context.db, person.id, now, onboarding_step=what,
+                                            awaiting=awaiting("setting", 0, now))
         await answer_button(update, context, person.language, "chosen")
-        await show_step(update, context, person)
+    elif what == "cancel":
+        person = await people.update_person(context.db, person.id, now, onboarding_step=None, awaiting=None)
+        await answer_button(update, context, person.language, "cancelled")
+        await remove_buttons(update)
+        await show_settings(update, context, person)
     elif what == "activity":
         person = await people.update_person(context.db, person.id, now, show_activity=not person.show_activity)
         await answer_button(update, context, person.language, "chosen")

@@ -8,24 +8,36 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.domain.nudges import later_time
-from bot.jobs.compose import where_is
+from bot.jobs.compose import Where, where_is
 from bot.jobs.planner import nudge_settings, plan_follow_up
+from bot.render import Renderer
 from bot.store import journal, outbox
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
 from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
-from bot.tg.sharing import share_keyboard
 
 log = logging.getLogger(__name__)
 
 MERGE_WINDOW = timedelta(minutes=10)
 OPEN_PROMPT_WINDOW = timedelta(days=3)
 MAX_TEXT = 4096
+
+
+def share_keyboard(render: Renderer, language: str, reflection_id: int, visibility: str) -> InlineKeyboardMarkup:
+    """Gives the three share choices for a reflection, the current one ticked."""
+    def label(name: str, value: str) -> str:
+        return ("✓ " if visibility == value else "") + render.button(language, name)
+
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(label("keep_private", "private"), callback_data=f"sh:{reflection_id}:private")],
+        [InlineKeyboardButton(label("share_set", "shared"), callback_data=f"sh:{reflection_id}:shared")],
+        [InlineKeyboardButton(label("share_takeaway", "takeaway"), callback_data=f"sh:{reflection_id}:takeaway")],
+    ])
 
 
 async def _prompt_answered(context: PitstopContext, person: Person, message: Message) -> OutboxRow | None:
@@ -37,7 +49,7 @@ async def _prompt_answered(context: PitstopContext, person: Person, message: Mes
             return row
     now = context.clock.now()
     row = await outbox.latest_open_prompt(context.db, person.id, now - OPEN_PROMPT_WINDOW)
-    if row is not None and row.response is None:
+    if row is not None and row.response in (None, "later"):  # *Later* leaves it open
         return row
     return None
 
@@ -58,18 +70,7 @@ async def keep_message(
         if prompt is None or prompt.id == latest.outbox_id or message.reply_to_message is None:
             append_to = latest.id
     where = await where_is(db, person, now)
-    spec = next((p for p in context.render.library if prompt and p.key == prompt.prompt_key), None)
-    new = NewReflection(
-        person_id=person.id,
-        outbox_id=prompt.id if prompt else None,
-        prompt_key=prompt.prompt_key if prompt else None,
-        programme_id=where.programme_id if where else None,
-        module_key=(where.position.module.key if where and where.position.module else ""),
-        phase=where.position.phase.value if where else "",
-        capacity=spec.capacity if spec else "",
-        is_intention=bool(spec and spec.intention and prompt and prompt.kind == "prompt"),
-        follows_up_id=int(prompt.payload["reflection_id"]) if prompt and prompt.kind == "follow_up" else None,
-    )
+    new = _new_reflection(context, person, prompt, where)
     stored = await journal.add_message(
         db, new, append_to, message.chat.id, message.message_id, kind, text[:MAX_TEXT], file_id, now
     )
@@ -86,6 +87,38 @@ async def keep_message(
     text = context.render.message(person.language, template, intention=new.is_intention and created, can_share=can_share)
     keyboard = share_keyboard(context.render, person.language, reflection_id, "private") if can_share else None
     await context.bot.send_message(message.chat.id, text, reply_markup=keyboard)
+
+
+def _new_reflection(context: PitstopContext, person: Person, prompt: OutboxRow | None, where: Where | None) -> NewReflection:
+    """Gives what is known of a new reflection: the prompt it answers and where in the programme it was written."""
+    spec = next((p for p in context.render.library if prompt and p.key == prompt.prompt_key), None)
+    return NewReflection(
+        person_id=person.id,
+        outbox_id=prompt.id if prompt else None,
+        prompt_key=prompt.prompt_key if prompt else None,
+        programme_id=where.programme_id if where else None,
+        module_key=(where.position.module.key if where and where.position.module else ""),
+        phase=where.position.phase.value if where else "",
+        capacity=spec.capacity if spec else "",
+        is_intention=bool(spec and spec.intention and prompt and prompt.kind == "prompt"),
+        follows_up_id=int(prompt.payload["reflection_id"]) if prompt and prompt.kind == "follow_up" else None,
+    )
+
+
+async def keep_privately(context: PitstopContext, person: Person, chat_id: int, message_id: int, text: str) -> int | None:
+    """Keeps a typed text the person did not want shared (or that was too long to share) as a new private reflection.
+
+    Gives its id, or None when that message is in the journal already.
+    """
+    now = context.clock.now()
+    where = await where_is(context.db, person, now)
+    stored = await journal.add_message(
+        context.db, _new_reflection(context, person, None, where), None, chat_id, message_id, "text", text[:MAX_TEXT], None, now
+    )
+    if stored is None:
+        return None
+    log.info("reflection stored person=%d reflection=%d new=True kind=text", person.id, stored[0])
+    return stored[0]
 
 
 async def take_text(update: Update, context: PitstopContext, person: Person) -> None:

@@ -13,34 +13,25 @@ from telegram.error import BadRequest
 
 from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, split_message
 from bot.jobs.sets import members_for_template, tell_facilitators_group_lost
-from bot.render import Renderer, day_text
-from bot.store import audit, journal, outbox, people, programmes, sharing
+from bot.render import day_text
+from bot.store import audit, drafts, journal, outbox, people, programmes, sharing
 from bot.store.people import Person
+from bot.tg import reflections
 from bot.tg.common import (
+    Question,
     answer_button,
     awaiting,
     is_id,
     language_of,
-    read_awaiting,
+    open_question,
     remove_buttons,
     reply,
     stale_button,
 )
 from bot.tg.context import PitstopContext
+from bot.tg.reflections import share_keyboard
 
 log = logging.getLogger(__name__)
-
-
-def share_keyboard(render: Renderer, language: str, reflection_id: int, visibility: str) -> InlineKeyboardMarkup:
-    """Gives the three share choices for a reflection, the current one ticked."""
-    def label(name: str, value: str) -> str:
-        return ("✓ " if visibility == value else "") + render.button(language, name)
-
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(label("keep_private", "private"), callback_data=f"sh:{reflection_id}:private")],
-        [InlineKeyboardButton(label("share_set", "shared"), callback_data=f"sh:{reflection_id}:shared")],
-        [InlineKeyboardButton(label("share_takeaway", "takeaway"), callback_data=f"sh:{reflection_id}:takeaway")],
-    ])
 
 
 async def press_share(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
@@ -62,70 +53,160 @@ async def press_share(update: Update, context: PitstopContext, person: Person, p
         return
     now = context.clock.now()
     if choice == "cancel":
-        await people.update_person(context.db, person.id, now, awaiting=None)
-        await answer_button(update, context, person.language, "chosen")
+        question = open_question(person, now)
+        if question is not None and question.kind == "takeaway":
+            await people.update_person(context.db, person.id, now, awaiting=None)
+        await answer_button(update, context, person.language, "cancelled")
         await remove_buttons(update)
         return
     if choice == "takeaway":
-        await people.update_person(context.db, person.id, now, awaiting=awaiting("takeaway", entry.id, now))
-        await answer_button(update, context, person.language, "chosen")
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-            context.render.button(person.language, "cancel"), callback_data=f"sh:{entry.id}:cancel")]])
-        assert update.effective_chat is not None
-        await context.bot.send_message(
-            update.effective_chat.id,
-            context.render.message(person.language, "ask_takeaway", limit=TAKEAWAY_LIMIT),
-            reply_markup=keyboard,
-        )
+        await ask_takeaway(update, context, person, entry.id, query.message.message_id if query.message else None)
         return
     await sharing.set_visibility(context.db, entry.id, person.id, choice, set_id, now)
     log.info("share choice person=%d reflection=%d visibility=%s", person.id, entry.id, choice)
     await answer_button(update, context, person.language, "shared" if choice == "shared" else "private")
+    await _redraw_share_buttons(context, person, query.message.chat.id if query.message else person.chat_id,
+                                query.message.message_id if query.message else None, entry.id, choice)
+
+
+async def ask_takeaway(update: Update, context: PitstopContext, person: Person, entry_id: int, origin: int | None) -> None:
+    """Asks for the takeaway line; only once the question has reached the person does the bot wait for it."""
+    assert update.effective_chat is not None
+    now = context.clock.now()  # the question's age counts from when it was asked
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+        context.render.button(person.language, "cancel"), callback_data=f"sh:{entry_id}:cancel")]])
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.render.message(person.language, "ask_takeaway", limit=TAKEAWAY_LIMIT),
+        reply_markup=keyboard,
+    )
+    await people.update_person(context.db, person.id, now, awaiting=awaiting("takeaway", entry_id, now, origin))
+    await answer_button(update, context, person.language, "chosen")
+
+
+async def _redraw_share_buttons(
+    context: PitstopContext, person: Person, chat_id: int, message_id: int | None, entry_id: int, visibility: str
+) -> None:
+    """Ticks the current share choice on the message that carries a reflection's share buttons."""
+    if message_id is None:
+        return
     try:
-        await query.edit_message_reply_markup(share_keyboard(context.render, person.language, entry.id, choice))
+        await context.bot.edit_message_reply_markup(
+            chat_id, message_id, reply_markup=share_keyboard(context.render, person.language, entry_id, visibility)
+        )
     except BadRequest:
-        pass  # the same choice again: nothing to redraw
+        pass  # the same choice again, or a message too old to edit: nothing to redraw
 
 
 async def take_awaited_text(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
-    """Takes a typed takeaway or case when the bot asked for one; gives False when it waited for nothing."""
-    waited = read_awaiting(person, context.clock.now())
-    if waited is None or waited[0] not in ("takeaway", "case"):
+    """Takes a typed takeaway or case when the bot asked for one; gives False when it waited for nothing.
+
+    Nothing is shared here: the text becomes a draft that its author sees quoted, with *share* and *keep
+    private* buttons. Text too long to share is kept privately in the journal, and the question stays open.
+    """
+    now = context.clock.now()
+    question = open_question(person, now)
+    message = update.effective_message
+    if question is None or question.kind not in ("takeaway", "case") or message is None:
         return False
-    kind, raw_id = waited[0], str(waited[1])
-    line = " ".join(text.split())
+    if message.reply_to_message is not None and message.reply_to_message.from_user is not None \
+            and message.reply_to_message.from_user.is_bot:
+        replied_to = message.reply_to_message.message_id
+        if await outbox.by_message(context.db, message.chat.id, replied_to) is not None:
+            return False  # an answer to a prompt, not to this question
+    kind = question.kind
+    line = " ".join(text.split()) if kind == "takeaway" else text.strip()
     limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
     if not line:
-        await reply(update, context, person.language, f"{kind}_empty")
+        await _ask_again(update, context, person, question, f"{kind}_empty")
         return True
     if len(line) > limit:
-        await reply(update, context, person.language, f"{kind}_too_long", length=len(line), limit=limit)
+        # Readable, only too long to share: it is a reflection, kept privately; the question stays open.
+        await reflections.keep_privately(context, person, message.chat.id, message.message_id, text)
+        await _ask_again(update, context, person, question, f"{kind}_too_long", length=len(line), limit=limit)
         return True
-    now = context.clock.now()
-    set_id = await sharing.set_of(context.db, person.id)
+    draft_id = await drafts.create(context.db, person.id, kind, question.target, question.message_id,
+                                   message.chat.id, message.message_id, line, now)
     await people.update_person(context.db, person.id, now, awaiting=None)
-    if kind == "takeaway":
-        entry = await journal.get(context.db, int(raw_id))
-        if entry is None or entry.person_id != person.id or set_id is None or entry.digest_id is not None:
-            await reply(update, context, person.language, "takeaway_too_late")
-            return True
-        await sharing.set_visibility(context.db, entry.id, person.id, "takeaway", set_id, now, takeaway=line)
-        log.info("takeaway shared person=%d reflection=%d", person.id, entry.id)
-        await reply(update, context, person.language, "takeaway_shared", takeaway=line)
-        return True
-    digest_id = int(raw_id)
-    if set_id is None or not await sharing.add_case(context.db, digest_id, set_id, person.id, text.strip()[:limit], now):
-        await reply(update, context, person.language, "case_too_late")
-        return True
-    log.info("case proposed person=%d digest=%d", person.id, digest_id)
-    await reply(update, context, person.language, "case_kept")
+    render, lang = context.render, person.language
+    keyboard = InlineKeyboardMarkup([
+        [InlineKeyboardButton(render.button(lang, f"confirm_{kind}"), callback_data=f"cf:{draft_id}:yes")],
+        [InlineKeyboardButton(render.button(lang, "keep_it_private"), callback_data=f"cf:{draft_id}:no")],
+    ])
+    await context.bot.send_message(message.chat.id, render.message(lang, f"{kind}_confirm", text=line), reply_markup=keyboard)
+    log.info("%s drafted person=%d draft=%d", kind, person.id, draft_id)
     return True
 
 
+async def _ask_again(
+    update: Update, context: PitstopContext, person: Person, question: Question, template: str, **values: object
+) -> None:
+    """Says why an answer cannot be taken, then asks the open question again with its way out."""
+    await reply(update, context, person.language, template, **values)
+    assert update.effective_chat is not None
+    kind = question.kind
+    cancel = f"sh:{question.target}:cancel" if kind == "takeaway" else f"cs:stop:{question.target}"
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(context.render.button(person.language, "cancel"),
+                                                           callback_data=cancel)]])
+    limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
+    await context.bot.send_message(update.effective_chat.id,
+                                   context.render.message(person.language, f"ask_{kind}", limit=limit),
+                                   reply_markup=keyboard)
+
+
+async def press_confirm(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
+    """Handles `cf:<draft>:<yes|no>`: shares the quoted takeaway or case, or keeps it privately in the journal."""
+    query = update.callback_query
+    assert query is not None
+    raw_id = parts[1] if len(parts) > 1 else ""
+    choice = parts[2] if len(parts) > 2 else ""
+    draft = await drafts.take(context.db, int(raw_id), person.id) if is_id(raw_id) and choice in ("yes", "no") else None
+    if draft is None:
+        await stale_button(update, context, person.language)
+        return
+    now = context.clock.now()
+    await remove_buttons(update)
+    if choice == "no":
+        await reflections.keep_privately(context, person, draft.chat_id, draft.message_id, draft.text)
+        await answer_button(update, context, person.language, "private")
+        await reply(update, context, person.language, "draft_kept_private")
+        return
+    set_id = await sharing.set_of(context.db, person.id)
+    if draft.kind == "takeaway":
+        entry = await journal.get(context.db, draft.target_id)
+        shared = (
+            entry is not None and entry.person_id == person.id and set_id is not None
+            and await sharing.set_visibility(context.db, entry.id, person.id, "takeaway", set_id, now, takeaway=draft.text)
+        )
+    else:
+        shared = set_id is not None and await sharing.add_case(context.db, draft.target_id, set_id, person.id, draft.text, now)
+    if not shared:
+        await reflections.keep_privately(context, person, draft.chat_id, draft.message_id, draft.text)
+        await answer_button(update, context, person.language, "digest_gone", alert=True)
+        await reply(update, context, person.language, f"{draft.kind}_too_late")
+        return
+    log.info("%s shared person=%d target=%d", draft.kind, person.id, draft.target_id)
+    await answer_button(update, context, person.language, "shared")
+    if draft.kind == "takeaway":
+        await _redraw_share_buttons(context, person, draft.chat_id, draft.origin_message, draft.target_id, "takeaway")
+        await reply(update, context, person.language, "takeaway_shared", takeaway=draft.text)
+    else:
+        await reply(update, context, person.language, "case_kept")
+
+
 async def press_case(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles `cs:<yes|no>:<outbox id>` on a case-round question."""
+    """Handles `cs:<yes|no>:<outbox id>` on a case-round question, and `cs:stop:<digest id>` to stop writing one."""
     choice = parts[1] if len(parts) > 1 else ""
     raw_id = parts[2] if len(parts) > 2 else ""
+    if choice == "stop":
+        question = open_question(person, context.clock.now())
+        if question is None or question.kind != "case" or raw_id != str(question.target):
+            await stale_button(update, context, person.language)
+            return
+        await people.update_person(context.db, person.id, context.clock.now(), awaiting=None)
+        await answer_button(update, context, person.language, "cancelled")
+        await remove_buttons(update)
+        return
     row = await outbox.get(context.db, int(raw_id)) if is_id(raw_id) and len(raw_id) < 12 else None
     valid = (
         choice in ("yes", "no") and row is not None and row.kind == "case_round" and row.person_id == person.id
@@ -144,9 +225,14 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
     if choice == "no":
         await answer_button(update, context, person.language, "no_case")
         return
+    assert update.effective_chat is not None
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(context.render.button(person.language, "cancel"),
+                                                           callback_data=f"cs:stop:{digest.id}")]])
+    await context.bot.send_message(update.effective_chat.id,
+                                   context.render.message(person.language, "ask_case", limit=CASE_LIMIT),
+                                   reply_markup=keyboard)
     await people.update_person(context.db, person.id, now, awaiting=awaiting("case", digest.id, now))
     await answer_button(update, context, person.language, "chosen")
-    await reply(update, context, person.language, "ask_case", limit=CASE_LIMIT)
 
 
 async def show_digest_so_far(update: Update, context: PitstopContext, person: Person) -> None:

@@ -448,6 +448,12 @@ async def test_forged_buttons_get_a_stale_answer_and_change_nothing(
                 f"cs:yes:{scene.nina_row_id}",  # her own prompt, but not a case round
                 "cs:no:999999",
                 "cs:maybe:1",
+                "cs:stop:1",  # no case question is open for her
+                "cf:1:yes",  # a draft that is not hers (or none at all)
+                "cf:1:maybe",
+                "cf:abc:no",
+                "cf:99999999999999:yes",
+                "cf",
                 "bc:aud:p:1",  # facilitator buttons: she leads no programme
                 "bc:aud:s:1",
                 "bc:aud:f:1",

@@ -103,7 +103,13 @@ async def test_a_digest_carries_exactly_what_members_shared_for_their_set(world:
     await world.say(BOB, "   ")
     await world.expect(BOB, "That takeaway is empty")
     await world.say(BOB, BOB_TAKEAWAY)
+    confirm = await world.expect(BOB, "Share this line with your learning set")
+    assert BOB_TAKEAWAY in plain(confirm)  # the person sees exactly what will be shared
+    await world.press(BOB, confirm, data(confirm, ":yes"))
     await world.expect(BOB, "Shared with your learning set as a takeaway")
+    await world.settle()
+    assert any(label == "✓ Share a takeaway" for label, _ in ack.buttons())  # the choice shows where it was made
+    assert not any(label.startswith("✓ Keep private") for label, _ in ack.buttons())
 
     # Anna shares something else, then undoes it from /journal.
     world.clock.set(local("2027-04-01T16:00"))
@@ -142,7 +148,10 @@ async def test_a_digest_carries_exactly_what_members_shared_for_their_set(world:
     await world.press(ANNA, question, data(question, question.buttons()[0][1].split(":", 1)[1]))
     await world.expect(ANNA, "Beschrijf je casus")
     await world.say(ANNA, ANNA_CASE)
-    await world.expect(ANNA, "je casus komt in de digest")
+    confirm = await world.expect(ANNA, "Wil je deze casus inbrengen")
+    assert await world.db.scalar("SELECT count(*) FROM case_proposal", ()) == 0  # not before she confirms
+    await world.press(ANNA, confirm, data(confirm, ":yes"))
+    await world.scalar_becomes("SELECT count(*) FROM case_proposal", (), 1)
     question = await world.expect(BOB, "Do you bring a case")
     await world.press(BOB, question, question.buttons()[1][1])
     await world.settle()

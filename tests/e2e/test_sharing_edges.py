@@ -54,12 +54,46 @@ async def test_a_message_after_a_share_starts_a_new_private_reflection(world: Wo
     assert "Fine to share" in plain(digest) and "PRIVATE afterthought" not in plain(digest)
 
 
-async def test_an_abandoned_settings_change_does_not_swallow_a_reflection(world: World) -> None:
+async def test_an_answer_a_settings_question_cannot_read_is_asked_again_and_never_kept(world: World) -> None:
+    await setup(world)
+    await world.say(NINA, "/settings")
+    settings_message = await world.expect(NINA, "Your settings")
+    await world.press(NINA, settings_message, "st:hour")
+    await world.expect(NINA, "At what time of day", count=2)
+    for typed in ("25:99", "soon", "half past never"):
+        await world.say(NINA, typed)
+        await world.expect(NINA, f'"{typed}" is not a time I can read')
+    question = await world.expect(NINA, "At what time of day", count=5)  # asked again after each
+    assert ("Cancel", "st:cancel") in question.buttons()
+    person = await world.person(NINA)
+    assert await journal.count(world.db, person.id) == 0  # nothing became a reflection
+    assert not any("Kept in your journal" in (m.text or "") for m in world.fake.sent(NINA.id))
+    await world.say(NINA, "13:59")  # the question is still open
+    await world.expect(NINA, "Saved.")
+    person = await world.person(NINA)
+    assert (person.nudge_hour, person.nudge_minute) == (13, 59) and person.onboarding_step is None
+    # The same for a time zone the bot does not know; Cancel closes the question.
+    await world.press(NINA, settings_message, "st:timezone")
+    await world.expect(NINA, "Which time zone are you in?", count=2)
+    await world.say(NINA, "Atlantis")
+    await world.expect(NINA, 'I don\'t know the time zone "Atlantis"')
+    question = await world.expect(NINA, "Which time zone are you in?", count=3)
+    await world.press(NINA, question, "st:cancel")
+    await world.expect(NINA, "Your settings", count=3)
+    text = "Today I tried to delegate the planning and it worked."
+    await reflect(world, NINA, text)
+    person = await world.person(NINA)
+    assert person.timezone == "Europe/Amsterdam" and person.onboarding_step is None
+    assert (await journal.for_person(world.db, person.id))[0].text == text
+
+
+async def test_an_abandoned_settings_change_does_not_swallow_a_later_reflection(world: World) -> None:
     await setup(world)
     await world.say(NINA, "/settings")
     settings_message = await world.expect(NINA, "Your settings")
     await world.press(NINA, settings_message, "st:timezone")
     await world.expect(NINA, "Which time zone are you in?", count=2)
+    world.clock.advance(timedelta(minutes=31))  # she walked away from the question
     text = "Today I tried to delegate the planning and it worked."
     await reflect(world, NINA, text)
     person = await world.person(NINA)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.fakeapi import FakeUser
+from tests.e2e.test_sharing import PROGRAMME
 from tests.e2e.world import World
 
 STRANGER = FakeUser(id=5001, first_name="Sam", language_code="nl")
@@ -34,3 +35,14 @@ async def test_an_unknown_invite_code_gets_a_sentence_and_stores_nothing(world: 
     await world.say(STRANGER, "/start " + "x" * 300)
     await world.expect(STRANGER, "ken ik niet", count=2)
     assert await world.db.scalar("SELECT count(*) FROM person") == 0
+
+
+async def test_a_facilitator_is_not_asked_when_reflection_prompts_may_come(world: World) -> None:
+    await world.load(PROGRAMME)
+    await world.start()
+    femke = FakeUser(id=5002, first_name="Femke", language_code="nl")
+    await world.onboard(femke, await world.invite("cpm-sets", role="facilitator"), language="nl")
+    texts = [m.text or "" for m in world.fake.sent(femke.id)]
+    assert not any("Hoe laat mag ik je" in t or "Op welke dagen" in t for t in texts)
+    assert any(d == "ob:ok" for m in world.fake.sent(femke.id) for _, d in m.buttons())
+    assert await world.db.scalar("SELECT count(*) FROM outbox WHERE kind = 'prompt'") == 0

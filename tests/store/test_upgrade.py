@@ -1,0 +1,50 @@
+"""Upgrading: a database made by the previous release (migrations 0001–0002) takes every later
+migration on start-up, and everything it held is still there and still works."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.domain.programme import parse_programme
+from bot.store import drafts, journal, people, programmes
+from bot.store.db import MIGRATIONS_DIR, available_migrations, connect, migrate, open_database
+from bot.store.journal import NewReflection
+from tests.domain.test_programme import GOOD
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+PREVIOUS_RELEASE = ("0001_init.sql", "0002_facilitators.sql")
+
+
+async def test_a_database_of_the_previous_release_is_upgraded_with_its_data_whole(tmp_path: Path) -> None:
+    old_migrations = tmp_path / "old-migrations"
+    old_migrations.mkdir()
+    for name in PREVIOUS_RELEASE:
+        shutil.copy(MIGRATIONS_DIR / name, old_migrations / name)
+    path = tmp_path / "pitstop.db"
+    old = await connect(path)
+    await migrate(old, old_migrations)
+    saved = await programmes.save_programme(old, parse_programme(GOOD), GOOD, NOW)
+    invite = await people.create_invite(old, saved.programme_id, None, "participant", 1, NOW.replace(year=2027), NOW)
+    _, person, _ = await people.redeem_invite(old, invite.code, 777, 777, "Ada", "en", "Europe/Amsterdam", NOW)
+    assert person is not None
+    new = NewReflection(person.id, None, None, saved.programme_id, "", "", "", False, None)
+    stored = await journal.add_message(old, new, None, 777, 10, "text", "Written before the upgrade.", None, NOW)
+    assert stored is not None
+    await old.close()
+
+    db = await open_database(path)
+    try:
+        names = [row[0] for row in await db.fetchall("SELECT name FROM schema_migrations ORDER BY name")]
+        assert names == [m.name for m in available_migrations()]
+        entry = await journal.get(db, stored[0])
+        assert entry is not None and entry.text == "Written before the upgrade."
+        again = await people.get_person_by_telegram(db, 777)
+        assert again is not None and again.name == "Ada"
+        # What the new migrations add works on the old data.
+        draft_id = await drafts.create(db, again.id, "takeaway", entry.id, None, 777, 11, "A line.", NOW)
+        taken = await drafts.take(db, draft_id, again.id)
+        assert taken is not None and taken.text == "A line."
+    finally:
+        await db.close()
