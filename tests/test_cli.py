@@ -71,6 +71,8 @@ def test_load_stores_then_updates_and_audits(tmp_path: Path) -> None:
         (["programme", "check", "/no/such/file.toml"], {}, "does not exist"),
         (["programme", "check", "/"], {}, "is a folder"),
         (["migrate"], {"PITSTOP_LOG_LEVEL": "chatty"}, "PITSTOP_LOG_LEVEL"),
+        (["invite", "--programme", "p"], {"TELEGRAM_BOT_TOKEN": "not-a-token"}, "numeric id, a colon, then its secret"),
+        (["run"], {"TELEGRAM_BOT_TOKEN": "123456:AB/CD"}, "numeric id, a colon, then its secret"),
     ],
 )
 def test_a_bad_setting_or_file_stops_with_exit_code_2(args: list[str], env: dict[str, str], sentence: str, tmp_path: Path) -> None:
