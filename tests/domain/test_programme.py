@@ -217,3 +217,48 @@ def test_the_example_programmes_are_valid_and_live(path: Path) -> None:
     now = at("2026-11-25T12:00")
     position = locate(programme, now, programme.sets[0].key)
     assert position.phase not in (Phase.BEFORE_START, Phase.FINISHED)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("at = 2027-02-10T14:00:00", 'at = "tomorrow"', "sets[0].meetings[0].at"),
+        ("at = 2027-02-10T14:00:00", "at = 2027-02-10T14:00:00+01:00", "sets[0].meetings[0].at"),
+        ("at = 2027-02-10T14:00:00", "at = 2027-02-10T14:00:00\nkind = \"pitstop\"", "sets[0].meetings[0].kind"),
+        ('place = "Utrecht"', "place = 3", "sets[0].meetings[0].place"),
+        ('key = "set-b"', 'key = "set-a"', "sets[1].key"),
+        ('key = "m2"', 'key = "m1"', "modules[1].key"),
+        ("starts = 2027-03-01\nends = 2027-04-25", "starts = 2027-02-20\nends = 2027-04-25", "modules[1].starts"),
+        ("2027-02-12T10:00:00", "2028-02-12T10:00:00", "sets[1].meetings[0].at"),
+        ("starts = 2027-03-15\nends = 2027-03-19", "starts = 2027-05-15\nends = 2027-05-19", "modules[1].events[0].ends"),
+        ("starts = 2027-03-15\nends = 2027-03-19", "starts = 2027-02-15\nends = 2027-03-19", "modules[1].events[0].starts"),
+        ("starts = 2027-01-25\nends = 2027-02-07", "starts = 2027-01-25\nends = 2027-01-20", "modules[0].events[2].ends"),
+    ],
+)
+def test_every_problem_names_the_key_the_author_wrote(old: str, new: str, path: str) -> None:
+    assert old in GOOD
+    found = problems_of(GOOD.replace(old, new, 1))
+    assert any(p.startswith(f"{path}: ") for p in found), found
+
+
+def test_residentials_that_overlap_name_the_later_ones_start() -> None:
+    text = GOOD.replace("starts = 2027-03-01\nends = 2027-04-25", "starts = 2027-03-01\nends = 2027-04-25")
+    text = text.replace("starts = 2027-01-18\nends = 2027-01-22", "starts = 2027-01-18\nends = 2027-02-20")
+    text = text.replace('kind = "online"\nstarts = 2027-01-25\nends = 2027-02-07', 'kind = "bootcamp"\nstarts = 2027-01-25\nends = 2027-01-26')
+    found = problems_of(text)
+    assert any(p.startswith("modules[0].events[2].starts: ") and "overlaps" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("starts = 2027-01-04\nends = 2027-02-28", "starts = 0001-01-04\nends = 2027-02-28", "modules[0].starts"),
+        ("ends = 2027-04-25", "ends = 9999-04-25", "modules[1].ends"),
+        ("at = 2027-02-10T14:00:00", "at = 0001-02-10T14:00:00", "sets[0].meetings[0].at"),
+        ("starts = 2027-01-04\nends = 2027-01-17", "starts = 2027-01-04\nends = 2207-01-17", "modules[0].events[0].ends"),
+    ],
+)
+def test_a_date_outside_2000_to_2100_is_refused_with_its_key(old: str, new: str, path: str) -> None:
+    assert old in GOOD
+    found = problems_of(GOOD.replace(old, new, 1))
+    assert any(p.startswith(f"{path}: ") and "2000" in p and "2100" in p for p in found), found
