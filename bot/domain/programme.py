@@ -13,7 +13,9 @@ The format (all dates and times are local to the programme's time zone)::
     [[modules]]
     key = "m1"
     title = "The Challenges"
-    theme = "Current and future challenges of public management"
+    theme = "Current and future challenges of public management"   # a paragraph, shown on its own
+    short_theme = "the challenges of public management"       # optional: a phrase prompts quote mid-sentence
+    # or per language: short_theme = { en = "trust in government", nl = "vertrouwen in de overheid" }
     capacities = ["cognitive", "cross-boundary"]
     starts = 2027-01-04
     ends = 2027-02-28
@@ -62,6 +64,7 @@ EVENT_KINDS = (
 WINDOW_KINDS = ("pre-work", "online")
 MAX_FILE_BYTES = 1_000_000
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+SHORT_THEME_MAX = 80
 # Dates outside these years are typing mistakes (0001, 2207), and far enough from the edges of
 # Python's datetime that planning "a week before" never overflows.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -113,6 +116,14 @@ class Module:
     starts: date
     ends: date
     events: tuple[Event, ...] = ()
+    # (language, phrase) pairs; language "" is a phrase for every language.
+    short_themes: tuple[tuple[str, str], ...] = ()
+
+    def short_theme(self, language: str) -> str:
+        """Gives the phrase a prompt may quote mid-sentence ("trust in government"), in the language
+        asked or the one written for all; empty when there is none (a prompt then leaves it out)."""
+        found = dict(self.short_themes)
+        return found.get(language) or found.get("", "")
 
 
 @dataclass(frozen=True)
@@ -269,10 +280,11 @@ class _Reader:
             self.problem(where, "must be a table with key, title, starts and ends")
             return None
         before = len(self.problems)
-        self.unknown(raw, where, {"key", "title", "theme", "capacities", "starts", "ends", "events"})
+        self.unknown(raw, where, {"key", "title", "theme", "short_theme", "capacities", "starts", "ends", "events"})
         key = self.key(raw, "key", where)
         title = self.text(raw, "title", where)
         theme = self.text(raw, "theme", where, default="")
+        short_themes = self.short_themes(raw, where)
         capacities = self.capacities(raw, where)
         starts = self.day(raw, "starts", where)
         ends = self.day(raw, "ends", where)
@@ -292,7 +304,7 @@ class _Reader:
             events.append(event)
         if len(self.problems) > before or starts is None or ends is None:
             return None
-        return Module(key, title, theme, capacities, starts, ends, tuple(sorted(events, key=lambda e: e.starts)))
+        return Module(key, title, theme, capacities, starts, ends, tuple(sorted(events, key=lambda e: e.starts)), short_themes)
 
     def event(self, raw: Any, where: str, module_key: str = "", set_key: str = "") -> Event | None:
         """Reads a module's event ([[modules.events]]: kind, starts, ends) or, with a set_key, a set
@@ -428,6 +440,39 @@ class _Reader:
             self.problem(f"{where}.{name}", f"is {len(value)} characters long; keep it under 500")
             return ""
         return value.strip()
+
+    def short_themes(self, raw: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+        """Reads `short_theme`: a phrase, or a table of phrases per language."""
+        value = raw.get("short_theme")
+        path = f"{where}.short_theme"
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            written = [("", value, path)]
+        elif isinstance(value, dict):
+            written = []
+            for language, phrase in value.items():
+                if language not in LANGUAGES:
+                    self.problem(f"{path}.{language}", f"is not a language; use {' or '.join(LANGUAGES)}")
+                elif not isinstance(phrase, str):
+                    self.problem(f"{path}.{language}", f"must be text in quotes, not {_kind(phrase)}")
+                else:
+                    written.append((language, phrase, f"{path}.{language}"))
+        else:
+            self.problem(path, f"must be text in quotes, or a table such as {{ en = \"…\", nl = \"…\" }}, not {_kind(value)}")
+            return ()
+        found = []
+        for language, phrase, at in written:
+            phrase = " ".join(phrase.split())
+            if not phrase:
+                self.problem(at, "is empty; leave short_theme out, or write a few words")
+            elif len(phrase) > SHORT_THEME_MAX:
+                self.problem(at, f"is {len(phrase)} characters long; a short theme is a phrase of at most {SHORT_THEME_MAX} (the paragraph goes in theme)")
+            elif phrase[-1] in ".!?:;,…":
+                self.problem(at, f"ends in {phrase[-1]!r}; prompts quote it mid-sentence, so write a phrase without a full stop")
+            else:
+                found.append((language, phrase))
+        return tuple(found)
 
     def key(self, raw: dict[str, Any], name: str, where: str) -> str:
         value = self.text(raw, name, where)

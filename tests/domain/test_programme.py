@@ -262,3 +262,32 @@ def test_a_date_outside_2000_to_2100_is_refused_with_its_key(old: str, new: str,
     assert old in GOOD
     found = problems_of(GOOD.replace(old, new, 1))
     assert any(p.startswith(f"{path}: ") and "2000" in p and "2100" in p for p in found), found
+
+
+def test_a_short_theme_is_a_phrase_for_every_language_or_one_per_language() -> None:
+    plain = parse_programme(GOOD.replace('theme = "Challenges of public management"', 'theme = "Challenges."\nshort_theme = "trust in government"'))
+    assert plain.modules[0].short_theme("en") == plain.modules[0].short_theme("nl") == "trust in government"
+    both = parse_programme(GOOD.replace(
+        'theme = "Challenges of public management"',
+        'short_theme = { en = "trust in government", nl = "vertrouwen in de overheid" }',
+    ))
+    assert both.modules[0].short_theme("nl") == "vertrouwen in de overheid"
+    assert both.modules[0].short_theme("en") == "trust in government"
+    # A file written before short_theme existed still reads, and prompts leave the phrase out.
+    assert parse_programme(GOOD).modules[0].short_theme("en") == ""
+
+
+@pytest.mark.parametrize(
+    ("written", "path", "said"),
+    [
+        ('short_theme = "Trust in government."', "modules[0].short_theme", "without a full stop"),
+        (f'short_theme = "{"trust " * 20}"', "modules[0].short_theme", "at most 80"),
+        ('short_theme = { de = "Vertrauen" }', "modules[0].short_theme.de", "is not a language"),
+        ('short_theme = { nl = 3 }', "modules[0].short_theme.nl", "must be text"),
+        ("short_theme = 3", "modules[0].short_theme", "must be text"),
+        ('short_theme = "  "', "modules[0].short_theme", "is empty"),
+    ],
+)
+def test_a_short_theme_that_cannot_stand_mid_sentence_is_refused(written: str, path: str, said: str) -> None:
+    found = problems_of(GOOD.replace('theme = "Challenges of public management"', written))
+    assert any(p.startswith(f"{path}: ") and said in p for p in found), found
