@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from bot.cli_more import add_command
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, read_env_file
 from bot.domain.programme import ProgrammeError, parse_programme, summarise
@@ -21,6 +22,19 @@ from bot.store.db import StoreError, open_database
 log = logging.getLogger("bot")
 
 EXIT_USAGE = 2
+RUN_DETAILS = """\
+Settings come from the environment or a .env file in the working directory:
+  TELEGRAM_BOT_TOKEN      the bot's token from @BotFather (required)
+  TELEGRAM_BASE_URL       another Bot API server, http://host:port (optional)
+  PITSTOP_DB              the SQLite file (default ./pitstop.db)
+  PITSTOP_ADMINS          Telegram user ids of admins, comma-separated
+  PITSTOP_TIMEZONE        default time zone (default Europe/Amsterdam)
+  PITSTOP_LANGUAGE        default language, en or nl (default en)
+  PITSTOP_LOG_LEVEL       DEBUG, INFO (default), WARNING or ERROR
+  PITSTOP_WEBHOOK_URL     a public https address: webhook mode instead of long polling
+  PITSTOP_WEBHOOK_SECRET  required with PITSTOP_WEBHOOK_URL
+  PITSTOP_WEBHOOK_PORT, PITSTOP_WEBHOOK_LISTEN  where the webhook server listens (default 0.0.0.0:8443)
+Runs until Ctrl-C or SIGTERM. One process per database: a second one is refused."""
 
 
 class Failure(Exception):
@@ -61,21 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pitstop", description="Pitstop, a reflection bot for leadership programmes.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="start the bot (long polling, or a webhook when PITSTOP_WEBHOOK_URL is set)")
+    run = add_command(sub, "run", "start the bot (long polling, or a webhook when PITSTOP_WEBHOOK_URL is set)", RUN_DETAILS)
     run.set_defaults(func=cmd_run)
 
-    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate = add_command(sub, "migrate", "bring the database schema up to date",
+                          "`run` does this too at start-up; the database is PITSTOP_DB (default ./pitstop.db).")
     migrate.set_defaults(func=cmd_migrate)
 
-    programme = sub.add_parser("programme", help="check or load a programme file")
-    psub = programme.add_subparsers(dest="action", required=True)
-    check = psub.add_parser("check", help="check a programme file and summarise it")
-    check.add_argument("file", type=Path)
+    programme = add_command(sub, "programme", "check, load or list programme files")
+    psub = programme.add_subparsers(dest="action", required=True, metavar="{check,load,list}")
+    check = add_command(psub, "check", "check a programme file and summarise it",
+                        "Lists every problem with the key it concerns; stores nothing.")
+    check.add_argument("file", type=Path, metavar="FILE.toml", help="the programme file")
     check.set_defaults(func=cmd_programme_check)
-    load = psub.add_parser("load", help="store a programme file, or update it when its key exists")
-    load.add_argument("file", type=Path)
+    load = add_command(psub, "load", "store a programme file, or update it when its key exists",
+                       "The file is checked first; when it has a problem, nothing is stored.")
+    load.add_argument("file", type=Path, metavar="FILE.toml", help="the programme file")
     load.set_defaults(func=cmd_programme_load)
-    plist = psub.add_parser("list", help="list loaded programmes")
+    plist = add_command(psub, "list", "list loaded programmes")
     plist.set_defaults(func=cmd_programme_list)
 
     _extend(sub)
@@ -212,7 +229,7 @@ def cmd_programme_list(args: argparse.Namespace) -> int:
         if not found:
             print("No programmes loaded yet: use `pitstop programme load FILE`.")
         for p in found:
-            print(f"{p.programme.key}\t{p.programme.title}\t{len(p.programme.modules)} modules\tloaded {p.loaded_at[:16]}")
+            print(f"{p.programme.key}\t{p.programme.title}\t{len(p.programme.modules)} modules\tloaded {p.loaded_at[:16].replace('T', ' ')} UTC")
 
     asyncio.run(go())
     return 0

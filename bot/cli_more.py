@@ -4,36 +4,52 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+
+INVITE_DAYS = 30
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Gives a new sub-command whose `--help` opens with what it does (argparse's `help` shows only in
+    the list of commands), with `details` as a paragraph below."""
+    description = summary[0].upper() + summary[1:] + "." + (f"\n\n{details}" if details else "")
+    return sub.add_parser(name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Adds the extra sub-commands to the parser."""
     from bot import cli_audit, cli_import
 
-    invite = sub.add_parser("invite", help="create an invite link for a programme (and a learning set)")
-    invite.add_argument("--programme", required=True, help="the programme's key")
-    invite.add_argument("--set", dest="learning_set", help="the learning set's key")
-    invite.add_argument("--role", choices=("participant", "facilitator"), default="participant")
+    invite = add_command(
+        sub, "invite", "create an invite link for a programme (and a learning set)",
+        "The link works through the last day given with --expires, as the programme's calendar counts days.",
+    )
+    invite.add_argument("--programme", required=True, metavar="KEY", help="the programme's key")
+    invite.add_argument("--set", dest="learning_set", metavar="KEY", help="the learning set's key")
+    invite.add_argument("--role", choices=("participant", "facilitator"), default="participant",
+                        help="what the person becomes (default: participant)")
     invite.add_argument("--uses", type=int, default=1, help="how many people may use it (default 1)")
-    invite.add_argument("--expires", help="last day it works, YYYY-MM-DD (default: in 30 days)")
-    invite.add_argument("--bot-username", help="the bot's @username, when Telegram cannot be asked")
+    invite.add_argument("--expires", metavar="YYYY-MM-DD", help=f"last day it works (default: in {INVITE_DAYS} days)")
+    invite.add_argument("--bot-username", metavar="NAME", help="the bot's @username, when Telegram cannot be asked")
     invite.set_defaults(func=cmd_invite)
 
-    grant = sub.add_parser("grant", help="make a Telegram user a facilitator of a programme")
-    grant.add_argument("--programme", required=True, help="the programme's key")
-    grant.add_argument("--telegram-id", required=True, type=int, help="the user's numeric Telegram id")
+    grant = add_command(sub, "grant", "make a Telegram user a facilitator of a programme")
+    grant.add_argument("--programme", required=True, metavar="KEY", help="the programme's key")
+    grant.add_argument("--telegram-id", required=True, type=int, metavar="ID", help="the user's numeric Telegram id")
     grant.add_argument("--name", default="", help="their name, until they start the bot")
     grant.set_defaults(func=cmd_grant)
 
-    demo = sub.add_parser("demo", help="the whole bot at work for two simulated weeks on a local fake Telegram")
+    demo = add_command(sub, "demo", "show the whole bot at work for two simulated weeks on a local fake Telegram",
+                       "Needs no token and no network beyond this machine.")
     demo.add_argument("--keep", type=Path, metavar="DB", help="leave the demo database at this path")
     demo.set_defaults(func=cmd_demo)
 
-    backup = sub.add_parser("backup", help="write a consistent copy of the live database")
-    backup.add_argument("path", type=Path)
+    backup = add_command(
+        sub, "backup", "write a consistent copy of the live database",
+        "Uses SQLite's online backup, so the bot may keep running; the copy is checked with PRAGMA integrity_check.",
+    )
+    backup.add_argument("path", type=Path, metavar="COPY.db", help="where to write the copy")
     backup.set_defaults(func=cmd_backup)
 
     cli_audit.add_commands(sub)
@@ -43,6 +59,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 def cmd_invite(args: argparse.Namespace) -> int:
     """Creates an invite and prints its deep link and code."""
     from bot.cli import Failure, settings_for
+    from bot.cli_import import _expiry, _last_day
     from bot.store import audit, people, programmes
     from bot.store.db import open_database
 
@@ -50,23 +67,18 @@ def cmd_invite(args: argparse.Namespace) -> int:
     if not 1 <= args.uses <= 10_000:
         raise Failure("--uses must be a whole number from 1 to 10000.")
     now = datetime.now(UTC)
-    if args.expires:
-        try:
-            last_day = datetime.strptime(args.expires, "%Y-%m-%d").date()
-        except ValueError:
-            raise Failure(f"--expires {args.expires!r} is not a date like 2027-01-31.") from None
-        expires = datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=ZoneInfo(settings.timezone))
-        if expires <= now:
-            raise Failure("--expires lies in the past.")
-    else:
-        expires = now + timedelta(days=30)
+    typed = _last_day(args.expires)
 
-    async def go() -> tuple[str, str]:
+    async def go() -> tuple[str, str, date]:
         db = await open_database(settings.db_path)
         try:
             stored = await programmes.get_programme(db, args.programme)
             if stored is None:
                 raise Failure(f"There is no programme {args.programme!r}; load it with `pitstop programme load FILE`.")
+            # As `import` does: through the last day, as the programme's calendar counts days.
+            zone = stored.programme.zone
+            last_day = typed or now.astimezone(zone).date() + timedelta(days=INVITE_DAYS)
+            expires = _expiry(last_day, zone, now)
             set_id = None
             if args.learning_set:
                 found = await programmes.get_set(db, stored.id, args.learning_set)
@@ -79,15 +91,15 @@ def cmd_invite(args: argparse.Namespace) -> int:
         finally:
             await db.close()
         username = args.bot_username or await _bot_username(settings)
-        return invite.code, username
+        return invite.code, username, last_day
 
-    code, username = asyncio.run(go())
+    code, username, last_day = asyncio.run(go())
     if username:
         print(f"https://t.me/{username.lstrip('@')}?start={code}")
     else:
         print("(no bot token configured: the participant sends this to the bot instead)")
         print(f"/start {code}")
-    print(f"code: {code}  expires: {expires:%Y-%m-%d %H:%M %Z}  uses: {args.uses}  role: {args.role}")
+    print(f"code: {code}  works through {last_day.isoformat()}  uses: {args.uses}  role: {args.role}")
     return 0
 
 

@@ -10,7 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("en", "nl")
-TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# What a Bot API server accepts: the bot's numeric id, a colon, then its secret. Telegram's own
+# secrets are 35 characters, a self-hosted or test server's may be short ("123456:TEST").
+TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+TOKEN_RULE = (
+    "TELEGRAM_BOT_TOKEN must be the bot's numeric id, a colon, then its secret of letters, digits, _ or -"
+    " (such as 123456789:AAH…, as @BotFather gives it)"
+)
 
 
 class ConfigError(Exception):
@@ -83,13 +89,11 @@ def load_settings(
     values.update(os.environ if environ is None else environ)
 
     token = values.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if require_token:
-        if not token:
-            raise ConfigError(
-                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env."
-            )
-        if not TOKEN_PATTERN.match(token):
-            raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters).")
+    if require_token and not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env.")
+    if token and not TOKEN_PATTERN.match(token):
+        # One rule for every command: `run` needs the token, `invite` and `import` ask Telegram with it.
+        raise ConfigError(f"{TOKEN_RULE}; the one set is not of that form.")
 
     base_url = values.get("TELEGRAM_BASE_URL", "").strip().rstrip("/") or None
     if base_url and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", base_url):

@@ -9,8 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date, format_datetime, format_time
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from babel import Locale
+from babel.core import get_global
+from babel.dates import format_date, format_datetime, format_time, get_timezone_location
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 LANGUAGES = ("en", "nl")
@@ -55,6 +58,26 @@ def moment_text(value: datetime, language: str, zone: Any = None) -> str:
     return format_datetime(value, format="EEE d MMM y, HH:mm", locale=language)
 
 
+def zone_text(zone: str, language: str) -> str:
+    """Gives a time zone in words: "Lissabon (Portugal)", "Amsterdam (Nederland)", "UTC+2".
+
+    Anything that is not a zone name comes back as it was, so text already in words stays so.
+    """
+    if zone in ("UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Zulu", "Zulu"):
+        return "UTC"
+    if zone.startswith("Etc/GMT") and zone[7:8] in "+-" and zone[8:].isdigit():
+        return f"UTC{'+' if zone[7] == '-' else '-'}{zone[8:]}"  # POSIX signs: Etc/GMT-2 is UTC+2
+    if "/" not in zone:
+        return zone
+    try:
+        city = get_timezone_location(zone, locale=_lang(language), return_city=True)
+    except LookupError:
+        return zone
+    code = get_global("zone_territories").get(get_global("zone_aliases").get(zone, zone))
+    country = Locale(_lang(language)).territories.get(code, "") if code and code != "001" else ""
+    return f"{city} ({country})" if country and country != city else city
+
+
 class Renderer:
     """Renders message templates (prompts/<lang>/<name>.j2) and library prompts."""
 
@@ -72,6 +95,7 @@ class Renderer:
         self.env.filters["short_day"] = short_day_text
         self.env.filters["time"] = time_text
         self.env.filters["moment"] = moment_text
+        self.env.filters["zone"] = _zone_filter
         self.library = self._read_library()
 
     def message(self, language: str, template: str, /, **values: Any) -> str:
@@ -110,6 +134,12 @@ class Renderer:
             )
             for p in raw.get("prompt", [])
         ]
+
+
+@pass_context
+def _zone_filter(context: Context, zone: str) -> str:
+    """`{{ timezone|zone }}`: the zone in words, in the language the message is rendered in."""
+    return zone_text(zone, context.get("lang", "en"))
 
 
 def _lang(language: str) -> str:

@@ -71,6 +71,8 @@ def test_load_stores_then_updates_and_audits(tmp_path: Path) -> None:
         (["programme", "check", "/no/such/file.toml"], {}, "does not exist"),
         (["programme", "check", "/"], {}, "is a folder"),
         (["migrate"], {"PITSTOP_LOG_LEVEL": "chatty"}, "PITSTOP_LOG_LEVEL"),
+        (["invite", "--programme", "p"], {"TELEGRAM_BOT_TOKEN": "not-a-token"}, "numeric id, a colon, then its secret"),
+        (["run"], {"TELEGRAM_BOT_TOKEN": "123456:AB/CD"}, "numeric id, a colon, then its secret"),
     ],
 )
 def test_a_bad_setting_or_file_stops_with_exit_code_2(args: list[str], env: dict[str, str], sentence: str, tmp_path: Path) -> None:
@@ -110,3 +112,77 @@ def test_debug_logging_keeps_the_libraries_quiet(monkeypatch: pytest.MonkeyPatch
     assert logging.getLogger("bot").level == logging.DEBUG
     for library in ("telegram", "httpx", "httpcore", "aiosqlite"):
         assert logging.getLogger(library).getEffectiveLevel() >= logging.WARNING
+
+
+def _help_of(command: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["migrate"], ["backup"], ["audit"], ["invite"], ["grant"], ["demo"], ["import"],
+     ["programme"], ["programme", "check"], ["programme", "load"], ["programme", "list"]],
+    ids=" ".join,
+)
+def test_every_command_explains_itself_and_each_argument(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help_of(command, capsys)
+    usage, _, rest = text.partition("\n\n")
+    description = rest.split("\n\n")[0]
+    assert description.strip() and not description.startswith(("options:", "positional arguments:")), text
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        # An argument line ("  path", "  --limit LIMIT") needs a sentence after it or on the next line.
+        if not line.startswith("  ") or line.startswith("   ") or line.strip().startswith(("-h,", "{")):
+            continue
+        after = line.strip().split("  ", 1)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        assert len(after) == 2 or following.startswith("     "), f"{line.strip()!r} has no help in:\n{text}"
+
+
+def test_audit_prints_a_header_and_programme_keys(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    env = {"PITSTOP_DB": str(tmp_path / "p.db")}
+    assert pitstop("programme", "load", str(path), env=env).returncode == 0
+    lines = pitstop("audit", env=env).stdout.splitlines()
+    assert lines[0].split("\t") == ["when (UTC)", "who", "action", "programme", "detail"]
+    fields = lines[1].split("\t")
+    assert fields[2] == "programme.load" and fields[3] == "cpm-test"
+
+
+def test_an_invite_works_through_the_day_the_operator_typed(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    db = tmp_path / "p.db"
+    # The server's default zone differs from the programme's: the programme's calendar decides, as for import.
+    env = {"PITSTOP_DB": str(db), "PITSTOP_TIMEZONE": "America/New_York"}
+    assert pitstop("programme", "load", str(path), env=env).returncode == 0
+    result = pitstop("invite", "--programme", "cpm-test", "--expires", "2099-01-31", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "works through 2099-01-31" in result.stdout
+    assert "2099-02-01" not in result.stdout and "CET" not in result.stdout
+    stored = sqlite3.connect(db).execute("SELECT expires_at FROM invite").fetchone()[0]
+    assert stored.startswith("2099-01-31T23:00:00")  # midnight after the last day, Amsterdam time
+
+
+def test_an_invite_without_expires_prints_its_last_day_in_the_same_style(tmp_path: Path) -> None:
+    import re
+
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD)
+    env = {"PITSTOP_DB": str(tmp_path / "p.db")}
+    assert pitstop("programme", "load", str(path), env=env).returncode == 0
+    result = pitstop("invite", "--programme", "cpm-test", env=env)
+    assert re.search(r"works through \d{4}-\d{2}-\d{2}  uses: 1", result.stdout), result.stdout
+    assert ":00" not in result.stdout.split("works through")[1]
+
+
+def test_check_refuses_a_programme_dated_in_year_one_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD.replace("starts = 2027-01-04\nends = 2027-02-28", "starts = 0001-01-04\nends = 2027-02-28"))
+    result = pitstop("programme", "check", str(path))
+    assert result.returncode == 1 and "modules[0].starts: 0001-01-04 lies outside the years 2000 to 2100" in result.stdout

@@ -76,3 +76,19 @@ def test_a_comment_after_a_value_in_dotenv_is_not_part_of_it(tmp_path: Path) -> 
     env.write_text(env.read_text().replace('"Europe/Brussels # not a comment inside quotes"', "Europe/Brussels"))
     settings = load_settings({}, env_file=env)
     assert settings.admins == {11111111} and settings.language == "nl" and str(settings.db_path) == "pitstop.db"
+
+
+@pytest.mark.parametrize("token", ["123456:TEST", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "1:a_b-C"])
+def test_a_short_token_of_a_test_server_is_accepted_by_every_command(token: str) -> None:
+    for require_token in (True, False):  # `run` needs it; `invite` and `import` use it when set
+        assert load_settings({"TELEGRAM_BOT_TOKEN": token}, env_file=None, require_token=require_token).token == token
+
+
+@pytest.mark.parametrize("token", ["nonsense", "123456:", ":ABCDEF", "12a:ABC", "123456:AB CD", "123456:AB/CD"])
+def test_a_malformed_token_is_refused_by_every_command_with_the_real_rule(token: str) -> None:
+    for require_token in (True, False):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"TELEGRAM_BOT_TOKEN": token}, env_file=None, require_token=require_token)
+        message = str(caught.value)
+        assert "numeric id, a colon, then its secret of letters, digits, _ or -" in message
+        assert token not in message  # a secret is never repeated back

@@ -17,7 +17,8 @@ AMS = ZoneInfo("Europe/Amsterdam")
 SAMPLES: dict[str, object] = {
     "name": "Anna <b>&",
     "module_title": "The Challenges",
-    "module_theme": "Trust & democracy",
+    "module_theme": "Trust & democracy in the network society. Choosing your own case.",
+    "module_short_theme": "trust & democracy",
     "event_title": "Residential week",
     "event_place": "The Hague",
     "event_date": "Monday 30 November",
@@ -116,7 +117,7 @@ def test_every_message_template_renders_in_both_languages(language: str, name: s
 
 @pytest.mark.parametrize("spec", RENDER.library, ids=lambda s: s.key)
 def test_every_library_prompt_renders_in_both_languages_filled_and_empty(spec: object) -> None:
-    keys = ("name", "module_title", "module_theme", "event_title", "event_place", "event_date")
+    keys = ("name", "module_title", "module_theme", "module_short_theme", "event_title", "event_place", "event_date")
     for language in LANGUAGES:
         full = RENDER.prompt(language, spec.key, **{k: str(SAMPLES[k]) for k in keys})  # type: ignore[attr-defined]
         empty = RENDER.prompt(language, spec.key, **{k: "" for k in keys})  # type: ignore[attr-defined]

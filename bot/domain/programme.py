@@ -13,7 +13,9 @@ The format (all dates and times are local to the programme's time zone)::
     [[modules]]
     key = "m1"
     title = "The Challenges"
-    theme = "Current and future challenges of public management"
+    theme = "Current and future challenges of public management"   # a paragraph, shown on its own
+    short_theme = "the challenges of public management"       # optional: a phrase prompts quote mid-sentence
+    # or per language: short_theme = { en = "trust in government", nl = "vertrouwen in de overheid" }
     capacities = ["cognitive", "cross-boundary"]
     starts = 2027-01-04
     ends = 2027-02-28
@@ -62,6 +64,10 @@ EVENT_KINDS = (
 WINDOW_KINDS = ("pre-work", "online")
 MAX_FILE_BYTES = 1_000_000
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+SHORT_THEME_MAX = 80
+# Dates outside these years are typing mistakes (0001, 2207), and far enough from the edges of
+# Python's datetime that planning "a week before" never overflows.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 PREPARING_DAYS = 7
 JUST_AFTER_DAYS = 3
@@ -110,6 +116,14 @@ class Module:
     starts: date
     ends: date
     events: tuple[Event, ...] = ()
+    # (language, phrase) pairs; language "" is a phrase for every language.
+    short_themes: tuple[tuple[str, str], ...] = ()
+
+    def short_theme(self, language: str) -> str:
+        """Gives the phrase a prompt may quote mid-sentence ("trust in government"), in the language
+        asked or the one written for all; empty when there is none (a prompt then leaves it out)."""
+        found = dict(self.short_themes)
+        return found.get(language) or found.get("", "")
 
 
 @dataclass(frozen=True)
@@ -188,8 +202,12 @@ class Position:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_programme(text: str | bytes) -> Programme:
-    """Gives the programme in a file's text, or raises ProgrammeError listing every problem."""
+def parse_programme(text: str | bytes, *, stored: bool = False) -> Programme:
+    """Gives the programme in a file's text, or raises ProgrammeError listing every problem.
+
+    `stored=True` reads a text that was accepted when it was loaded: the rules added since (the
+    years 2000 to 2100) do not apply, so that an upgrade never makes a loaded programme unreadable.
+    """
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             raise ProgrammeError([Problem("file", f"is {len(text)} bytes; at most {MAX_FILE_BYTES} are read")])
@@ -205,16 +223,20 @@ def parse_programme(text: str | bytes) -> Programme:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgrammeError([Problem("file", f"is not valid TOML: {exc}")]) from None
-    return _Reader(raw).read()
+    return _Reader(raw, check_years=not stored).read()
 
 
 class _Reader:
     """Walks the raw TOML once, collecting problems instead of stopping at the first."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any], check_years: bool = True) -> None:
         self.raw = raw
+        self.check_years = check_years
         self.problems: list[Problem] = []
         self.zone: ZoneInfo | None = None
+        # Where each module and event stands in the file ("modules[1].events[0]"), so that checks
+        # across the whole calendar name the key the author wrote.
+        self.paths: dict[int, str] = {}
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -238,6 +260,12 @@ class _Reader:
         sets = [self.learning_set(s, f"sets[{i}]") for i, s in enumerate(self.array(self.raw, "sets", ""))]
         good_modules = [m for m in modules if m is not None]
         good_sets = [s for s in sets if s is not None]
+        for i, m in enumerate(modules):
+            if m is not None:
+                self.paths[id(m)] = f"modules[{i}]"
+        for i, ls in enumerate(sets):
+            if ls is not None:
+                self.paths[id(ls)] = f"sets[{i}]"
         if len(good_modules) == len(modules):
             # Cross-checks on a partial calendar would report follow-on problems, not real ones.
             self.cross_checks(good_modules, good_sets)
@@ -252,10 +280,11 @@ class _Reader:
             self.problem(where, "must be a table with key, title, starts and ends")
             return None
         before = len(self.problems)
-        self.unknown(raw, where, {"key", "title", "theme", "capacities", "starts", "ends", "events"})
+        self.unknown(raw, where, {"key", "title", "theme", "short_theme", "capacities", "starts", "ends", "events"})
         key = self.key(raw, "key", where)
         title = self.text(raw, "title", where)
         theme = self.text(raw, "theme", where, default="")
+        short_themes = self.short_themes(raw, where)
         capacities = self.capacities(raw, where)
         starts = self.day(raw, "starts", where)
         ends = self.day(raw, "ends", where)
@@ -267,39 +296,47 @@ class _Reader:
             if event is None:
                 continue
             if starts and ends and (event.starts.date() < starts or event.ends.date() > ends):
+                side = "starts" if event.starts.date() < starts else "ends"
                 self.problem(
-                    f"{where}.events[{i}]",
-                    f"{event.kind} from {event.starts.date()} to {event.ends.date()} lies outside its module ({starts} to {ends})",
+                    f"{where}.events[{i}].{side}",
+                    f"the {event.kind} from {event.starts.date()} to {event.ends.date()} lies outside its module ({starts} to {ends})",
                 )
             events.append(event)
         if len(self.problems) > before or starts is None or ends is None:
             return None
-        return Module(key, title, theme, capacities, starts, ends, tuple(sorted(events, key=lambda e: e.starts)))
+        return Module(key, title, theme, capacities, starts, ends, tuple(sorted(events, key=lambda e: e.starts)), short_themes)
 
     def event(self, raw: Any, where: str, module_key: str = "", set_key: str = "") -> Event | None:
+        """Reads a module's event ([[modules.events]]: kind, starts, ends) or, with a set_key, a set
+        meeting ([[sets.meetings]]: at), naming in each problem the key as the author wrote it."""
+        meeting = bool(set_key)
+        start_key = "at" if meeting else "starts"
         if not isinstance(raw, dict):
-            self.problem(where, "must be a table with kind and starts")
+            self.problem(where, "must be a table with at (a local date and time)" if meeting else "must be a table with kind and starts")
             return None
         before = len(self.problems)
-        self.unknown(raw, where, {"kind", "title", "starts", "ends", "place"})
-        kind = self.text(raw, "kind", where)
+        self.unknown(raw, where, {"at", "place", "title"} if meeting else {"kind", "title", "starts", "ends", "place"})
+        kind = "set-meeting" if meeting else self.text(raw, "kind", where)
         if kind and kind not in EVENT_KINDS:
             self.problem(f"{where}.kind", f"is {kind!r}; use one of {', '.join(EVENT_KINDS)}")
         title = self.text(raw, "title", where, default="")
         place = self.text(raw, "place", where, default="")
-        starts = self.moment(raw, "starts", where, end_of_day=False)
-        ends = self.moment(raw, "ends", where, end_of_day=True, required=False)
-        if starts is not None and ends is None and "ends" not in raw:
+        starts = self.moment(raw, start_key, where, end_of_day=False)
+        ends = None if meeting else self.moment(raw, "ends", where, end_of_day=True, required=False)
+        if starts is not None and ends is None and (meeting or "ends" not in raw):
             # A dated event lasts the day; a timed one (a meeting, a pitstop) half a day.
-            if isinstance(raw["starts"], datetime) or (isinstance(raw["starts"], str) and ("T" in raw["starts"] or " " in raw["starts"].strip())):
+            written = raw[start_key]
+            if isinstance(written, datetime) or (isinstance(written, str) and ("T" in written or " " in written.strip())):
                 ends = starts + timedelta(hours=DEFAULT_TIMED_HOURS)
             else:
-                ends = self.moment({"ends": raw["starts"]}, "ends", where, end_of_day=True)
+                ends = self.moment({start_key: written}, start_key, where, end_of_day=True)
         if starts and ends and ends < starts:
-            self.problem(f"{where}.ends", "is before the event starts")
+            self.problem(f"{where}.ends", f"{ends.date()} is before the {kind} starts ({starts.date()})")
         if len(self.problems) > before or starts is None or ends is None:
             return None
-        return Event(kind, title, starts, ends, place, module_key, set_key)
+        event = Event(kind, title, starts, ends, place, module_key, set_key)
+        self.paths[id(event)] = where
+        return event
 
     def learning_set(self, raw: Any, where: str) -> LearningSet | None:
         if not isinstance(raw, dict):
@@ -318,14 +355,7 @@ class _Reader:
             self.problem(f"{where}.empty_digest", f"is {empty!r}; use \"note\" or \"skip\"")
         meetings = []
         for i, m in enumerate(self.array(raw, "meetings", where)):
-            mwhere = f"{where}.meetings[{i}]"
-            if isinstance(m, dict):
-                self.unknown(m, mwhere, {"at", "place", "title"})
-                m = {"kind": "set-meeting", "starts": m.get("at"), "place": m.get("place", ""), "title": m.get("title", "")}
-                if m["starts"] is None:
-                    self.problem(f"{mwhere}.at", "is missing; give the meeting's local date and time")
-                    continue
-            event = self.event(m, mwhere, set_key=key)
+            event = self.event(m, f"{where}.meetings[{i}]", set_key=key or "?")
             if event is not None:
                 meetings.append(event)
         if len(self.problems) > before:
@@ -333,25 +363,31 @@ class _Reader:
         return LearningSet(key, name, tuple(sorted(meetings, key=lambda e: e.starts)), days, str(empty))
 
     def cross_checks(self, modules: list[Module], sets: list[LearningSet]) -> None:
-        self.duplicates([m.key for m in modules], "modules", "module key")
-        self.duplicates([s.key for s in sets], "sets", "set key")
+        self.duplicates([(m.key, self.paths[id(m)]) for m in modules], "module key")
+        self.duplicates([(s.key, self.paths[id(s)]) for s in sets], "set key")
         ordered = sorted(modules, key=lambda m: m.starts)
         for earlier, later in zip(ordered, ordered[1:]):
             if later.starts <= earlier.ends:
-                self.problem(f"modules.{later.key}", f"starts {later.starts}, before module {earlier.key} ends ({earlier.ends})")
+                self.problem(
+                    f"{self.paths[id(later)]}.starts",
+                    f"module {later.key} starts {later.starts}, before module {earlier.key} ends ({earlier.ends})",
+                )
         residentials = sorted(
             (e for m in modules for e in m.events if e.kind in ("residential", "bootcamp")), key=lambda e: e.starts
         )
         for a, b in zip(residentials, residentials[1:]):
             if b.starts <= a.ends:
                 self.problem(
-                    f"modules.{b.module_key}.events",
+                    f"{self.paths[id(b)]}.starts",
                     f"the {b.kind} starting {b.starts.date()} overlaps the {a.kind} of module {a.module_key} ({a.starts.date()} to {a.ends.date()})",
                 )
         for s in sets:
             for meeting in s.meetings:
                 if modules and not (ordered[0].starts <= meeting.starts.date() <= ordered[-1].ends):
-                    self.problem(f"sets.{s.key}.meetings", f"the meeting on {meeting.starts.date()} lies outside the programme ({ordered[0].starts} to {ordered[-1].ends})")
+                    self.problem(
+                        f"{self.paths[id(meeting)]}.at",
+                        f"the meeting on {meeting.starts.date()} lies outside the programme ({ordered[0].starts} to {ordered[-1].ends})",
+                    )
 
     # -- typed fields
 
@@ -361,12 +397,12 @@ class _Reader:
                 path = f"{where}.{name}" if where else name
                 self.problem(path, f"is not a known key here; known keys: {', '.join(sorted(allowed))}")
 
-    def duplicates(self, keys: list[str], where: str, what: str) -> None:
-        seen: set[str] = set()
-        for k in keys:
+    def duplicates(self, keys: list[tuple[str, str]], what: str) -> None:
+        seen: dict[str, str] = {}
+        for k, where in keys:
             if k in seen:
-                self.problem(where, f"the {what} {k!r} is used twice")
-            seen.add(k)
+                self.problem(f"{where}.key", f"the {what} {k!r} is used twice (first at {seen[k]})")
+            seen.setdefault(k, where)
 
     def table(self, raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:
         value = raw.get(name)
@@ -405,6 +441,39 @@ class _Reader:
             return ""
         return value.strip()
 
+    def short_themes(self, raw: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+        """Reads `short_theme`: a phrase, or a table of phrases per language."""
+        value = raw.get("short_theme")
+        path = f"{where}.short_theme"
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            written = [("", value, path)]
+        elif isinstance(value, dict):
+            written = []
+            for language, phrase in value.items():
+                if language not in LANGUAGES:
+                    self.problem(f"{path}.{language}", f"is not a language; use {' or '.join(LANGUAGES)}")
+                elif not isinstance(phrase, str):
+                    self.problem(f"{path}.{language}", f"must be text in quotes, not {_kind(phrase)}")
+                else:
+                    written.append((language, phrase, f"{path}.{language}"))
+        else:
+            self.problem(path, f"must be text in quotes, or a table such as {{ en = \"…\", nl = \"…\" }}, not {_kind(value)}")
+            return ()
+        found = []
+        for language, phrase, at in written:
+            phrase = " ".join(phrase.split())
+            if not phrase:
+                self.problem(at, "is empty; leave short_theme out, or write a few words")
+            elif len(phrase) > SHORT_THEME_MAX:
+                self.problem(at, f"is {len(phrase)} characters long; a short theme is a phrase of at most {SHORT_THEME_MAX} (the paragraph goes in theme)")
+            elif phrase[-1] in ".!?:;,…":
+                self.problem(at, f"ends in {phrase[-1]!r}; prompts quote it mid-sentence, so write a phrase without a full stop")
+            else:
+                found.append((language, phrase))
+        return tuple(found)
+
     def key(self, raw: dict[str, Any], name: str, where: str) -> str:
         value = self.text(raw, name, where)
         if value and not KEY_PATTERN.match(value):
@@ -426,17 +495,26 @@ class _Reader:
         if value is None:
             self.problem(f"{where}.{name}", "is missing; write a date like 2027-01-18")
             return None
+        found: date | None = None
         if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
+            found = value.date()
+        elif isinstance(value, date):
+            found = value
+        elif isinstance(value, str):
             try:
-                return date.fromisoformat(value)
+                found = date.fromisoformat(value)
             except ValueError:
                 pass
-        self.problem(f"{where}.{name}", f"{value!r} is not a date; write it like 2027-01-18 (without quotes)")
-        return None
+        if found is None:
+            self.problem(f"{where}.{name}", f"{value!r} is not a date; write it like 2027-01-18 (without quotes)")
+            return None
+        return found if self.sane_year(found, f"{where}.{name}") else None
+
+    def sane_year(self, value: date, path: str) -> bool:
+        if FIRST_YEAR <= value.year <= LAST_YEAR or not self.check_years:
+            return True
+        self.problem(path, f"{value.isoformat()} lies outside the years {FIRST_YEAR} to {LAST_YEAR}; check the year")
+        return False
 
     def moment(
         self, raw: dict[str, Any], name: str, where: str, end_of_day: bool, required: bool = True
@@ -462,6 +540,8 @@ class _Reader:
             local = datetime.combine(value, time(23, 59, 59) if end_of_day else time(0, 0))
         else:
             self.problem(path, f"must be a date, not {_kind(value)}")
+            return None
+        if not self.sane_year(local.date(), path):
             return None
         if self.zone is None:
             return local.replace(tzinfo=ZoneInfo("UTC"))

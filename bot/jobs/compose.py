@@ -163,6 +163,7 @@ async def _compose_prompt(
         "name": person.name,
         "module_title": module.title if module else "",
         "module_theme": module.theme if module else "",
+        "module_short_theme": module.short_theme(person.language) if module else "",
         **event_values(render, person.language, position.event, zone),
     }
     text = render.prompt(person.language, spec.key, **values)

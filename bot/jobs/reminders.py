@@ -82,14 +82,21 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
         if stored is None:
             continue
         zone = ZoneInfo(person.timezone)
-        for reminder in reminders_for(stored.programme, set_key):
-            due = reminder_time(reminder, stored.programme.zone, zone)
-            if now <= due < now + HORIZON and due < reminder.event.starts:
-                items.append(Planned(
-                    "reminder", person.chat_id, due, f"reminder:{pid}:{reminder.key()}:{person.id}", person_id=person.id,
-                    payload={"programme_id": pid, "reminder": reminder.kind, "event_kind": reminder.event.kind,
-                             "starts": reminder.event.starts.astimezone(UTC).isoformat(), "set_key": set_key},
-                ))
+        mine: list[Planned] = []
+        try:
+            for reminder in reminders_for(stored.programme, set_key):
+                due = reminder_time(reminder, stored.programme.zone, zone)
+                if now <= due < now + HORIZON and due < reminder.event.starts:
+                    mine.append(Planned(
+                        "reminder", person.chat_id, due, f"reminder:{pid}:{reminder.key()}:{person.id}", person_id=person.id,
+                        payload={"programme_id": pid, "reminder": reminder.kind, "event_kind": reminder.event.kind,
+                                 "starts": reminder.event.starts.astimezone(UTC).isoformat(), "set_key": set_key},
+                    ))
+        except Exception:  # one programme's calendar (a year-0001 date) never stops the others' reminders
+            log.exception("reminders not planned programme=%d person=%d", pid, person.id)
+            cache[pid] = None  # skip this programme for everyone else in this run
+            continue
+        items.extend(mine)
     async with db.transaction() as conn:
         await outbox.plan_many(conn, items, now)
         count = len(items)

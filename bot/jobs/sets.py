@@ -30,30 +30,33 @@ async def plan_sets(db: Database, now: datetime) -> int:
     """Plans the digests and case rounds of the next two weeks for every active set; gives how many digests."""
     planned = 0
     for stored in await programmes.list_programmes(db):
-        programme = stored.programme
-        for learning_set in await programmes.list_sets(db, stored.id):
-            spec = programme.learning_set(learning_set.key)
-            meetings = list(spec.meetings) if spec else []
-            slots = digest_slots(meetings, learning_set.digest_days_before, programme.zone, now, HORIZON)
-            if not slots:
-                continue
-            members = await sharing.members(db, learning_set.id)
-            async with db.transaction() as conn:
-                for slot in slots:
-                    digest_id = await sharing.ensure_digest(
-                        conn, learning_set.id, slot.period_key, slot.send_at,
-                        slot.meeting.starts if slot.meeting else None, slot.meeting.place if slot.meeting else "", now,
-                    )
-                    items = [Planned("digest", MEMBERS, slot.send_at, f"digest:{digest_id}", payload={"digest_id": digest_id})]
-                    asked = case_round_time(slot, programme.zone)
-                    if asked is not None and asked >= now - timedelta(hours=12):
-                        items += [
-                            Planned("case_round", m.chat_id, max(asked, now), f"case_round:{digest_id}:{m.id}", person_id=m.id,
-                                    payload={"digest_id": digest_id})
-                            for m in members
-                        ]
-                    await outbox.plan_many(conn, items, now)
-                    planned += 1
+        try:
+            programme = stored.programme
+            for learning_set in await programmes.list_sets(db, stored.id):
+                spec = programme.learning_set(learning_set.key)
+                meetings = list(spec.meetings) if spec else []
+                slots = digest_slots(meetings, learning_set.digest_days_before, programme.zone, now, HORIZON)
+                if not slots:
+                    continue
+                members = await sharing.members(db, learning_set.id)
+                async with db.transaction() as conn:
+                    for slot in slots:
+                        digest_id = await sharing.ensure_digest(
+                            conn, learning_set.id, slot.period_key, slot.send_at,
+                            slot.meeting.starts if slot.meeting else None, slot.meeting.place if slot.meeting else "", now,
+                        )
+                        items = [Planned("digest", MEMBERS, slot.send_at, f"digest:{digest_id}", payload={"digest_id": digest_id})]
+                        asked = case_round_time(slot, programme.zone)
+                        if asked is not None and asked >= now - timedelta(hours=12):
+                            items += [
+                                Planned("case_round", m.chat_id, max(asked, now), f"case_round:{digest_id}:{m.id}", person_id=m.id,
+                                        payload={"digest_id": digest_id})
+                                for m in members
+                            ]
+                        await outbox.plan_many(conn, items, now)
+                        planned += 1
+        except Exception:  # one programme's calendar (a year-0001 date) never stops the others' digests
+            log.exception("digests not planned programme=%d", stored.id)
     return planned
 
 

@@ -169,7 +169,7 @@ def _stored(row: object) -> StoredProgramme:
     if programme is None:
         if len(_parsed) > 64:
             _parsed.clear()
-        programme = parse_programme(source)
+        programme = parse_programme(source, stored=True)
         _parsed[cache_key] = programme
     return StoredProgramme(programme_id, programme, loaded_at)
 

@@ -173,6 +173,8 @@ async def type_during_step(update: Update, context: PitstopContext, person: Pers
             await show_step(update, context, person)
             return
         person = await people.update_person(context.db, person.id, now, nudge_hour=hour[0], nudge_minute=hour[1])
+        # Say back how the typed time was read ("9pm" is 21:00), as for a typed zone.
+        await reply(update, context, person.language, "hour_set", hour=f"{hour[0]:02d}:{hour[1]:02d}")
         await _advance(update, context, person)
     else:
         await reply(update, context, person.language, "use_the_buttons")

@@ -255,3 +255,67 @@ def test_every_real_date_written_with_a_year_reads_back(prefix: str, day: date, 
     typed = prefix + style.format(d=day.day, m=day.month, y=day.year, name=names[day.month - 1])
 
     assert parse_day(typed, TODAY) == day
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        # Babel's exemplar cities, as Dutch and English write them: the example onboarding gives works.
+        ("Lissabon", "Europe/Lisbon"),
+        ("lissabon", "Europe/Lisbon"),
+        ("Parijs", "Europe/Paris"),
+        ("Berlijn", "Europe/Berlin"),
+        ("Kopenhagen", "Europe/Copenhagen"),
+        ("Wenen", "Europe/Vienna"),
+        ("Athene", "Europe/Athens"),
+        ("ATHENE", "Europe/Athens"),
+        ("Lisbon", "Europe/Lisbon"),
+        ("Vienna", "Europe/Vienna"),
+        ("Mexico-Stad", "America/Mexico_City"),
+        # Dutch and Belgian municipalities: all one clock.
+        ("Groningen", "Europe/Amsterdam"),
+        ("Eindhoven", "Europe/Amsterdam"),
+        ("'s-Hertogenbosch", "Europe/Amsterdam"),
+        ("Den Bosch", "Europe/Amsterdam"),
+        ("Leeuwarden", "Europe/Amsterdam"),
+        ("Maastricht", "Europe/Amsterdam"),
+        ("Luik", "Europe/Brussels"),
+        ("Liège", "Europe/Brussels"),
+        ("Antwerp", "Europe/Brussels"),
+        # Zone names as people say them, in both languages.
+        ("CET", "Europe/Amsterdam"),
+        ("cest", "Europe/Amsterdam"),
+        ("Midden-Europese tijd", "Europe/Amsterdam"),
+        ("Central European Time", "Europe/Amsterdam"),
+        ("midden-europese tijd", "Europe/Amsterdam"),
+        ("GMT", "UTC"),
+        ("UTC+2", "Etc/GMT-2"),
+        ("gmt-5", "Etc/GMT+5"),
+        # Countries that keep one clock.
+        ("Portugal", None),  # the Azores keep another
+        ("Denemarken", "Europe/Copenhagen"),
+        ("Duitsland", "Europe/Berlin"),
+        ("Griekenland", "Europe/Athens"),
+        ("Finland", "Europe/Helsinki"),
+        ("Lithuania", "Europe/Vilnius"),
+        # What the bot shows back can be typed back.
+        ("Lissabon (Portugal)", "Europe/Lisbon"),
+        ("Groningen, Nederland", "Europe/Amsterdam"),
+    ],
+)
+def test_a_city_zone_or_country_in_dutch_or_english_gives_its_zone(typed: str, zone: str | None) -> None:
+    assert parse_zone(typed) == zone
+
+
+def test_every_zone_typed_gives_a_zone_python_can_use() -> None:
+    from zoneinfo import ZoneInfo
+
+    for typed in ("Lissabon", "CET", "UTC+14", "UTC-12", "Eindhoven", "Midden-Europese zomertijd", "Oost-Europese tijd"):
+        found = parse_zone(typed)
+        assert found is not None, typed
+        ZoneInfo(found)
+
+
+@pytest.mark.parametrize("typed", ["UTC+15", "GMT-13", "UTC+2:30", "Lissabon (Atlantis)x", "Portugal"])
+def test_an_offset_or_mix_that_is_not_one_clock_is_not_a_zone(typed: str) -> None:
+    assert parse_zone(typed) is None

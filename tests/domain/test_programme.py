@@ -217,3 +217,77 @@ def test_the_example_programmes_are_valid_and_live(path: Path) -> None:
     now = at("2026-11-25T12:00")
     position = locate(programme, now, programme.sets[0].key)
     assert position.phase not in (Phase.BEFORE_START, Phase.FINISHED)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("at = 2027-02-10T14:00:00", 'at = "tomorrow"', "sets[0].meetings[0].at"),
+        ("at = 2027-02-10T14:00:00", "at = 2027-02-10T14:00:00+01:00", "sets[0].meetings[0].at"),
+        ("at = 2027-02-10T14:00:00", "at = 2027-02-10T14:00:00\nkind = \"pitstop\"", "sets[0].meetings[0].kind"),
+        ('place = "Utrecht"', "place = 3", "sets[0].meetings[0].place"),
+        ('key = "set-b"', 'key = "set-a"', "sets[1].key"),
+        ('key = "m2"', 'key = "m1"', "modules[1].key"),
+        ("starts = 2027-03-01\nends = 2027-04-25", "starts = 2027-02-20\nends = 2027-04-25", "modules[1].starts"),
+        ("2027-02-12T10:00:00", "2028-02-12T10:00:00", "sets[1].meetings[0].at"),
+        ("starts = 2027-03-15\nends = 2027-03-19", "starts = 2027-05-15\nends = 2027-05-19", "modules[1].events[0].ends"),
+        ("starts = 2027-03-15\nends = 2027-03-19", "starts = 2027-02-15\nends = 2027-03-19", "modules[1].events[0].starts"),
+        ("starts = 2027-01-25\nends = 2027-02-07", "starts = 2027-01-25\nends = 2027-01-20", "modules[0].events[2].ends"),
+    ],
+)
+def test_every_problem_names_the_key_the_author_wrote(old: str, new: str, path: str) -> None:
+    assert old in GOOD
+    found = problems_of(GOOD.replace(old, new, 1))
+    assert any(p.startswith(f"{path}: ") for p in found), found
+
+
+def test_residentials_that_overlap_name_the_later_ones_start() -> None:
+    text = GOOD.replace("starts = 2027-03-01\nends = 2027-04-25", "starts = 2027-03-01\nends = 2027-04-25")
+    text = text.replace("starts = 2027-01-18\nends = 2027-01-22", "starts = 2027-01-18\nends = 2027-02-20")
+    text = text.replace('kind = "online"\nstarts = 2027-01-25\nends = 2027-02-07', 'kind = "bootcamp"\nstarts = 2027-01-25\nends = 2027-01-26')
+    found = problems_of(text)
+    assert any(p.startswith("modules[0].events[2].starts: ") and "overlaps" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("starts = 2027-01-04\nends = 2027-02-28", "starts = 0001-01-04\nends = 2027-02-28", "modules[0].starts"),
+        ("ends = 2027-04-25", "ends = 9999-04-25", "modules[1].ends"),
+        ("at = 2027-02-10T14:00:00", "at = 0001-02-10T14:00:00", "sets[0].meetings[0].at"),
+        ("starts = 2027-01-04\nends = 2027-01-17", "starts = 2027-01-04\nends = 2207-01-17", "modules[0].events[0].ends"),
+    ],
+)
+def test_a_date_outside_2000_to_2100_is_refused_with_its_key(old: str, new: str, path: str) -> None:
+    assert old in GOOD
+    found = problems_of(GOOD.replace(old, new, 1))
+    assert any(p.startswith(f"{path}: ") and "2000" in p and "2100" in p for p in found), found
+
+
+def test_a_short_theme_is_a_phrase_for_every_language_or_one_per_language() -> None:
+    plain = parse_programme(GOOD.replace('theme = "Challenges of public management"', 'theme = "Challenges."\nshort_theme = "trust in government"'))
+    assert plain.modules[0].short_theme("en") == plain.modules[0].short_theme("nl") == "trust in government"
+    both = parse_programme(GOOD.replace(
+        'theme = "Challenges of public management"',
+        'short_theme = { en = "trust in government", nl = "vertrouwen in de overheid" }',
+    ))
+    assert both.modules[0].short_theme("nl") == "vertrouwen in de overheid"
+    assert both.modules[0].short_theme("en") == "trust in government"
+    # A file written before short_theme existed still reads, and prompts leave the phrase out.
+    assert parse_programme(GOOD).modules[0].short_theme("en") == ""
+
+
+@pytest.mark.parametrize(
+    ("written", "path", "said"),
+    [
+        ('short_theme = "Trust in government."', "modules[0].short_theme", "without a full stop"),
+        (f'short_theme = "{"trust " * 20}"', "modules[0].short_theme", "at most 80"),
+        ('short_theme = { de = "Vertrauen" }', "modules[0].short_theme.de", "is not a language"),
+        ('short_theme = { nl = 3 }', "modules[0].short_theme.nl", "must be text"),
+        ("short_theme = 3", "modules[0].short_theme", "must be text"),
+        ('short_theme = "  "', "modules[0].short_theme", "is empty"),
+    ],
+)
+def test_a_short_theme_that_cannot_stand_mid_sentence_is_refused(written: str, path: str, said: str) -> None:
+    found = problems_of(GOOD.replace('theme = "Challenges of public management"', written))
+    assert any(p.startswith(f"{path}: ") and said in p for p in found), found

@@ -86,7 +86,7 @@ async def test_a_participant_joins_in_dutch_and_reflects_across_a_dst_change(wor
     await world.say(ANNA, "Atlantis")
     await world.expect(ANNA, "ken ik niet")
     await world.say(ANNA, "Den Haag")
-    await world.expect(ANNA, "Tijdzone ingesteld op Europe/Amsterdam")
+    await world.expect(ANNA, "Tijdzone: <b>Amsterdam (Nederland)</b>")
     step = await world.expect(ANNA, "Hoe laat")
     await world.press(ANNA, step, "ob:hour:9")
     step = await world.expect(ANNA, "Op welke dagen")

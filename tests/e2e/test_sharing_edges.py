@@ -103,7 +103,7 @@ async def test_an_abandoned_settings_change_does_not_swallow_a_later_reflection(
     await world.press(NINA, settings_message, "st:timezone")
     await world.expect(NINA, "Which time zone are you in?", count=3)
     await world.say(NINA, "Lisbon")
-    await world.expect(NINA, "Time zone set to Europe/Lisbon")
+    await world.expect(NINA, "Time zone: <b>Lisbon (Portugal)</b>")
 
 
 async def test_a_long_digest_so_far_comes_in_pieces_telegram_accepts(world: World) -> None:
