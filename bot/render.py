@@ -38,10 +38,14 @@ def day_text(value: date | datetime, language: str, zone: Any = None) -> str:
 
 
 def short_day_text(value: date | datetime, language: str, zone: Any = None) -> str:
-    """Gives a short date: "18 Jan 2027" / "18 jan 2027"."""
+    """Gives a short date: "18 Jan 2027" / "18 jan 2027".
+
+    The pattern is spelled out, not Babel's "medium": English medium is American ("Jan 18, 2027"), which
+    sat badly beside the day-first "Monday 18 January" of day_text.
+    """
     if isinstance(value, datetime) and zone is not None:
         value = value.astimezone(zone)
-    return format_date(value, format="medium", locale=language)
+    return format_date(value, format="d MMM y", locale=language)
 
 
 def time_text(value: datetime, language: str, zone: Any = None) -> str:

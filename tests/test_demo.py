@@ -23,9 +23,9 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
     assert "bot → Tom: Added to the same reflection." in transcript
     # Shared, a takeaway, a case, a broadcast and the digest in the group.
     assert "taps [Delen met mijn groep]" in transcript and "Gedeeld met je leergroep als inzicht" in transcript
-    assert "bot → Femke (begeleider): Bericht verstuurd: 3 afgeleverd" in transcript
-    digest = transcript.split("bot → group Leergroep 1: Leergroep 1 — digest", 1)[1].split("──", 1)[0]
-    assert SANNE_CASE in digest and "3 van de 3 leden reflecteerden" in digest
+    assert "bot → Femke (begeleider): Bericht verstuurd: afgeleverd bij alle 3 ontvangers" in transcript
+    digest = transcript.split("bot → group Leergroep 1: Leergroep 1 — overzicht", 1)[1].split("──", 1)[0]
+    assert SANNE_CASE in digest and "hebben alle 3 leden gereflecteerd" in digest
     # Nothing kept private is in the digest.
     for private in ("Donderdag neem ik een half uur", "I keep saying yes to meetings", "nee te zeggen tegen de wethouder"):
         assert private in transcript and private not in digest

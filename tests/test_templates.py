@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -100,16 +101,22 @@ def names() -> list[str]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("name", names())
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_message_template_renders_in_both_languages(language: str, name: str) -> None:
+def rendered(language: str, name: str, **overrides: object) -> str:
+    """Renders a message template with the sample values of the variables it uses (and any overrides)."""
     source = RENDER.env.loader.get_source(RENDER.env, f"{language}/{name}.j2")[0]  # type: ignore[union-attr]
     needed = meta.find_undeclared_variables(RENDER.env.parse(source))
     unknown = needed - SAMPLES.keys() - set(EXTRA.get(name, {}))
     assert not unknown, f"{language}/{name}.j2 uses variables without a sample: {unknown}"
     values = {k: v for k, v in SAMPLES.items() if k in needed}
     values.update(EXTRA.get(name, {}))
-    text = RENDER.message(language, name, **values)
+    values.update(overrides)
+    return RENDER.message(language, name, **values)
+
+
+@pytest.mark.parametrize("name", names())
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_template_renders_in_both_languages(language: str, name: str) -> None:
+    text = rendered(language, name)
     assert text.strip()
     assert len(text) <= 4096
     assert "<b>&" not in text  # values are escaped for Telegram's HTML
@@ -193,3 +200,88 @@ def test_no_template_line_ends_in_an_inline_block_tag() -> None:
         lines = path.read_text(encoding="utf-8").rstrip("\n").split("\n")
         for number, line in enumerate(lines[:-1], start=1):
             assert not trap.match(line) or line.lstrip().startswith("{%"), f"{path.relative_to(PROMPTS_DIR)}:{number}: {line}"
+
+
+def every_label(language: str) -> list[str]:
+    """Gives every button label of a language, each macro called with a sample argument."""
+    module = RENDER.env.get_template(f"{language}/buttons.j2").make_module()
+    samples = {"kind": "residential", "zone": "Europe/London", "day": 2, "code": "nl", "on": True, "date": "2 Dec 2026",
+               "title": "CPM", "name": "Set A", "count": 3}
+    labels = []
+    for name in dir(module):
+        macro = getattr(module, name)
+        if name.startswith("_") or not hasattr(macro, "arguments"):
+            continue
+        labels.append(str(macro(**{arg: samples[arg] for arg in macro.arguments})))
+    return labels
+
+
+def test_dutch_texts_say_overzicht_not_digest_and_never_nudge() -> None:
+    """"digest" is English; only the command /digest keeps the word. "nudge" never reaches a user."""
+    texts = [rendered("nl", name) for name in RENDER.message_names("nl")]
+    texts += [rendered("nl", "help", facilitator=False), rendered("nl", "digest", took_part=0)]
+    texts += every_label("nl")
+    texts.append(RENDER.env.get_template("nl/export.md").render(
+        person={"language": "nl", "timezone": "Europe/Amsterdam", "nudge_time": "09:00"}, entries=[]))
+    for text in texts:
+        assert "digest" not in text.lower().replace("/digest", ""), text
+        assert "nudge" not in text.lower(), text
+    assert "overzicht" in rendered("nl", "digest") and "overzicht" in rendered("nl", "command_digest")
+
+
+def test_the_english_menu_and_help_say_prompts_not_nudges() -> None:
+    menu = [rendered("en", name) for name in RENDER.message_names("en") if name.startswith("command_")]
+    helps = [rendered("en", "help", facilitator=True), rendered("en", "help", facilitator=False)]
+    for text in menu + helps + every_label("en"):
+        assert "nudge" not in text.lower(), text
+    for name in ("command_pause", "command_resume", "command_settings"):
+        assert "prompts" in rendered("en", name)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_zero_counts_and_plurals_read_naturally(language: str) -> None:
+    """No "0 failed" or "your 0 reflections": a count of nought is left out or said in words; 1 is singular."""
+    zero = re.compile(r"(?<![\d:])0 ")
+    all_fine = rendered(language, "broadcast_done", delivered=3, blocked=0, failed=0, total=3)
+    assert not zero.search(all_fine) and "3" in all_fine
+    some_lost = rendered(language, "broadcast_done", delivered=1, blocked=1, failed=0, total=2)
+    assert not zero.search(some_lost) and "1" in some_lost
+    assert not zero.search(rendered(language, "broadcast_done", delivered=0, blocked=0, failed=0, total=0))
+    assert not zero.search(rendered(language, "digest", took_part=0))
+    for name in ("forget_confirm", "export_caption"):
+        assert not zero.search(rendered(language, name, count=0)), name
+        one = rendered(language, name, count=1)
+        assert "reflections" not in one and "reflecties" not in one, name
+    assert "reflecties" in rendered("nl", "forget_confirm", count=2)
+    assert "heeft 1 van de 3 leden" in rendered("nl", "digest", took_part=1, total=3)
+
+
+DATE_STYLES = {
+    "en": {
+        "day": r"[A-Z][a-z]+day \d{1,2} [A-Z][a-z]+",
+        "short_day": r"\d{1,2} [A-Z][a-z]{2} \d{4}",
+        "moment": r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d",
+    },
+    "nl": {
+        "day": r"[a-z]+dag \d{1,2} [a-z]+",
+        "short_day": r"\d{1,2} [a-z]{3}\.? \d{4}",
+        "moment": r"[a-z]{2}\.? \d{1,2} [a-z]{3}\.? \d{4}, \d\d:\d\d",
+    },
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_dates_render_in_one_day_first_style_per_language(language: str) -> None:
+    """Every date filter writes the day before the month, with the same month names: never "Dec 2, 2026"."""
+    for month in range(1, 13):
+        moment = datetime(2026, month, 2, 8, 0, tzinfo=UTC)
+        written = {name: RENDER.env.filters[name](moment, language, AMS) for name in DATE_STYLES[language]}
+        for name, style in DATE_STYLES[language].items():
+            assert re.fullmatch(style, written[name]), (name, written[name])
+        long_month = written["day"].split()[-1]
+        short_month = written["short_day"].split()[1].rstrip(".")
+        assert long_month.startswith(short_month[:3]) or (long_month, short_month) == ("maart", "mrt"), written
+    december = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    expected = {"en": ("Wednesday 2 December", "2 Dec 2026", "Wed 2 Dec 2026, 09:00"),
+                "nl": ("woensdag 2 december", "2 dec 2026", "wo 2 dec 2026, 09:00")}[language]
+    assert tuple(RENDER.env.filters[name](december, language, AMS) for name in ("day", "short_day", "moment")) == expected

@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 from bot.domain.nudges import next_nudge
 from bot.domain.parsing import parse_hour, parse_zone
 from bot.jobs.planner import nudge_settings, replan_person
-from bot.render import moment_text
+from bot.render import moment_text, short_day_text
 from bot.store import people, programmes
 from bot.store.people import Person, Redeemed
 from bot.tg.common import acknowledge, answer_button, awaiting, is_id, language_of, remove_buttons, reply, stale_button
@@ -217,7 +217,7 @@ async def show_settings(update: Update, context: PitstopContext, person: Person,
     paused = ""
     if person.paused_until is not None and person.paused_until > context.clock.now():
         paused = "/resume" if person.paused_until.year >= 9999 else \
-            person.paused_until.astimezone(nudge_settings(person).zone).date().isoformat()
+            short_day_text(person.paused_until, lang, nudge_settings(person).zone)
     text = render.message(
         lang, "settings", saved=saved, language_name=render.button(lang, "language_name", code=lang),
         timezone=person.timezone, hour=f"{person.nudge_hour:02d}:{person.nudge_minute:02d}",

@@ -104,7 +104,7 @@ async def test_a_set_broadcast_with_preview_progress_and_a_final_count(world: Wo
     send = button(preview, "Send now to 3")
     await world.press(FIONA, preview, send)
     final = await world.expect(FIONA, lambda m: "Broadcast finished" in (m.text or ""))
-    assert "2 delivered, 1 blocked the bot, 0 failed — of 3" in final.message["text"]
+    assert "delivered to 2 of 3 recipients; 1 blocked the bot." in final.message["text"]
     assert final.params["text"] == "Sending… 0 of 3" and final.edits  # the progress message was edited in place
     for user in SET_A[:2]:
         copies = broadcasts_to(world, user)
@@ -219,7 +219,7 @@ async def test_a_restart_in_the_middle_of_a_broadcast_to_500_reaches_each_exactl
     world.fake.latency = 0.0
     await world.start()
     final = await world.expect(FIONA, lambda m: "Broadcast finished" in (m.text or ""), timeout=30)
-    assert "500 delivered, 0 blocked the bot, 0 failed — of 500" in final.message["text"]
+    assert "delivered to all 500 recipients." in final.message["text"]
     steps = [e for e in final.edits if e.startswith("Sending…")]
     assert steps and all(" of 500" in e for e in steps)  # live progress along the way
     per_chat = Counter(m.chat_id for m in world.fake.sent() if "📣" in plain(m) and m.chat_id != FIONA.id)

@@ -43,7 +43,9 @@ async def test_a_pause_holds_prompts_until_its_day_and_resume_brings_them_back(w
     await world.start()
     await world.onboard(KIM, await world.invite("cpm-e2e", "set-a"))
     await world.say(KIM, "/pause until 2027-03-29")
-    await world.expect(KIM, "No prompts until <b>Mar 29, 2027</b>")
+    await world.expect(KIM, "No prompts until <b>29 Mar 2027</b>")
+    await world.say(KIM, "/settings")
+    await world.expect(KIM, "Paused until: 29 Mar 2027")  # the same date style as the pause reply, not 2027-03-29
     for day in ("2027-03-25", "2027-03-26"):
         world.clock.set(local(f"{day}T09:30"))
         await world.settle()

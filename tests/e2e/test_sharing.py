@@ -151,8 +151,9 @@ async def test_a_digest_carries_exactly_what_members_shared_for_their_set(world:
     confirm = await world.expect(ANNA, "Wil je deze casus inbrengen")
     assert await world.db.scalar("SELECT count(*) FROM case_proposal", ()) == 0  # not before she confirms
     await world.press(ANNA, confirm, data(confirm, ":yes"))
+    await world.expect(ANNA, "Je casus komt in het overzicht")
     await world.scalar_becomes("SELECT count(*) FROM case_proposal", (), 1)
-    question = await world.expect(BOB, "Do you bring a case")
+    question = await world.expect(BOB, "Will you bring a case")
     await world.press(BOB, question, question.buttons()[1][1])
     await world.settle()
 
@@ -190,7 +191,7 @@ async def test_a_digest_carries_exactly_what_members_shared_for_their_set(world:
     await world.fake.remove_bot_from_group(FIONA, SET_A_GROUP)
     await world.expect(FIONA, "I was removed from the Telegram group of <b>Action learning set A</b>")
     world.clock.set(local("2027-04-18T09:00"))
-    anna_digest = await world.expect(ANNA, "Action learning set A</b> — digest voor de bijeenkomst op dinsdag 20 april")
+    anna_digest = await world.expect(ANNA, "Action learning set A</b> — overzicht voor de bijeenkomst op dinsdag 20 april")
     bob_digest = await world.expect(BOB, "Action learning set A</b> — digest for the meeting on Tuesday 20 April")
     for message in (anna_digest, bob_digest):
         assert ANNA_SHARED not in plain(message)  # carried by the previous digest already

@@ -145,7 +145,7 @@ async def test_a_facilitator_sees_counts_and_a_chart_and_never_journal_text(worl
     # The chart is a PNG with a caption; the whole conversation holds no journal text.
     assert photo.photo is not None and photo.photo.startswith(b"\x89PNG\r\n\x1a\n")
     assert Image.open(io.BytesIO(photo.photo)).size == (1000, 640)
-    assert seen(photo).startswith("Certified Public Manager: reflections per ISO week")
+    assert seen(photo).startswith("Certified Public Manager: reflections per week")
     await world.settle()
     for message in world.fake.sent(FIONA.id):
         for forbidden in (ANNA_TEXT, BOB_SECRET, "I noticed", "private worry"):

@@ -281,7 +281,7 @@ async def test_a_hard_kill_mid_broadcast_doubles_at_most_what_was_in_flight(tmp_
     assert statuses == {"broadcast:sent": RECIPIENTS, "prompt:sent": PROMPTED}, statuses
     assert f"recovered in-flight outbox rows count={in_flight_total}" in log_text
     assert (
-        f"{RECIPIENTS} delivered, 0 blocked the bot, 0 failed — of {RECIPIENTS}"
+        f"delivered to all {RECIPIENTS} recipients."
         in progress.message["text"]
     )
     assert "Traceback" not in log_text and " ERROR " not in log_text, tail(log_path, 60)
