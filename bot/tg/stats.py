@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.chart import reflections_chart
 from bot.domain.digest import split_message
@@ -51,7 +52,14 @@ async def show_stats(update: Update, context: PitstopContext) -> None:
         report = await programme_report(context, person.language, stored, now)
         for piece in report.pieces:
             await context.bot.send_message(chat.id, piece)
-        await context.bot.send_photo(chat.id, photo=report.chart, caption=report.caption)
+        try:
+            await context.bot.send_photo(chat.id, photo=report.chart, caption=report.caption)
+        except TelegramError as exc:
+            # The counts are out already; a refused picture must not end the command.
+            log.warning("stats chart refused person=%d programme=%d error=%s", person.id, stored.id, type(exc).__name__)
+            await context.bot.send_message(
+                chat.id, context.render.message(person.language, "stats_chart_failed", programme=stored.programme.title)
+            )
     log.info("stats shown person=%d programmes=%d", person.id, len(led))
 
 

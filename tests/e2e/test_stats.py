@@ -189,3 +189,19 @@ async def test_many_sets_are_split_into_messages_telegram_accepts(world: World) 
             in joined
         )
     assert joined.count("Alle leergroepen samen") == 1
+
+
+async def test_a_chart_telegram_refuses_is_one_sentence_and_every_programme_still_comes(world: World) -> None:
+    await world.load(PROGRAMME)
+    await world.load(OTHER)
+    await world.start()
+    world.fake.fail_next("sendPhoto", chat_id=ADMIN.id, error_code=400, description="Bad Request: PHOTO_INVALID_DIMENSIONS")
+    await world.say(ADMIN, "/stats")
+    await world.expect(ADMIN, "Deelname — Certified Public Manager")
+    await world.expect(ADMIN, "Deelname — Leergang Publieke Werken")
+    await world.expect(ADMIN, lambda m: m.photo is not None)  # the second programme's chart goes
+    await world.settle()
+    texts = [seen(m) for m in world.fake.sent(ADMIN.id)]
+    assert not any("Sorry, something went wrong" in t for t in texts)
+    refused = [t for t in texts if "grafiek" in t and "niet versturen" in t]
+    assert len(refused) == 1 and "Certified Public Manager" in refused[0]
