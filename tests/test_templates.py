@@ -89,6 +89,10 @@ SAMPLES: dict[str, object] = {
     "stat_totals": {"joined": 9, "active": 8, "reflected": 5, "shared": 3, "answered": 12, "sent": 30},
     "week_number": 12,
     "week_count": 8,
+    # calendar helper: links moved, reminders carried
+    "previous": "Set C",
+    "new_set": "Set D & E",
+    "by": "Fiona",
 }
 
 

@@ -188,6 +188,12 @@ async def get_set_by_id(db: Database, set_id: int) -> StoredSet | None:
     return None if row is None else _set(row)
 
 
+async def get_set_by_group(db: Database, chat_id: int) -> StoredSet | None:
+    """Gives the learning set a Telegram group is linked to, if any (a group serves one set)."""
+    row = await db.fetchone("SELECT * FROM learning_set WHERE group_chat_id = ? ORDER BY id LIMIT 1", (chat_id,))
+    return None if row is None else _set(row)
+
+
 async def list_sets(db: Database, programme_id: int) -> list[StoredSet]:
     """Gives the active learning sets of a programme."""
     rows = await db.fetchall(
