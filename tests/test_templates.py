@@ -93,6 +93,7 @@ SAMPLES: dict[str, object] = {
     "previous": "Set C",
     "new_set": "Set D & E",
     "by": "Fiona",
+    "chosen": "Set A <b>&",
 }
 
 

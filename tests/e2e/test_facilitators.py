@@ -224,3 +224,37 @@ async def test_a_restart_in_the_middle_of_a_broadcast_to_500_reaches_each_exactl
     assert steps and all(" of 500" in e for e in steps)  # live progress along the way
     per_chat = Counter(m.chat_id for m in world.fake.sent() if "📣" in plain(m) and m.chat_id != FIONA.id)
     assert len(per_chat) == 500 and set(per_chat.values()) == {1}
+
+
+async def test_the_broadcast_steps_say_what_was_chosen_and_leave_no_live_buttons_behind(world: World) -> None:
+    await setup(world)
+    await world.say(FIONA, "/broadcast")
+    audience = await world.expect(FIONA, "Who should receive this broadcast?")
+    await world.press(FIONA, audience, button(audience, "Set B"))
+    await world.expect(FIONA, "Type the message for 2 recipients")
+    # The question now says what was chosen, and has no buttons left.
+    assert plain(audience) == "Who should receive this broadcast?\n✓ Set B"
+    assert audience.buttons() == []
+    await world.say(FIONA, MESSAGE)
+    preview = await world.expect(FIONA, lambda m: MESSAGE in plain(m) and bool(m.buttons()))
+    await world.press(FIONA, preview, button(preview, "Schedule"))
+    when = await world.expect(FIONA, "When should it go out?")
+    assert preview.buttons() == []  # Send now / Schedule / Cancel no longer live on the preview
+    # The question about the moment has its own way out.
+    await world.press(FIONA, when, button(when, "Cancel"))
+    await world.expect(FIONA, "Broadcast cancelled: nothing was sent.")
+    assert when.buttons() == []
+    await world.say(FIONA, "2027-04-02 10:00")  # no longer awaited: not taken as a moment
+    await world.settle()
+    assert not any("Scheduled for" in (m.text or "") for m in world.fake.sent(FIONA.id))
+
+    # Cancel on a preview says so in the chat, not only in a pop-up.
+    await world.say(FIONA, "/broadcast")
+    audience = await world.expect(FIONA, "Who should receive this broadcast?", count=2)
+    await world.press(FIONA, audience, button(audience, "Everyone in"))
+    await world.say(FIONA, MESSAGE)
+    preview = await world.expect(FIONA, lambda m: MESSAGE in plain(m) and bool(m.buttons()))
+    await world.press(FIONA, preview, button(preview, "Cancel"))
+    await world.expect(FIONA, "Broadcast cancelled: nothing was sent.", count=2)
+    assert preview.buttons() == []
+    assert await world.db.scalar("SELECT count(*) FROM outbox WHERE kind = 'broadcast'") == 0
