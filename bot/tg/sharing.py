@@ -150,28 +150,28 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
 
 
 async def show_digest_so_far(update: Update, context: PitstopContext, person: Person) -> None:
-    """/digest: what the set's next digest would carry now (shared entries and proposed cases)."""
-    set_id = await sharing.set_of(context.db, person.id)
-    learning_set = await programmes.get_set_by_id(context.db, set_id) if set_id else None
-    if learning_set is None:
+    """/digest: what each of the person's sets' next digest would carry now (shared entries and proposed cases)."""
+    sets = await programmes.sets_of_person(context.db, person.id)
+    if not sets:
         await reply(update, context, person.language, "no_set")
         return
-    stored = await programmes.get_programme_by_id(context.db, learning_set.programme_id)
-    zone = stored.programme.zone if stored else None
-    entries = await sharing.pending_shared(context.db, learning_set.id)
-    upcoming = await sharing.next_open_digest(context.db, learning_set.id)
-    cases = await sharing.cases(context.db, upcoming.id) if upcoming else []
-    language = person.language
-    text = context.render.message(
-        language, "digest_so_far",
-        set_name=learning_set.name,
-        send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
-        members=members_for_template(entries, language, zone),
-        cases=[{"name": c.author, "text": c.text} for c in cases],
-    )
     assert update.effective_chat is not None
-    for piece in split_message(text):  # shared reflections can add up past Telegram's 4096 characters
-        await context.bot.send_message(update.effective_chat.id, piece)
+    language = person.language
+    for learning_set in sets:  # someone in two programmes sees both sets, not only the newest
+        stored = await programmes.get_programme_by_id(context.db, learning_set.programme_id)
+        zone = stored.programme.zone if stored else None
+        entries = await sharing.pending_shared(context.db, learning_set.id)
+        upcoming = await sharing.next_open_digest(context.db, learning_set.id)
+        cases = await sharing.cases(context.db, upcoming.id) if upcoming else []
+        text = context.render.message(
+            language, "digest_so_far",
+            set_name=learning_set.name,
+            send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
+            members=members_for_template(entries, language, zone),
+            cases=[{"name": c.author, "text": c.text} for c in cases],
+        )
+        for piece in split_message(text):  # shared reflections can add up past Telegram's 4096 characters
+            await context.bot.send_message(update.effective_chat.id, piece)
 
 
 async def link_group(update: Update, context: PitstopContext) -> None:
