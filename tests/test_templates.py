@@ -94,6 +94,7 @@ SAMPLES: dict[str, object] = {
     "new_set": "Set D & E",
     "by": "Fiona",
     "chosen": "Set A <b>&",
+    "set_meets": True,
 }
 
 

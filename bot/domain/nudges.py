@@ -6,6 +6,7 @@ time across a daylight-saving change because each day's moment is built from the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,6 +14,9 @@ from zoneinfo import ZoneInfo
 FOLLOW_UP_DAYS = 4
 LATER_HOURS = 3
 QUIET_FROM, QUIET_UNTIL = 22, 7  # local hours in which a snoozed prompt does not come back
+# Which of a day's questions goes when the daily budget allows fewer than are planned; reminders
+# are not among them: they ride along with the day's question (or go alone when there is none).
+QUESTION_PRIORITY = {"case_round": 3, "follow_up": 2, "prompt": 1}
 
 
 @dataclass(frozen=True)
@@ -98,3 +102,30 @@ def later_time(now: datetime, settings: NudgeSettings | None = None) -> datetime
         return candidate
     calm = NudgeSettings(settings.zone, settings.hour, settings.minute, settings.weekdays or frozenset(range(7)))
     return next_nudge(calm, candidate) or candidate
+
+
+@dataclass(frozen=True)
+class DayMessage:
+    """A bot-initiated message planned or sent for one person on one local day."""
+
+    id: int
+    kind: str  # prompt | follow_up | case_round | reminder
+    due: datetime
+    out: bool  # sent, or on its way: it counts whatever its priority
+
+
+def day_winners(messages: Sequence[DayMessage], budget: int) -> frozenset[int]:
+    """Gives the ids of the day's messages that may go within the budget.
+
+    What is out already counts first; the rest of the day's questions follow by priority (a case
+    round before a follow-up before a prompt), then by time. A reminder still waiting is no
+    candidate: it goes with the winner. So a prompt, two reminders and a follow-up on one day
+    become one message at a budget of one.
+    """
+    out = [m for m in messages if m.out]
+    waiting = sorted(
+        (m for m in messages if not m.out and m.kind in QUESTION_PRIORITY),
+        key=lambda m: (-QUESTION_PRIORITY[m.kind], m.due, m.id),
+    )
+    room = max(budget - len(out), 0)
+    return frozenset(m.id for m in out) | frozenset(m.id for m in waiting[:room])

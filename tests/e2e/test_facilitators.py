@@ -150,18 +150,20 @@ async def test_calendar_reminders_come_at_each_participants_local_time_and_can_b
     amsterdam = SET_A[0]
     await world.onboard(amsterdam, await world.invite("cpm-fac", "set-a"))
 
-    # A week before the residential (Monday 12 April): Monday 5 April at 08:30 local.
-    world.clock.set(local("2027-04-05T08:29"))
-    await world.settle()
-    assert not any("In a week" in (m.text or "") for m in world.fake.sent(amsterdam.id))
+    # A week before the residential (Monday 12 April): Monday 5 April, with each one's 09:00 prompt.
+    await world.scalar_becomes("SELECT count(DISTINCT person_id) FROM outbox WHERE kind = 'reminder'", (), 2)
     world.clock.set(local("2027-04-05T08:30"))
+    await world.scalar_becomes("SELECT count(*) FROM outbox WHERE kind = 'reminder' AND last_error LIKE 'waits for%'", (), 1)
+    assert not any("In a week" in (m.text or "") for m in world.fake.sent(amsterdam.id))
+    world.clock.set(local("2027-04-05T09:00"))
     week = await world.expect(amsterdam, "In a week: <b>residential week</b> on Monday 12 April in The Hague")
+    assert any(d.startswith("pr:") for _, d in week.buttons())  # one message: the reminder rides with the prompt
     await world.settle()
     assert not any("In a week" in (m.text or "") for m in world.fake.sent(london.id))
-    world.clock.set(local("2027-04-05T09:30"))  # 08:30 in London
+    world.clock.set(local("2027-04-05T10:00"))  # 09:00 in London
     await world.expect(london, "In a week: <b>residential week</b>")
     row = await world.row_of(amsterdam, week)
-    assert row.due_at == local("2027-04-05T08:30").astimezone(UTC)
+    assert row.kind == "prompt" and row.due_at == local("2027-04-05T09:00").astimezone(UTC)
 
     # The facilitator lists and mutes them; the day-before reminder then does not come.
     await world.say(FIONA, "/reminders")
