@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.programme import Programme
+
 FOLLOW_UP_DAYS = 4
 LATER_HOURS = 3
+EVENING_HOUR = 20  # during a residential week the day's one prompt comes at the end of the day
 QUIET_FROM, QUIET_UNTIL = 22, 7  # local hours in which a snoozed prompt does not come back
 # Which of a day's questions goes when the daily budget allows fewer than are planned; reminders
 # are not among them: they ride along with the day's question (or go alone when there is none).
@@ -28,6 +31,33 @@ class NudgeSettings:
     minute: int
     weekdays: frozenset[int]  # Monday = 0
     paused_until: datetime | None = None
+    quiet_days: frozenset[date] = frozenset()  # residential days: one evening prompt at most
+    quiet_evening: bool = True  # False: no prompt at all on those days
+
+
+def residential_days(programme: Programme) -> frozenset[date]:
+    """Gives the local days of a programme's residential weeks (and bootcamps), when the bot stays quiet."""
+    days = set()
+    for module in programme.modules:
+        for event in module.events:
+            if event.kind in ("residential", "bootcamp"):
+                day, last = event.starts.astimezone(programme.zone).date(), event.ends.astimezone(programme.zone).date()
+                while day <= last:
+                    days.add(day)
+                    day += timedelta(days=1)
+    return frozenset(days)
+
+
+def day_moment(settings: NudgeSettings, day: date) -> datetime | None:
+    """Gives the UTC moment of a day's prompt: the person's hour, or on a residential day the end of the
+    day (20:00, or their own hour if later), or none when the programme wants quiet then."""
+    hour, minute = settings.hour, settings.minute
+    if day in settings.quiet_days:
+        if not settings.quiet_evening:
+            return None
+        if (hour, minute) < (EVENING_HOUR, 0):
+            hour, minute = EVENING_HOUR, 0
+    return local_moment(day, hour, minute, settings.zone).astimezone(UTC)
 
 
 def local_moment(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
@@ -46,8 +76,8 @@ def nudge_times(settings: NudgeSettings, start: datetime, end: datetime) -> list
     day = start.astimezone(settings.zone).date()
     last = end.astimezone(settings.zone).date()
     while day <= last:
-        if day.weekday() in settings.weekdays:
-            moment = local_moment(day, settings.hour, settings.minute, settings.zone).astimezone(UTC)
+        moment = day_moment(settings, day) if day.weekday() in settings.weekdays else None
+        if moment is not None:
             paused = settings.paused_until is not None and moment < settings.paused_until
             if start <= moment < end and not paused:
                 found.append(moment)
@@ -76,15 +106,19 @@ def follow_up_time(
         meeting_day = next_meeting.astimezone(zone).date()
         if local_day + timedelta(days=1) < meeting_day <= target_day:
             target_day = meeting_day - timedelta(days=1)
+    # Not during a residential week (one is not at work then to try things): the first day after it.
+    while target_day in settings.quiet_days:
+        target_day += timedelta(days=1)
     # Only on a day the participant wants nudges: an earlier one (not before tomorrow), else a later one.
     if settings.weekdays and target_day.weekday() not in settings.weekdays:
         earlier = [target_day - timedelta(days=d) for d in range(1, 7)]
-        fitting = [d for d in earlier if d.weekday() in settings.weekdays and d > local_day]
+        fitting = [d for d in earlier if d.weekday() in settings.weekdays and d > local_day and d not in settings.quiet_days]
         if fitting:
             target_day = fitting[0]
         else:
-            target_day = next(target_day + timedelta(days=d) for d in range(1, 8)
-                              if (target_day + timedelta(days=d)).weekday() in settings.weekdays)
+            target_day = next(target_day + timedelta(days=d) for d in range(1, 30)
+                              if (target_day + timedelta(days=d)).weekday() in settings.weekdays
+                              and target_day + timedelta(days=d) not in settings.quiet_days)
     return local_moment(target_day, settings.hour, settings.minute, zone).astimezone(UTC)
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.nudges import DayMessage, day_winners
+from bot.domain.nudges import EVENING_HOUR, DayMessage, day_winners, local_moment, residential_days
 from bot.jobs.compose import Composed
 from bot.jobs.reminders import compose_reminder
 from bot.render import Renderer
@@ -58,6 +58,17 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
     person = await people.get_person(db, row.person_id)
     if person is None:
         return composed
+    zone = ZoneInfo(person.timezone)
+    if row.kind == "case_round" and not row.dedupe_key.endswith(":evening"):
+        # In a residential week the day's one message comes at its end: so does the case round.
+        membership = await people.participation(db, person.id)
+        stored = await programmes.get_programme_by_id(db, membership.programme_id) if membership else None
+        today = now.astimezone(zone).date()
+        if stored is not None and today in residential_days(stored.programme) and now.astimezone(zone).hour < EVENING_HOUR:
+            evening = local_moment(today, EVENING_HOUR, 0, zone)
+            later = Planned("case_round", row.chat_id, evening, f"{row.dedupe_key}:evening", person_id=row.person_id,
+                            payload=row.payload)
+            return Composed(cancel_reason="residential: in the evening", expand=(later,))
     day = await _day(db, person, now)
     others = [r for r in day if r.id != row.id]
     waiting = [r for r in others if r.kind == "reminder" and r.status == "pending"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.nudges import local_moment
+from bot.domain.nudges import EVENING_HOUR, local_moment, residential_days
 from bot.domain.programme import Event, Programme
 from bot.render import Renderer, day_text, time_text
 from bot.store import outbox, people, programmes
@@ -69,10 +69,15 @@ def reminders_for(programme: Programme, set_key: str | None) -> list[Reminder]:
     return found
 
 
-def reminder_time(reminder: Reminder, calendar_zone: ZoneInfo, zone: ZoneInfo) -> datetime:
+def reminder_time(
+    reminder: Reminder, calendar_zone: ZoneInfo, zone: ZoneInfo, quiet_days: frozenset[date] = frozenset()
+) -> datetime:
     """Gives the UTC moment a reminder goes: REMINDER_HOUR in the person's zone, some days before the
-    event's date as the calendar writes it (in the programme's zone)."""
+    event's date as the calendar writes it (in the programme's zone). On a residential day it waits
+    until the evening, just before the day's one prompt, so that it rides with it."""
     day = reminder.event.starts.astimezone(calendar_zone).date() - timedelta(days=reminder.day_offset)
+    if day in quiet_days:
+        return local_moment(day, EVENING_HOUR - 1, 30, zone).astimezone(UTC)
     return local_moment(day, REMINDER_HOUR, REMINDER_MINUTE, zone).astimezone(UTC)
 
 
@@ -98,8 +103,9 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
         if stored is None:
             continue
         zone = ZoneInfo(person.timezone)
+        quiet = residential_days(stored.programme)
         for reminder in reminders_for(stored.programme, set_key):
-            due = reminder_time(reminder, stored.programme.zone, zone)
+            due = reminder_time(reminder, stored.programme.zone, zone, quiet)
             if now <= due < now + HORIZON and due < reminder.event.starts:
                 items.append(Planned(
                     "reminder", person.chat_id, due, f"reminder:{pid}:{reminder.key()}:{person.id}", person_id=person.id,

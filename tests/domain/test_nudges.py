@@ -402,3 +402,34 @@ def test_a_larger_budget_lets_more_questions_go_in_priority_order() -> None:
     messages = [_m(1, "prompt", 7), _m(2, "follow_up", 9), _m(3, "case_round", 10)]
     assert day_winners(messages, 2) == {2, 3}
     assert day_winners(messages, 3) == {1, 2, 3}
+
+
+# --------------------------------------------------------------------------- residential weeks
+
+RESIDENTIAL = frozenset(date(2027, 4, d) for d in range(12, 17))  # Monday 12 to Friday 16 April
+
+
+def test_in_a_residential_week_the_prompt_comes_once_at_the_end_of_the_day() -> None:
+    settings = NudgeSettings(AMS, 9, 0, WEEKDAYS, quiet_days=RESIDENTIAL)
+    times = nudge_times(settings, datetime(2027, 4, 9, tzinfo=AMS), datetime(2027, 4, 20, tzinfo=AMS))
+    local_times = [t.astimezone(AMS).strftime("%a %d %H:%M") for t in times]
+    assert local_times == ["Fri 09 09:00", "Mon 12 20:00", "Tue 13 20:00", "Wed 14 20:00", "Thu 15 20:00",
+                           "Fri 16 20:00", "Mon 19 09:00"]
+
+
+def test_an_own_hour_later_than_the_evening_is_kept_in_a_residential_week() -> None:
+    settings = NudgeSettings(AMS, 21, 30, WEEKDAYS, quiet_days=RESIDENTIAL)
+    moment = nudge_times(settings, datetime(2027, 4, 12, tzinfo=AMS), datetime(2027, 4, 13, tzinfo=AMS))[0]
+    assert moment.astimezone(AMS).time() == time(21, 30)
+
+
+def test_a_programme_that_wants_quiet_gets_no_prompt_in_its_residential_week() -> None:
+    settings = NudgeSettings(AMS, 9, 0, WEEKDAYS, quiet_days=RESIDENTIAL, quiet_evening=False)
+    times = nudge_times(settings, datetime(2027, 4, 12, tzinfo=AMS), datetime(2027, 4, 17, tzinfo=AMS))
+    assert times == []
+
+
+def test_a_follow_up_waits_until_after_the_residential_week() -> None:
+    settings = NudgeSettings(AMS, 9, 0, WEEKDAYS, quiet_days=RESIDENTIAL)
+    due = follow_up_time(settings, datetime(2027, 4, 9, 10, tzinfo=AMS), None)  # four days later: Tue 13
+    assert due.astimezone(AMS) == datetime(2027, 4, 19, 9, tzinfo=AMS)

@@ -65,8 +65,9 @@ async def at(world: World, moment: str) -> None:
 
 
 def on_day(world: World, user: FakeUser, day: str) -> list[SentMessage]:
+    """Gives the bot-initiated messages of a day (digests are outside the daily budget)."""
     start, end = local(f"{day}T00:00").timestamp(), local(f"{day}T23:59").timestamp()
-    return [m for m in world.fake.sent(user.id) if start <= m.date <= end]
+    return [m for m in world.fake.sent(user.id) if start <= m.date <= end and " — digest" not in (m.text or "")]
 
 
 async def setup(world: World) -> None:
@@ -120,3 +121,46 @@ async def test_a_reminder_on_a_day_without_a_prompt_comes_alone_and_once(world: 
     tom = on_day(world, TOM, "2027-04-05")
     assert len(tom) == 1 and not is_prompt(tom[0])
     assert (tom[0].text or "").startswith("Tomorrow: <b>Pitstop 2</b>")
+
+
+RESIDENTIAL = PROGRAMME.replace('''[[modules.events]]
+kind = "pitstop"''', '''[[modules.events]]
+kind = "residential"
+starts = 2027-04-12
+ends = 2027-04-14
+place = "Den Haag"
+
+[[modules.events]]
+kind = "pitstop"''').replace("2027-04-06T13:00:00", "2027-04-15T13:00:00")
+
+
+async def test_in_a_residential_week_one_prompt_comes_at_the_end_of_the_day(world: World) -> None:
+    await world.load(RESIDENTIAL)
+    await world.start()
+    await world.onboard(TOM, await world.invite("pit", "set-a"), hour=9)
+    for moment in ("2027-04-12T08:30", "2027-04-12T09:00", "2027-04-12T19:30", "2027-04-12T20:00",
+                   "2027-04-14T09:00", "2027-04-14T19:30", "2027-04-14T20:00", "2027-04-14T20:01"):
+        await at(world, moment)
+    await world.settle()
+    # Monday's one message, at 20:00, is the case round for Thursday's meeting; Tuesday's is the prompt.
+    monday = on_day(world, TOM, "2027-04-12")
+    assert len(monday) == 1 and "Do you bring a case" in (monday[0].text or "")
+    assert monday[0].date == int(local("2027-04-12T20:00").timestamp())
+    # The last evening of the week also tells of tomorrow's pitstop, in the same message.
+    wednesday = on_day(world, TOM, "2027-04-14")
+    assert len(wednesday) == 1 and is_prompt(wednesday[0])
+    assert (wednesday[0].text or "").startswith("Tomorrow: <b>Pitstop 2</b>")
+
+
+async def test_a_programme_that_wants_quiet_sends_no_prompt_in_its_residential_week(world: World) -> None:
+    await world.load(RESIDENTIAL.replace('timezone = "Europe/Amsterdam"', 'timezone = "Europe/Amsterdam"\nresidential_prompt = "none"'))
+    await world.start()
+    await world.onboard(TOM, await world.invite("pit", "set-a"), hour=9)
+    for moment in ("2027-04-12T09:00", "2027-04-12T20:00", "2027-04-13T09:00", "2027-04-13T20:00"):
+        await at(world, moment)
+    await world.settle()
+    # Only the case round for Thursday's meeting, and that at the end of the day.
+    monday = on_day(world, TOM, "2027-04-12")
+    assert len(monday) == 1 and "Do you bring a case" in (monday[0].text or "")
+    assert monday[0].date == int(local("2027-04-12T20:00").timestamp())
+    assert on_day(world, TOM, "2027-04-13") == []
