@@ -385,7 +385,9 @@ async def summarise(db: object, fake: FakeTelegram) -> Summary:
         private=int(await count("SELECT count(*) FROM reflection WHERE visibility = 'private'") or 0),
         digests_delivered=int(await count("SELECT count(*) FROM outbox WHERE kind = 'digest' AND status = 'sent'") or 0),
         broadcasts_delivered=int(await count("SELECT count(*) FROM outbox WHERE kind = 'broadcast' AND status = 'sent'") or 0),
-        reminders_sent=int(await count("SELECT count(*) FROM outbox WHERE kind = 'reminder' AND status = 'sent'") or 0),
+        reminders_sent=int(await count(  # alone, or carried by the day's prompt
+            "SELECT count(*) FROM outbox WHERE kind = 'reminder'"
+            " AND (status = 'sent' OR (status = 'cancelled' AND last_error LIKE 'carried by %'))") or 0),
     )
     private_texts = [r[0] for r in await db.fetchall(
         "SELECT text FROM reflection_part JOIN reflection ON reflection.id = reflection_part.reflection_id"

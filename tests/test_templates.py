@@ -85,12 +85,19 @@ SAMPLES: dict[str, object] = {
     "module_ends": datetime(2027, 5, 30, tzinfo=UTC),
     "module_when": "now",
     "stat_rows": [
-        {"name": "Set A <b>&", "joined": 8, "active": 7, "reflected": 5, "shared": 3, "answered": 12, "sent": 30,
+        {"name": "Set A <b>&", "hidden": False, "joined": 8, "active": 7, "reflected": 5, "shared": 3, "answered": 12, "sent": 30,
          "people": [{"name": "Anna <b>&", "count": 2}, {"name": "Bob", "count": 0}]},
     ],
-    "stat_totals": {"joined": 9, "active": 8, "reflected": 5, "shared": 3, "answered": 12, "sent": 30},
+    "stat_totals": {"hidden": True, "joined": 9, "active": 8, "reflected": 5, "shared": 3, "answered": 12, "sent": 30},
     "week_number": 12,
     "week_count": 8,
+    # calendar helper: links moved, reminders carried
+    "previous": "Set C",
+    "new_set": "Set D & E",
+    "by": "Fiona",
+    "chosen": "Set A <b>&",
+    "set_meets": True,
+    "left_out": True,
 }
 
 

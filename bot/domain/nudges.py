@@ -6,13 +6,20 @@ time across a daylight-saving change because each day's moment is built from the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.programme import Programme
+
 FOLLOW_UP_DAYS = 4
 LATER_HOURS = 3
+EVENING_HOUR = 20  # during a residential week the day's one prompt comes at the end of the day
 QUIET_FROM, QUIET_UNTIL = 22, 7  # local hours in which a snoozed prompt does not come back
+# Which of a day's questions goes when the daily budget allows fewer than are planned; reminders
+# are not among them: they ride along with the day's question (or go alone when there is none).
+QUESTION_PRIORITY = {"case_round": 3, "follow_up": 2, "prompt": 1}
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,33 @@ class NudgeSettings:
     minute: int
     weekdays: frozenset[int]  # Monday = 0
     paused_until: datetime | None = None
+    quiet_days: frozenset[date] = frozenset()  # residential days: one evening prompt at most
+    quiet_evening: bool = True  # False: no prompt at all on those days
+
+
+def residential_days(programme: Programme) -> frozenset[date]:
+    """Gives the local days of a programme's residential weeks (and bootcamps), when the bot stays quiet."""
+    days = set()
+    for module in programme.modules:
+        for event in module.events:
+            if event.kind in ("residential", "bootcamp"):
+                day, last = event.starts.astimezone(programme.zone).date(), event.ends.astimezone(programme.zone).date()
+                while day <= last:
+                    days.add(day)
+                    day += timedelta(days=1)
+    return frozenset(days)
+
+
+def day_moment(settings: NudgeSettings, day: date) -> datetime | None:
+    """Gives the UTC moment of a day's prompt: the person's hour, or on a residential day the end of the
+    day (20:00, or their own hour if later), or none when the programme wants quiet then."""
+    hour, minute = settings.hour, settings.minute
+    if day in settings.quiet_days:
+        if not settings.quiet_evening:
+            return None
+        if (hour, minute) < (EVENING_HOUR, 0):
+            hour, minute = EVENING_HOUR, 0
+    return local_moment(day, hour, minute, settings.zone).astimezone(UTC)
 
 
 def local_moment(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
@@ -42,8 +76,8 @@ def nudge_times(settings: NudgeSettings, start: datetime, end: datetime) -> list
     day = start.astimezone(settings.zone).date()
     last = end.astimezone(settings.zone).date()
     while day <= last:
-        if day.weekday() in settings.weekdays:
-            moment = local_moment(day, settings.hour, settings.minute, settings.zone).astimezone(UTC)
+        moment = day_moment(settings, day) if day.weekday() in settings.weekdays else None
+        if moment is not None:
             paused = settings.paused_until is not None and moment < settings.paused_until
             if start <= moment < end and not paused:
                 found.append(moment)
@@ -72,15 +106,19 @@ def follow_up_time(
         meeting_day = next_meeting.astimezone(zone).date()
         if local_day + timedelta(days=1) < meeting_day <= target_day:
             target_day = meeting_day - timedelta(days=1)
+    # Not during a residential week (one is not at work then to try things): the first day after it.
+    while target_day in settings.quiet_days:
+        target_day += timedelta(days=1)
     # Only on a day the participant wants nudges: an earlier one (not before tomorrow), else a later one.
     if settings.weekdays and target_day.weekday() not in settings.weekdays:
         earlier = [target_day - timedelta(days=d) for d in range(1, 7)]
-        fitting = [d for d in earlier if d.weekday() in settings.weekdays and d > local_day]
+        fitting = [d for d in earlier if d.weekday() in settings.weekdays and d > local_day and d not in settings.quiet_days]
         if fitting:
             target_day = fitting[0]
         else:
-            target_day = next(target_day + timedelta(days=d) for d in range(1, 8)
-                              if (target_day + timedelta(days=d)).weekday() in settings.weekdays)
+            target_day = next(target_day + timedelta(days=d) for d in range(1, 30)
+                              if (target_day + timedelta(days=d)).weekday() in settings.weekdays
+                              and target_day + timedelta(days=d) not in settings.quiet_days)
     return local_moment(target_day, settings.hour, settings.minute, zone).astimezone(UTC)
 
 
@@ -98,3 +136,30 @@ def later_time(now: datetime, settings: NudgeSettings | None = None) -> datetime
         return candidate
     calm = NudgeSettings(settings.zone, settings.hour, settings.minute, settings.weekdays or frozenset(range(7)))
     return next_nudge(calm, candidate) or candidate
+
+
+@dataclass(frozen=True)
+class DayMessage:
+    """A bot-initiated message planned or sent for one person on one local day."""
+
+    id: int
+    kind: str  # prompt | follow_up | case_round | reminder
+    due: datetime
+    out: bool  # sent, or on its way: it counts whatever its priority
+
+
+def day_winners(messages: Sequence[DayMessage], budget: int) -> frozenset[int]:
+    """Gives the ids of the day's messages that may go within the budget.
+
+    What is out already counts first; the rest of the day's questions follow by priority (a case
+    round before a follow-up before a prompt), then by time. A reminder still waiting is no
+    candidate: it goes with the winner. So a prompt, two reminders and a follow-up on one day
+    become one message at a budget of one.
+    """
+    out = [m for m in messages if m.out]
+    waiting = sorted(
+        (m for m in messages if not m.out and m.kind in QUESTION_PRIORITY),
+        key=lambda m: (-QUESTION_PRIORITY[m.kind], m.due, m.id),
+    )
+    room = max(budget - len(out), 0)
+    return frozenset(m.id for m in out) | frozenset(m.id for m in waiting[:room])

@@ -9,6 +9,8 @@ The format (all dates and times are local to the programme's time zone)::
     title = "Certified Public Manager 2027"
     language = "en"                  # en | nl
     timezone = "Europe/Amsterdam"
+    daily_messages = 1               # optional: bot-initiated messages a day (1-5), digests and broadcasts aside
+    residential_prompt = "evening"   # optional: during a residential week one short evening prompt, or "none"
 
     [[modules]]
     key = "m1"
@@ -147,6 +149,8 @@ class Programme:
     timezone: str
     modules: tuple[Module, ...]
     sets: tuple[LearningSet, ...] = ()
+    daily_messages: int = 1  # bot-initiated messages a participant gets a day, digests and broadcasts aside
+    residential_prompt: str = "evening"  # during a residential week: "evening" (one short prompt) or "none"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -254,7 +258,15 @@ class _Reader:
             self.zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
             self.problem("programme.timezone", f"{zone_name!r} is not a known IANA time zone (such as Europe/Amsterdam)")
-        self.unknown(head, "programme", {"key", "title", "language", "timezone"})
+        daily = head.get("daily_messages", 1)
+        if not isinstance(daily, int) or isinstance(daily, bool) or not 1 <= daily <= 5:
+            self.problem("programme.daily_messages", f"is {daily!r}; use a whole number from 1 to 5")
+            daily = 1
+        residential = head.get("residential_prompt", "evening")
+        if residential not in ("evening", "none"):
+            self.problem("programme.residential_prompt", f"is {residential!r}; use \"evening\" or \"none\"")
+            residential = "evening"
+        self.unknown(head, "programme", {"key", "title", "language", "timezone", "daily_messages", "residential_prompt"})
 
         modules = [self.module(m, f"modules[{i}]") for i, m in enumerate(self.array(self.raw, "modules", "", required=True))]
         sets = [self.learning_set(s, f"sets[{i}]") for i, s in enumerate(self.array(self.raw, "sets", ""))]
@@ -271,7 +283,7 @@ class _Reader:
             self.cross_checks(good_modules, good_sets)
         if self.problems:
             raise ProgrammeError(self.problems)
-        return Programme(key, title, language, zone_name, tuple(good_modules), tuple(good_sets))
+        return Programme(key, title, language, zone_name, tuple(good_modules), tuple(good_sets), daily, str(residential))
 
     # -- pieces
 

@@ -7,7 +7,7 @@ language and settings as they are then.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -84,7 +84,17 @@ def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKe
 
 
 async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
-    """Gives the message for a claimed row."""
+    """Gives the message for a claimed row, fitted into the person's day (bot.jobs.daily)."""
+    composed = await _compose_row(db, render, row, now)
+    if row.kind in ("prompt", "follow_up", "case_round", "reminder"):
+        from bot.jobs.daily import fit
+
+        return await fit(db, render, row, composed, now)
+    return composed
+
+
+async def _compose_row(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
+    """Gives the message for a claimed row, on its own."""
     if row.kind in ("prompt", "follow_up"):
         if row.person_id is None:
             return Composed(cancel_reason="no person")
@@ -145,9 +155,6 @@ async def _compose_prompt(
     module = position.module
     module_key = module.key if module else ""
     key = row.payload.get("prompt_key")
-    if key is None and await _follow_up_today(db, person, now):
-        # One question a day is enough: the follow-up about an intention takes the prompt's place.
-        return Composed(cancel_reason="follow-up today")
     spec = next((p for p in render.library if p.key == key), None)
     if spec is None:
         used = await outbox.used_prompt_keys(db, person.id, module_key)
@@ -168,13 +175,6 @@ async def _compose_prompt(
     }
     text = render.prompt(person.language, spec.key, **values)
     return Composed(text, prompt_keyboard(render, person.language, row.id), prompt_key=spec.key, module_key=module_key)
-
-
-async def _follow_up_today(db: Database, person: people.Person, now: datetime) -> bool:
-    zone = ZoneInfo(person.timezone)
-    day = now.astimezone(zone).date()
-    start = datetime.combine(day, time(0, 0), tzinfo=zone)
-    return await outbox.follow_up_between(db, person.id, start, start + timedelta(days=1))
 
 
 async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, person: people.Person) -> Composed:
@@ -228,6 +228,5 @@ async def _compose_case_round(db: Database, render: Renderer, row: OutboxRow, no
 
 def person_zone(person: people.Person) -> object:
     """Gives a person's time zone."""
-    from zoneinfo import ZoneInfo
 
     return ZoneInfo(person.timezone)

@@ -10,7 +10,8 @@ import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.nudges import NudgeSettings, follow_up_time, nudge_times
+from bot.domain.nudges import NudgeSettings, follow_up_time, nudge_times, residential_days
+from bot.domain.programme import Programme
 from bot.store import outbox, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import Planned
@@ -19,14 +20,16 @@ HORIZON = timedelta(days=7)
 BATCH = 1000
 
 
-def nudge_settings(person: people.Person) -> NudgeSettings:
-    """Gives the domain's view of a person's nudge settings."""
+def nudge_settings(person: people.Person, programme: Programme | None = None) -> NudgeSettings:
+    """Gives the domain's view of a person's nudge settings (with the programme's residential days, if given)."""
     return NudgeSettings(
         zone=ZoneInfo(person.timezone),
         hour=person.nudge_hour,
         minute=person.nudge_minute,
         weekdays=frozenset(person.nudge_days),
         paused_until=person.paused_until,
+        quiet_days=residential_days(programme) if programme is not None else frozenset(),
+        quiet_evening=programme is None or programme.residential_prompt == "evening",
     )
 
 
@@ -35,8 +38,10 @@ def prompt_key(person: people.Person, moment: datetime) -> str:
     return f"prompt:{person.id}:{moment.astimezone(ZoneInfo(person.timezone)).date().isoformat()}"
 
 
-def _wanted(person: people.Person, last_day: date | None, start: datetime, end: datetime) -> list[Planned]:
-    times = nudge_times(nudge_settings(person), start, end) if start < end else []
+def _wanted(
+    person: people.Person, last_day: date | None, start: datetime, end: datetime, programme: Programme | None = None
+) -> list[Planned]:
+    times = nudge_times(nudge_settings(person, programme), start, end) if start < end else []
     zone = ZoneInfo(person.timezone)
     return [
         Planned("prompt", person.chat_id, t, prompt_key(person, t), person_id=person.id)
@@ -45,14 +50,14 @@ def _wanted(person: people.Person, last_day: date | None, start: datetime, end: 
     ]
 
 
-async def _programme_ends(db: Database) -> dict[int, date]:
-    """Gives each person's programme's last day (participants only)."""
-    ends = {}
+async def _programmes_of(db: Database) -> dict[int, tuple[date, Programme]]:
+    """Gives each participant's programme (the latest joined) and its last day."""
+    found = {}
     for stored in await programmes.list_programmes(db):
         if stored.programme.modules:
-            ends[stored.id] = max(m.ends for m in stored.programme.modules)
+            found[stored.id] = (max(m.ends for m in stored.programme.modules), stored.programme)
     rows = await db.fetchall("SELECT person_id, programme_id FROM membership WHERE role = 'participant' ORDER BY id")
-    return {r[0]: ends[r[1]] for r in rows if r[1] in ends}
+    return {r[0]: found[r[1]] for r in rows if r[1] in found}
 
 
 async def replan_person(db: Database, person_id: int, now: datetime) -> int:
@@ -69,10 +74,10 @@ async def replan_person(db: Database, person_id: int, now: datetime) -> int:
         membership = await people.participation(db, person.id)
         if membership is None:
             return 0
-        ends = await _programme_ends(db)
-        if person.id not in ends:
+        of = await _programmes_of(db)
+        if person.id not in of:
             return 0
-        wanted = _wanted(person, ends.get(person.id), now, now + HORIZON)
+        wanted = _wanted(person, of[person.id][0], now, now + HORIZON, of[person.id][1])
         await outbox.plan_many(conn, wanted, now)
     return len(wanted)
 
@@ -84,7 +89,8 @@ async def plan_everyone(db: Database, now: datetime) -> int:
     deliveries are not kept waiting behind one long write; and starts each person after the last
     prompt already planned, so that the hourly run does little when little is new.
     """
-    ends = await _programme_ends(db)
+    of = await _programmes_of(db)
+    ends = {person_id: end for person_id, (end, _) in of.items()}
     rows = await db.fetchall(
         "SELECT person_id, max(due_at) FROM outbox WHERE kind = 'prompt' AND dedupe_key LIKE 'prompt:%'"
         " AND due_at >= ? GROUP BY person_id",
@@ -102,7 +108,7 @@ async def plan_everyone(db: Database, now: datetime) -> int:
             items = []
             for person in batch:
                 since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))
-                items += _wanted(person, ends[person.id], since, now + HORIZON)
+                items += _wanted(person, ends[person.id], since, now + HORIZON, of[person.id][1])
             await outbox.plan_many(conn, items, now)
         await asyncio.sleep(0)  # let waiting handlers take their turn between batches
     return len(ids)
@@ -111,8 +117,10 @@ async def plan_everyone(db: Database, now: datetime) -> int:
 async def plan_follow_up(
     db: Database, person: people.Person, reflection_id: int, written_at: datetime, next_meeting: datetime | None
 ) -> None:
-    """Plans the question about what came of an intention (once per intention)."""
-    due = follow_up_time(nudge_settings(person), written_at, next_meeting)
+    """Plans the question about what came of an intention (once per intention; not in a residential week)."""
+    membership = await people.participation(db, person.id)
+    stored = await programmes.get_programme_by_id(db, membership.programme_id) if membership else None
+    due = follow_up_time(nudge_settings(person, stored.programme if stored else None), written_at, next_meeting)
     await outbox.plan(
         db,
         [Planned("follow_up", person.chat_id, due, f"follow_up:{reflection_id}", person_id=person.id,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.nudges import local_moment
+from bot.domain.nudges import EVENING_HOUR, local_moment, residential_days
 from bot.domain.programme import Event, Programme
 from bot.render import Renderer, day_text, time_text
 from bot.store import outbox, people, programmes
@@ -26,6 +26,9 @@ UPCOMING_DAYS = 7
 MEETING_KINDS = ("intake", "residential", "pitstop", "theme-day", "bootcamp")
 
 
+STALE_AFTER = timedelta(hours=12)  # a reminder that could not go for this long is old news
+
+
 @dataclass(frozen=True)
 class Reminder:
     """One reminder the calendar calls for: which, about which event, on which local day."""
@@ -33,6 +36,7 @@ class Reminder:
     kind: str  # prework | upcoming | tomorrow | meeting
     event: Event
     day_offset: int  # days before the event's start
+    meeting: Event | None = None  # the set's meeting on the same day, told in the same reminder
 
     def key(self) -> str:
         """Gives a key that stays the same while the event does."""
@@ -40,23 +44,40 @@ class Reminder:
 
 
 def reminders_for(programme: Programme, set_key: str | None) -> list[Reminder]:
-    """Gives every reminder of a programme's calendar for a member of a set."""
+    """Gives every reminder of a programme's calendar for a member of a set.
+
+    A set meeting on the day of a pitstop (or another gathering) is one event for its members:
+    the day-before reminder of the gathering tells them their set meets too, and no second
+    reminder comes.
+    """
+    events = programme.events(set_key)
+    zone = programme.zone
+    gatherings = {e.starts.astimezone(zone).date(): e for e in events if e.kind in MEETING_KINDS}
+    meetings = {e.starts.astimezone(zone).date(): e for e in events
+                if e.kind == "set-meeting" and set_key is not None and e.set_key == set_key}
     found = []
-    for event in programme.events(set_key):
+    for event in events:
+        day = event.starts.astimezone(zone).date()
         if event.kind == "pre-work":
             found.append(Reminder("prework", event, 0))
         elif event.kind in MEETING_KINDS:
             found.append(Reminder("upcoming", event, UPCOMING_DAYS))
-            found.append(Reminder("tomorrow", event, 1))
-        elif event.kind == "set-meeting" and event.set_key == set_key:
+            same_day = meetings.get(day) if gatherings.get(day) is event else None
+            found.append(Reminder("tomorrow", event, 1, same_day))
+        elif event.kind == "set-meeting" and event.set_key == set_key and day not in gatherings:
             found.append(Reminder("meeting", event, 1))
     return found
 
 
-def reminder_time(reminder: Reminder, calendar_zone: ZoneInfo, zone: ZoneInfo) -> datetime:
+def reminder_time(
+    reminder: Reminder, calendar_zone: ZoneInfo, zone: ZoneInfo, quiet_days: frozenset[date] = frozenset()
+) -> datetime:
     """Gives the UTC moment a reminder goes: REMINDER_HOUR in the person's zone, some days before the
-    event's date as the calendar writes it (in the programme's zone)."""
+    event's date as the calendar writes it (in the programme's zone). On a residential day it waits
+    until the evening, just before the day's one prompt, so that it rides with it."""
     day = reminder.event.starts.astimezone(calendar_zone).date() - timedelta(days=reminder.day_offset)
+    if day in quiet_days:
+        return local_moment(day, EVENING_HOUR - 1, 30, zone).astimezone(UTC)
     return local_moment(day, REMINDER_HOUR, REMINDER_MINUTE, zone).astimezone(UTC)
 
 
@@ -84,8 +105,9 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
         zone = ZoneInfo(person.timezone)
         mine: list[Planned] = []
         try:
+            quiet = residential_days(stored.programme)
             for reminder in reminders_for(stored.programme, set_key):
-                due = reminder_time(reminder, stored.programme.zone, zone)
+                due = reminder_time(reminder, stored.programme.zone, zone, quiet)
                 if now <= due < now + HORIZON and due < reminder.event.starts:
                     mine.append(Planned(
                         "reminder", person.chat_id, due, f"reminder:{pid}:{reminder.key()}:{person.id}", person_id=person.id,
@@ -113,8 +135,13 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
     return await plan_reminders(db, now, programme_id)
 
 
-async def compose_reminder(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> tuple[str, str | None]:
-    """Gives the reminder's text, or the reason it must not go (muted, event gone, person gone)."""
+async def compose_reminder(
+    db: Database, render: Renderer, row: OutboxRow, now: datetime, carried: bool = False
+) -> tuple[str, str | None]:
+    """Gives the reminder's text, or the reason it must not go (muted, event gone, person gone, too late).
+
+    A reminder carried by the day's question goes when that question goes, however late in the day.
+    """
     payload = row.payload
     stored = await programmes.get_programme_by_id(db, int(payload.get("programme_id", 0)))
     person = await people.get_person(db, row.person_id) if row.person_id is not None else None
@@ -122,24 +149,31 @@ async def compose_reminder(db: Database, render: Renderer, row: OutboxRow, now: 
         return "", "programme or person gone"
     if await db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (stored.id,)):
         return "", "muted"
+    if now - row.due_at > STALE_AFTER and not carried:
+        return "", "too late"
     set_key = payload.get("set_key")
-    event = next(
-        (e for e in stored.programme.events(set_key)
-         if e.kind == payload.get("event_kind") and e.starts.astimezone(UTC).isoformat() == payload.get("starts")),
+    reminder = next(
+        (r for r in reminders_for(stored.programme, set_key)
+         if r.kind == payload.get("reminder") and r.event.kind == payload.get("event_kind")
+         and r.event.starts.astimezone(UTC).isoformat() == payload.get("starts")),
         None,
     )
-    if event is None:
+    if reminder is None:
         return "", "event no longer in the calendar"
+    event = reminder.event
     if now >= event.starts:
         return "", "event already started"
     zone = ZoneInfo(person.timezone)
     module = stored.programme.module(event.module_key) if event.module_key else None
+    meeting = reminder.meeting
     text = render.message(
-        person.language, f"reminder_{payload.get('reminder')}",
+        person.language, f"reminder_{reminder.kind}",
         name=person.name, programme=stored.programme.title, module_title=module.title if module else "",
         kind=render.button(person.language, "kind", kind=event.kind), title=event.title,
         date=day_text(event.starts, person.language, zone), time=time_text(event.starts, person.language, zone),
-        place=event.place, ends=day_text(event.ends, person.language, zone),
+        place=event.place or (meeting.place if meeting else ""), ends=day_text(event.ends, person.language, zone),
+        set_meets=meeting is not None,
+        meeting_time=time_text(meeting.starts, person.language, zone) if meeting else "",
     )
     return text, None
 

@@ -239,3 +239,32 @@ async def follow_up_between(db: Database, person_id: int, start: datetime, end: 
         (person_id, ts(start), ts(end)),
     )
     return row is not None
+
+
+async def day_of(db: Database, person_id: int, start: datetime, end: datetime) -> list[OutboxRow]:
+    """Gives a person's bot-initiated messages planned, on their way or sent in [start, end) (the daily budget's view)."""
+    rows = await db.fetchall(
+        "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up', 'case_round', 'reminder')"
+        " AND status IN ('pending', 'sending', 'sent') AND dedupe_key NOT LIKE 'later:%'"
+        " AND COALESCE(sent_at, due_at) >= ? AND COALESCE(sent_at, due_at) < ? ORDER BY due_at, id",
+        (person_id, ts(start), ts(end)),
+    )
+    return [_row(r) for r in rows]
+
+
+async def carry(db: Database, reminder_ids: Sequence[int], carrier_id: int) -> list[OutboxRow]:
+    """Takes waiting reminders into a message that goes now (once: a reminder already on its way stays
+    its own); gives every reminder this message carries, also those taken on an earlier attempt."""
+    mark = f"carried by {carrier_id}"
+    async with db.transaction() as conn:
+        for reminder_id in reminder_ids:
+            await conn.execute(
+                "UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ? AND kind = 'reminder'"
+                " AND status = 'pending'",
+                (mark, reminder_id),
+            )
+    rows = await db.fetchall(
+        "SELECT * FROM outbox WHERE kind = 'reminder' AND status = 'cancelled' AND last_error = ? ORDER BY due_at, id",
+        (mark,),
+    )
+    return [_row(r) for r in rows]

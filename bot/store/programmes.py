@@ -188,6 +188,23 @@ async def get_set_by_id(db: Database, set_id: int) -> StoredSet | None:
     return None if row is None else _set(row)
 
 
+async def get_set_by_group(db: Database, chat_id: int) -> StoredSet | None:
+    """Gives the learning set a Telegram group is linked to, if any (a group serves one set)."""
+    row = await db.fetchone("SELECT * FROM learning_set WHERE group_chat_id = ? ORDER BY id LIMIT 1", (chat_id,))
+    return None if row is None else _set(row)
+
+
+async def sets_of_person(db: Database, person_id: int) -> list[StoredSet]:
+    """Gives the learning sets a person belongs to as participant, in the order they joined them."""
+    rows = await db.fetchall(
+        "SELECT learning_set.* FROM membership JOIN learning_set ON learning_set.id = membership.learning_set_id"
+        " WHERE membership.person_id = ? AND membership.role = 'participant' AND learning_set.active = 1"
+        " ORDER BY membership.id",
+        (person_id,),
+    )
+    return [_set(r) for r in rows]
+
+
 async def list_sets(db: Database, programme_id: int) -> list[StoredSet]:
     """Gives the active learning sets of a programme."""
     rows = await db.fetchall(

@@ -16,7 +16,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day, parse_hour
@@ -58,7 +58,7 @@ async def start_broadcast(update: Update, context: PitstopContext) -> None:
             rows.append([InlineKeyboardButton(render.button(lang, "audience_set", name=learning_set.name), callback_data=f"bc:aud:s:{learning_set.id}")])
         rows.append([InlineKeyboardButton(render.button(lang, "audience_facilitators", title=title), callback_data=f"bc:aud:f:{stored.id}")])
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, render.message(lang, "broadcast_audience"),
+    await context.bot.send_message(update.effective_chat.id, render.message(lang, "broadcast_audience", chosen=""),
                                    reply_markup=InlineKeyboardMarkup(rows[:90]))
 
 
@@ -82,6 +82,8 @@ async def press_broadcast(update: Update, context: PitstopContext, person: Perso
         await people.update_person(context.db, person.id, now, awaiting=None)
         await answer_button(update, context, person.language, "cancelled" if cancelled else "stale")
         await remove_buttons(update)
+        if cancelled:
+            await reply(update, context, person.language, "broadcast_cancelled")
         return
     if draft.status != "draft" or not draft.text:
         await stale_button(update, context, person.language)
@@ -89,7 +91,15 @@ async def press_broadcast(update: Update, context: PitstopContext, person: Perso
     if action == "when":
         await people.update_person(context.db, person.id, now, awaiting=awaiting("broadcast_when", draft.id, now))
         await answer_button(update, context, person.language, "chosen")
-        await reply(update, context, person.language, "broadcast_ask_when", timezone=person.timezone)
+        await remove_buttons(update)  # the choice is made: the preview's buttons would only confuse
+        assert update.effective_chat is not None
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+            context.render.button(person.language, "cancel"), callback_data=f"bc:cancel:{draft.id}")]])
+        await context.bot.send_message(
+            update.effective_chat.id,
+            context.render.message(person.language, "broadcast_ask_when", timezone=person.timezone),
+            reply_markup=keyboard,
+        )
         return
     await answer_button(update, context, person.language, "chosen")
     await remove_buttons(update)
@@ -98,17 +108,22 @@ async def press_broadcast(update: Update, context: PitstopContext, person: Perso
 
 async def _choose_audience(update: Update, context: PitstopContext, person: Person, kind: str, target: int) -> None:
     """Starts a draft for the chosen audience, after checking the presser leads it."""
-    programme_id, set_id, audience = None, None, ""
+    programme_id, set_id, audience, set_name = None, None, "", ""
     if kind in ("p", "f"):
         programme_id, audience = target, "programme" if kind == "p" else "facilitators"
     elif kind == "s":
         learning_set = await programmes.get_set_by_id(context.db, target)
         if learning_set is not None:
-            programme_id, set_id, audience = learning_set.programme_id, learning_set.id, "set"
-    if programme_id is None or await programmes.get_programme_by_id(context.db, programme_id) is None \
-            or not await may_lead(context, person, programme_id):
+            programme_id, set_id, audience, set_name = learning_set.programme_id, learning_set.id, "set", learning_set.name
+    stored = await programmes.get_programme_by_id(context.db, programme_id) if programme_id is not None else None
+    if programme_id is None or stored is None or not await may_lead(context, person, programme_id):
         await stale_button(update, context, person.language)
         return
+    render, lang = context.render, person.language
+    title = stored.programme.title
+    chosen = {"p": render.button(lang, "audience_programme", title=title),
+              "f": render.button(lang, "audience_facilitators", title=title)}.get(kind) \
+        or render.button(lang, "audience_set", name=set_name)
     now = context.clock.now()
     draft_id = await broadcasts.create_draft(context.db, programme_id, audience, set_id, person.id, now)
     await people.update_person(context.db, person.id, now, awaiting=awaiting("broadcast", draft_id, now))
@@ -116,8 +131,19 @@ async def _choose_audience(update: Update, context: PitstopContext, person: Pers
     assert draft is not None
     count = len(await broadcasts.recipients(context.db, draft))
     await answer_button(update, context, person.language, "chosen")
-    await remove_buttons(update)
+    await _show_choice(update, render.message(lang, "broadcast_audience", chosen=chosen))
     await reply(update, context, person.language, "broadcast_ask_text", count=count, limit=BROADCAST_LIMIT)
+
+
+async def _show_choice(update: Update, text: str) -> None:
+    """Rewrites a question whose button was pressed to say what was chosen, without its buttons."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=None)
+    except BadRequest:
+        await remove_buttons(update)  # too old to edit: at least the buttons go
 
 
 QUESTIONS = ("broadcast", "broadcast_when")

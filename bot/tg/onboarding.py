@@ -59,6 +59,15 @@ async def join_with_invite(update: Update, context: PitstopContext, code: str) -
             await reply(update, context, person.language, "joined", name=person.name, programme=title, role=invite.role)
         await show_step(update, context, person)
         return
+    if outcome is Redeemed.JOINED:
+        # Someone already set up joins another programme: say so, and plan for where they are now.
+        stored = await programmes.get_programme_by_id(context.db, invite.programme_id)
+        learning_set = await programmes.get_set_by_id(context.db, invite.learning_set_id) if invite.learning_set_id else None
+        await replan_person(context.db, person.id, context.clock.now())
+        await reply(update, context, person.language, "joined_another", name=person.name,
+                    programme=stored.programme.title if stored else "", role=invite.role,
+                    set_name=learning_set.name if learning_set else "")
+        return
     await reply(update, context, person.language, "welcome_back", name=person.name)
 
 

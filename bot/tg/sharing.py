@@ -236,32 +236,36 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
 
 
 async def show_digest_so_far(update: Update, context: PitstopContext, person: Person) -> None:
-    """/digest: what the set's next digest would carry now (shared entries and proposed cases)."""
-    set_id = await sharing.set_of(context.db, person.id)
-    learning_set = await programmes.get_set_by_id(context.db, set_id) if set_id else None
-    if learning_set is None:
+    """/digest: what each of the person's sets' next digest would carry now (shared entries and proposed cases)."""
+    sets = await programmes.sets_of_person(context.db, person.id)
+    if not sets:
         await reply(update, context, person.language, "no_set")
         return
-    stored = await programmes.get_programme_by_id(context.db, learning_set.programme_id)
-    zone = stored.programme.zone if stored else None
-    entries = await sharing.pending_shared(context.db, learning_set.id)
-    upcoming = await sharing.next_open_digest(context.db, learning_set.id)
-    cases = await sharing.cases(context.db, upcoming.id) if upcoming else []
-    language = person.language
-    text = context.render.message(
-        language, "digest_so_far",
-        set_name=learning_set.name,
-        send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
-        members=members_for_template(entries, language, zone),
-        cases=[{"name": c.author, "text": c.text} for c in cases],
-    )
     assert update.effective_chat is not None
-    for piece in split_message(text):  # shared reflections can add up past Telegram's 4096 characters
-        await context.bot.send_message(update.effective_chat.id, piece)
+    language = person.language
+    for learning_set in sets:  # someone in two programmes sees both sets, not only the newest
+        stored = await programmes.get_programme_by_id(context.db, learning_set.programme_id)
+        zone = stored.programme.zone if stored else None
+        entries = await sharing.pending_shared(context.db, learning_set.id)
+        upcoming = await sharing.next_open_digest(context.db, learning_set.id)
+        cases = await sharing.cases(context.db, upcoming.id) if upcoming else []
+        text = context.render.message(
+            language, "digest_so_far",
+            set_name=learning_set.name,
+            send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
+            members=members_for_template(entries, language, zone),
+            cases=[{"name": c.author, "text": c.text} for c in cases],
+        )
+        for piece in split_message(text):  # shared reflections can add up past Telegram's 4096 characters
+            await context.bot.send_message(update.effective_chat.id, piece)
 
 
 async def link_group(update: Update, context: PitstopContext) -> None:
-    """/link <set> in a group: a facilitator of the set's programme links the group; others get a sentence."""
+    """/link <set> in a group: a facilitator of the set's programme links the group; others get a sentence.
+
+    A group held by a set of a programme the sender does not lead stays where it is. Moving a group
+    to another set, or a set to another group, is said in the group and told to whoever loses it.
+    """
     chat = update.effective_chat
     user = update.effective_user
     if chat is None or user is None:
@@ -280,21 +284,55 @@ async def link_group(update: Update, context: PitstopContext) -> None:
     if not candidates:
         await reply(update, context, language, "link_not_facilitator")
         return
+    keys = [s for _, s, _ in candidates]
+    # A set key needs its programme in front only when two programmes use it.
+    shown = [s if keys.count(s) == 1 else f"{p}/{s}" for p, s, _ in candidates]
     if not wanted:
-        await reply(update, context, language, "link_which", sets=[f"{p}/{s}" for p, s, _ in candidates])
+        await reply(update, context, language, "link_which", sets=shown)
         return
     programme_key, _, set_key = wanted.rpartition("/")
     matches = [c for c in candidates if c[1] == set_key and (not programme_key or c[0] == programme_key)]
     if len(matches) != 1:
         template = "link_ambiguous" if len(matches) > 1 else "link_unknown"
-        await reply(update, context, language, template, typed=wanted[:60], sets=[f"{p}/{s}" for p, s, _ in candidates])
+        await reply(update, context, language, template, typed=wanted[:60], sets=shown)
         return
     learning_set = matches[0][2]
+    holder = await programmes.get_set_by_group(context.db, chat.id)
+    if holder is not None and holder.programme_id != learning_set.programme_id and not is_admin \
+            and not (person is not None and await people.is_facilitator(context.db, person.id, holder.programme_id)):
+        # Another programme's set holds this group: its facilitators decide, not this one.
+        owner = await programmes.get_programme_by_id(context.db, holder.programme_id)
+        await reply(update, context, language, "link_taken", set_name=holder.name,
+                    programme=owner.programme.title if owner else "")
+        log.info("link refused set=%d chat=%d held_by=%d", learning_set.id, chat.id, holder.id)
+        return
+    now = context.clock.now()
+    moved_from = holder if holder is not None and holder.id != learning_set.id else None
+    old_group = learning_set.group_chat_id if learning_set.group_chat_id not in (None, chat.id) else None
     await sharing.link_group(context.db, learning_set.id, chat.id)
-    await audit.record(context.db, context.clock.now(), str(user.id), "set.link", learning_set.programme_id,
-                       f"set={learning_set.key} chat={chat.id}")
-    log.info("group linked set=%d chat=%d", learning_set.id, chat.id)
-    await reply(update, context, language, "linked", set_name=learning_set.name)
+    await audit.record(context.db, now, str(user.id), "set.link", learning_set.programme_id,
+                       f"set={learning_set.key} chat={chat.id}" + (f" from_set={moved_from.key}" if moved_from else ""))
+    log.info("group linked set=%d chat=%d moved_from=%s", learning_set.id, chat.id, moved_from.id if moved_from else "-")
+    notices: list[outbox.Planned] = []
+    occasion = f"update{update.update_id}"
+    if moved_from is not None:
+        actor = person.id if person is not None else None
+        notices += [
+            outbox.Planned("notice", f.chat_id, now, f"group_moved:{moved_from.id}:{chat.id}:{occasion}:{f.id}",
+                           person_id=f.id, payload={"template": "group_moved", "values": {
+                               "set_name": moved_from.name, "new_set": learning_set.name, "by": user.first_name or ""}})
+            for f in await sharing.facilitators(context.db, moved_from.programme_id) if f.id != actor
+        ]
+    if old_group is not None:
+        stored = await programmes.get_programme_by_id(context.db, learning_set.programme_id)
+        notices.append(outbox.Planned(
+            "notice", old_group, now, f"group_unlinked:{learning_set.id}:{old_group}:{occasion}",
+            payload={"template": "group_unlinked", "language": stored.programme.language if stored else language,
+                     "values": {"set_name": learning_set.name}},
+        ))
+    await outbox.plan(context.db, notices, now)
+    await reply(update, context, language, "linked", set_name=learning_set.name,
+                previous=moved_from.name if moved_from else "")
 
 
 async def _sets_for(context: PitstopContext, person: Person | None, is_admin: bool) -> list[tuple[str, str, programmes.StoredSet]]:

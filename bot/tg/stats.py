@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.chart import reflections_chart
 from bot.domain.digest import split_message
@@ -28,6 +29,21 @@ from bot.tg.roles import facilitator
 log = logging.getLogger(__name__)
 
 CHART_WEEKS = 8
+SMALLEST_GROUP = 5  # activity counts of fewer people than this could single someone out
+
+
+def hides(row: SetStats) -> bool:
+    """Gives whether a row's activity counts must stay hidden: fewer than five people, not all of whom
+    chose to show their activity (a count of two or three points at a person)."""
+    return row.joined < SMALLEST_GROUP and len(row.activity) < row.joined
+
+
+def hidden_rows(counts: ProgrammeStats) -> tuple[set[int | None], bool]:
+    """Gives the sets whose activity counts are hidden, and whether the totals are hidden too: when the
+    hidden sets together are under five, the totals minus the shown sets would give them away."""
+    hidden = {s.set_id for s in counts.sets if hides(s)}
+    few = sum(s.joined for s in counts.sets if s.set_id in hidden)
+    return hidden, hides(counts.totals) or (bool(hidden) and few < SMALLEST_GROUP)
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,14 @@ async def show_stats(update: Update, context: PitstopContext) -> None:
         report = await programme_report(context, person.language, stored, now)
         for piece in report.pieces:
             await context.bot.send_message(chat.id, piece)
-        await context.bot.send_photo(chat.id, photo=report.chart, caption=report.caption)
+        try:
+            await context.bot.send_photo(chat.id, photo=report.chart, caption=report.caption)
+        except TelegramError as exc:
+            # The counts are out already; a refused picture must not end the command.
+            log.warning("stats chart refused person=%d programme=%d error=%s", person.id, stored.id, type(exc).__name__)
+            await context.bot.send_message(
+                chat.id, context.render.message(person.language, "stats_chart_failed", programme=stored.programme.title)
+            )
     log.info("stats shown person=%d programmes=%d", person.id, len(led))
 
 
@@ -64,6 +87,7 @@ async def programme_report(
     counts = await stats.programme_stats(context.db, stored.id, module.key if module else "", now)
     weekly = await stats.weekly_reflections(context.db, stored.id, now, programme.zone, CHART_WEEKS)
     names = set_names(context.render, language, counts)
+    hidden, totals_hidden = hidden_rows(counts)
     today = now.astimezone(programme.zone).date()
     when = (
         "now"
@@ -78,15 +102,16 @@ async def programme_report(
         module_starts=module.starts if module else today,
         module_ends=module.ends if module else today,
         module_when=when,
-        stat_rows=[row_values(s, names[s.set_id]) for s in counts.sets],
-        stat_totals=row_values(counts.totals, "") if len(counts.sets) > 1 else None,
+        stat_rows=[row_values(s, names[s.set_id], s.set_id in hidden) for s in counts.sets],
+        stat_totals=row_values(counts.totals, "", totals_hidden) if len(counts.sets) > 1 else None,
     )
     # Drawing takes a tenth of a second: off the event loop, so that other chats are not kept waiting.
+    shown = ProgrammeStats(counts.programme_id, counts.module_key, tuple(s for s in counts.sets if s.set_id not in hidden))
     chart = await asyncio.to_thread(
-        chart_png, context.render, language, programme.title, counts, weekly, names
+        chart_png, context.render, language, programme.title, shown, weekly, names
     )
     caption = context.render.message(
-        language, "stats_caption", programme=programme.title, week_count=CHART_WEEKS
+        language, "stats_caption", programme=programme.title, week_count=CHART_WEEKS, left_out=bool(hidden)
     )
     return Report(split_message(text), chart, caption)
 
@@ -103,10 +128,11 @@ def set_names(render: Renderer, language: str, counts: ProgrammeStats) -> dict[i
     return names
 
 
-def row_values(row: SetStats, name: str) -> dict[str, Any]:
-    """Gives a row's counts as the stats template reads them."""
+def row_values(row: SetStats, name: str, hidden: bool = False) -> dict[str, Any]:
+    """Gives a row's counts as the stats template reads them (activity counts left out when hidden)."""
     return {
         "name": name,
+        "hidden": hidden,
         "joined": row.joined,
         "active": row.active,
         "reflected": row.reflected,

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from bot.domain.nudges import (
     FOLLOW_UP_DAYS,
+    DayMessage,
     NudgeSettings,
+    day_winners,
     follow_up_time,
     local_moment,
     nudge_times,
@@ -370,3 +372,64 @@ def test_a_prompt_snoozed_late_in_the_evening_comes_back_at_the_next_nudge_not_a
     assert later_time(evening, settings) == datetime(2027, 4, 8, 9, 0, tzinfo=zone)
     friday_night = datetime(2027, 4, 9, 21, 0, tzinfo=zone)
     assert later_time(friday_night, settings) == datetime(2027, 4, 12, 9, 0, tzinfo=zone)  # Monday
+
+
+# --------------------------------------------------------------------------- the daily budget
+
+
+def _m(id: int, kind: str, hour: int, out: bool = False) -> DayMessage:
+    return DayMessage(id, kind, datetime(2027, 4, 5, hour, tzinfo=UTC), out)
+
+
+def test_a_follow_up_wins_the_day_over_a_prompt_whatever_the_order() -> None:
+    assert day_winners([_m(1, "prompt", 7), _m(2, "follow_up", 9)], 1) == {2}
+
+
+def test_a_case_round_wins_over_a_follow_up_and_a_prompt() -> None:
+    assert day_winners([_m(1, "prompt", 7), _m(2, "follow_up", 7), _m(3, "case_round", 8)], 1) == {3}
+
+
+def test_what_went_out_already_uses_the_budget() -> None:
+    assert day_winners([_m(1, "prompt", 7, out=True), _m(2, "case_round", 8)], 1) == {1}
+    assert day_winners([_m(1, "reminder", 7, out=True), _m(2, "prompt", 9)], 1) == {1}
+
+
+def test_a_waiting_reminder_is_no_candidate_and_uses_no_budget() -> None:
+    assert day_winners([_m(1, "reminder", 7), _m(2, "prompt", 9)], 1) == {2}
+
+
+def test_a_larger_budget_lets_more_questions_go_in_priority_order() -> None:
+    messages = [_m(1, "prompt", 7), _m(2, "follow_up", 9), _m(3, "case_round", 10)]
+    assert day_winners(messages, 2) == {2, 3}
+    assert day_winners(messages, 3) == {1, 2, 3}
+
+
+# --------------------------------------------------------------------------- residential weeks
+
+RESIDENTIAL = frozenset(date(2027, 4, d) for d in range(12, 17))  # Monday 12 to Friday 16 April
+
+
+def test_in_a_residential_week_the_prompt_comes_once_at_the_end_of_the_day() -> None:
+    settings = NudgeSettings(AMS, 9, 0, WEEKDAYS, quiet_days=RESIDENTIAL)
+    times = nudge_times(settings, datetime(2027, 4, 9, tzinfo=AMS), datetime(2027, 4, 20, tzinfo=AMS))
+    local_times = [t.astimezone(AMS).strftime("%a %d %H:%M") for t in times]
+    assert local_times == ["Fri 09 09:00", "Mon 12 20:00", "Tue 13 20:00", "Wed 14 20:00", "Thu 15 20:00",
+                           "Fri 16 20:00", "Mon 19 09:00"]
+
+
+def test_an_own_hour_later_than_the_evening_is_kept_in_a_residential_week() -> None:
+    settings = NudgeSettings(AMS, 21, 30, WEEKDAYS, quiet_days=RESIDENTIAL)
+    moment = nudge_times(settings, datetime(2027, 4, 12, tzinfo=AMS), datetime(2027, 4, 13, tzinfo=AMS))[0]
+    assert moment.astimezone(AMS).time() == time(21, 30)
+
+
+def test_a_programme_that_wants_quiet_gets_no_prompt_in_its_residential_week() -> None:
+    settings = NudgeSettings(AMS, 9, 0, WEEKDAYS, quiet_days=RESIDENTIAL, quiet_evening=False)
+    times = nudge_times(settings, datetime(2027, 4, 12, tzinfo=AMS), datetime(2027, 4, 17, tzinfo=AMS))
+    assert times == []
+
+
+def test_a_follow_up_waits_until_after_the_residential_week() -> None:
+    settings = NudgeSettings(AMS, 9, 0, WEEKDAYS, quiet_days=RESIDENTIAL)
+    due = follow_up_time(settings, datetime(2027, 4, 9, 10, tzinfo=AMS), None)  # four days later: Tue 13
+    assert due.astimezone(AMS) == datetime(2027, 4, 19, 9, tzinfo=AMS)

@@ -114,7 +114,7 @@ async def test_an_overlong_takeaway_is_kept_privately_and_the_question_stays_ope
 async def test_a_case_is_asked_before_the_bot_waits_and_proposed_only_once_confirmed(world: World) -> None:
     await setup(world)
     world.clock.set(local("2027-04-03T09:00"))  # the case round before the meeting of 6 April
-    question = await world.expect(PIA, "Do you bring a case")
+    question = await world.expect(PIA, "Will you bring a case")
     world.fake.fail_next("answerCallbackQuery", error_code=400, description=TOO_OLD)
     await world.press(PIA, question, next(d for _, d in question.buttons() if d.startswith("cs:yes:")))
     ask = await world.expect(PIA, "Describe your case in a few lines")

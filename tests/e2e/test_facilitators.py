@@ -150,18 +150,20 @@ async def test_calendar_reminders_come_at_each_participants_local_time_and_can_b
     amsterdam = SET_A[0]
     await world.onboard(amsterdam, await world.invite("cpm-fac", "set-a"))
 
-    # A week before the residential (Monday 12 April): Monday 5 April at 08:30 local.
-    world.clock.set(local("2027-04-05T08:29"))
-    await world.settle()
-    assert not any("In a week" in (m.text or "") for m in world.fake.sent(amsterdam.id))
+    # A week before the residential (Monday 12 April): Monday 5 April, with each one's 09:00 prompt.
+    await world.scalar_becomes("SELECT count(DISTINCT person_id) FROM outbox WHERE kind = 'reminder'", (), 2)
     world.clock.set(local("2027-04-05T08:30"))
+    await world.scalar_becomes("SELECT count(*) FROM outbox WHERE kind = 'reminder' AND last_error LIKE 'waits for%'", (), 1)
+    assert not any("In a week" in (m.text or "") for m in world.fake.sent(amsterdam.id))
+    world.clock.set(local("2027-04-05T09:00"))
     week = await world.expect(amsterdam, "In a week: <b>residential week</b> on Monday 12 April in The Hague")
+    assert any(d.startswith("pr:") for _, d in week.buttons())  # one message: the reminder rides with the prompt
     await world.settle()
     assert not any("In a week" in (m.text or "") for m in world.fake.sent(london.id))
-    world.clock.set(local("2027-04-05T09:30"))  # 08:30 in London
+    world.clock.set(local("2027-04-05T10:00"))  # 09:00 in London
     await world.expect(london, "In a week: <b>residential week</b>")
     row = await world.row_of(amsterdam, week)
-    assert row.due_at == local("2027-04-05T08:30").astimezone(UTC)
+    assert row.kind == "prompt" and row.due_at == local("2027-04-05T09:00").astimezone(UTC)
 
     # The facilitator lists and mutes them; the day-before reminder then does not come.
     await world.say(FIONA, "/reminders")
@@ -224,3 +226,37 @@ async def test_a_restart_in_the_middle_of_a_broadcast_to_500_reaches_each_exactl
     assert steps and all(" of 500" in e for e in steps)  # live progress along the way
     per_chat = Counter(m.chat_id for m in world.fake.sent() if "📣" in plain(m) and m.chat_id != FIONA.id)
     assert len(per_chat) == 500 and set(per_chat.values()) == {1}
+
+
+async def test_the_broadcast_steps_say_what_was_chosen_and_leave_no_live_buttons_behind(world: World) -> None:
+    await setup(world)
+    await world.say(FIONA, "/broadcast")
+    audience = await world.expect(FIONA, "Who should receive this broadcast?")
+    await world.press(FIONA, audience, button(audience, "Set B"))
+    await world.expect(FIONA, "Type the message for 2 recipients")
+    # The question now says what was chosen, and has no buttons left.
+    assert plain(audience) == "Who should receive this broadcast?\n✓ Set B"
+    assert audience.buttons() == []
+    await world.say(FIONA, MESSAGE)
+    preview = await world.expect(FIONA, lambda m: MESSAGE in plain(m) and bool(m.buttons()))
+    await world.press(FIONA, preview, button(preview, "Schedule"))
+    when = await world.expect(FIONA, "When should it go out?")
+    assert preview.buttons() == []  # Send now / Schedule / Cancel no longer live on the preview
+    # The question about the moment has its own way out.
+    await world.press(FIONA, when, button(when, "Cancel"))
+    await world.expect(FIONA, "Broadcast cancelled: nothing was sent.")
+    assert when.buttons() == []
+    await world.say(FIONA, "2027-04-02 10:00")  # no longer awaited: not taken as a moment
+    await world.settle()
+    assert not any("Scheduled for" in (m.text or "") for m in world.fake.sent(FIONA.id))
+
+    # Cancel on a preview says so in the chat, not only in a pop-up.
+    await world.say(FIONA, "/broadcast")
+    audience = await world.expect(FIONA, "Who should receive this broadcast?", count=2)
+    await world.press(FIONA, audience, button(audience, "Everyone in"))
+    await world.say(FIONA, MESSAGE)
+    preview = await world.expect(FIONA, lambda m: MESSAGE in plain(m) and bool(m.buttons()))
+    await world.press(FIONA, preview, button(preview, "Cancel"))
+    await world.expect(FIONA, "Broadcast cancelled: nothing was sent.", count=2)
+    assert preview.buttons() == []
+    assert await world.db.scalar("SELECT count(*) FROM outbox WHERE kind = 'broadcast'") == 0

@@ -121,22 +121,19 @@ async def test_a_facilitator_sees_counts_and_a_chart_and_never_journal_text(worl
     report = seen(await world.expect(FIONA, "Participation — Certified Public Manager"))
     photo = await world.expect(FIONA, lambda m: m.photo is not None)
     assert "Module now: The Person" in report
+    # Sets of two and one: the activity counts would point at a person, so they are not shown.
     assert block(report, "Action learning set A").split("\n")[1:] == [
         "Joined: 2 · active: 2",
-        "Reflected in the last 7 days: 2",
-        "Shared in this module: 1",
-        "Prompts answered in this module: 2 of 2",
+        "Reflected, shared and prompts answered: too few to show (fewer than 5, not all of whom show their activity)",
         "Reflections in the last 7 days, of those who show their activity:",
         "• Anna: 1",
     ]
     assert block(report, "Action learning set B").split("\n")[1:] == [
         "Joined: 1 · active: 1",
-        "Reflected in the last 7 days: 0",
-        "Shared in this module: 0",
-        "Prompts answered in this module: 0 of 1",
+        "Reflected, shared and prompts answered: too few to show (fewer than 5, not all of whom show their activity)",
     ]
     totals = block(report, "All sets together")
-    assert "Joined: 3 · active: 3" in totals and "Prompts answered in this module: 2 of 3" in totals
+    assert "Joined: 3 · active: 3" in totals and "too few to show" in totals and "Prompts answered" not in totals
     assert (
         "Bob" not in report and "Carol" not in report
     )  # they did not choose to show their activity
@@ -146,6 +143,7 @@ async def test_a_facilitator_sees_counts_and_a_chart_and_never_journal_text(worl
     assert photo.photo is not None and photo.photo.startswith(b"\x89PNG\r\n\x1a\n")
     assert Image.open(io.BytesIO(photo.photo)).size == (1000, 640)
     assert seen(photo).startswith("Certified Public Manager: reflections per week")
+    assert seen(photo).endswith("Sets too small to show are left out.")
     await world.settle()
     for message in world.fake.sent(FIONA.id):
         for forbidden in (ANNA_TEXT, BOB_SECRET, "I noticed", "private worry"):
@@ -189,3 +187,19 @@ async def test_many_sets_are_split_into_messages_telegram_accepts(world: World) 
             in joined
         )
     assert joined.count("Alle leergroepen samen") == 1
+
+
+async def test_a_chart_telegram_refuses_is_one_sentence_and_every_programme_still_comes(world: World) -> None:
+    await world.load(PROGRAMME)
+    await world.load(OTHER)
+    await world.start()
+    world.fake.fail_next("sendPhoto", chat_id=ADMIN.id, error_code=400, description="Bad Request: PHOTO_INVALID_DIMENSIONS")
+    await world.say(ADMIN, "/stats")
+    await world.expect(ADMIN, "Deelname — Certified Public Manager")
+    await world.expect(ADMIN, "Deelname — Leergang Publieke Werken")
+    await world.expect(ADMIN, lambda m: m.photo is not None)  # the second programme's chart goes
+    await world.settle()
+    texts = [seen(m) for m in world.fake.sent(ADMIN.id)]
+    assert not any("Sorry, something went wrong" in t for t in texts)
+    refused = [t for t in texts if "grafiek" in t and "niet versturen" in t]
+    assert len(refused) == 1 and "Certified Public Manager" in refused[0]

@@ -1,0 +1,166 @@
+"""One message a day: a pitstop that is also the set's meeting is one reminder, and the day's
+reminders travel with the day's prompt instead of piling up beside it (the daily budget)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.fakeapi import FakeUser, SentMessage
+from bot.jobs.planner import plan_everyone
+from bot.jobs.reminders import plan_reminders
+from bot.jobs.sets import plan_sets
+from bot.store.outbox import ts
+from tests.e2e.world import World, local
+
+PROGRAMME = """
+[programme]
+key = "pit"
+title = "Pitstop"
+language = "nl"
+timezone = "Europe/Amsterdam"
+
+[[modules]]
+key = "m1"
+title = "Verbinden"
+starts = 2027-03-01
+ends = 2027-05-30
+
+[[modules.events]]
+kind = "pitstop"
+title = "Pitstop 2"
+starts = 2027-04-06T13:00:00
+
+[[sets]]
+key = "set-a"
+name = "Leergroep 1"
+
+[[sets.meetings]]
+at = 2027-04-06T13:00:00
+place = "Scheveningen"
+"""
+
+SANNE = FakeUser(id=8101, first_name="Sanne", language_code="nl")  # prompts at 08:00, before the reminders
+TOM = FakeUser(id=8102, first_name="Tom")  # prompts at 09:00, after them
+
+
+def is_prompt(m: SentMessage) -> bool:
+    return "pr:" in json.dumps(m.params.get("reply_markup") or {})
+
+
+async def drained(world: World) -> None:
+    """Waits until nothing due is left waiting or in flight."""
+    await world.scalar_becomes(
+        "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending') AND due_at <= ?", (ts(world.clock.now()),), 0
+    )
+
+
+async def at(world: World, moment: str) -> None:
+    """Moves the clock, plans as the hourly planner would at that moment, and waits until what is due went."""
+    world.clock.set(local(moment))
+    now = world.clock.now()
+    await plan_everyone(world.db, now)
+    await plan_sets(world.db, now)
+    await plan_reminders(world.db, now)
+    await drained(world)
+
+
+def on_day(world: World, user: FakeUser, day: str) -> list[SentMessage]:
+    """Gives the bot-initiated messages of a day (digests are outside the daily budget)."""
+    start, end = local(f"{day}T00:00").timestamp(), local(f"{day}T23:59").timestamp()
+    return [m for m in world.fake.sent(user.id) if start <= m.date <= end and " — digest" not in (m.text or "")]
+
+
+async def setup(world: World) -> None:
+    await world.load(PROGRAMME)
+    await world.start()
+    await world.onboard(SANNE, await world.invite("pit", "set-a"), language="nl", hour=8)
+    await world.onboard(TOM, await world.invite("pit", "set-a"), hour=9)
+    await plan_reminders(world.db, world.clock.now())
+
+
+async def test_a_pitstop_that_is_the_sets_meeting_gives_one_message_on_the_day_before(world: World) -> None:
+    await setup(world)
+    for moment in ("2027-03-30T08:00", "2027-03-30T08:30", "2027-03-30T09:00", "2027-03-30T09:02"):
+        await at(world, moment)
+    for moment in ("2027-04-03T09:00", "2027-04-04T09:00", "2027-04-05T08:00", "2027-04-05T08:30", "2027-04-05T09:00",
+                   "2027-04-05T09:02", "2027-04-05T20:00"):
+        await at(world, moment)
+    await world.settle()
+
+    sanne = on_day(world, SANNE, "2027-04-05")
+    assert len(sanne) == 1 and is_prompt(sanne[0]), [(m.date, m.text) for m in sanne]
+    text = sanne[0].text or ""
+    assert text.startswith("Morgen: <b>Pitstop 2</b>, dinsdag 6 april om 13:00 in Scheveningen.")
+    assert "Je leergroep komt er ook bijeen" in text and "komt morgen bijeen" not in text
+    tom = on_day(world, TOM, "2027-04-05")
+    assert len(tom) == 1 and is_prompt(tom[0])
+    assert (tom[0].text or "").startswith("Tomorrow: <b>Pitstop 2</b>, Tuesday 6 April at 13:00 in Scheveningen.")
+    assert "Your learning set meets there too" in (tom[0].text or "")
+
+    # A week before, the same: the "in a week" reminder rides with the prompt.
+    for user in (SANNE, TOM):
+        week = on_day(world, user, "2027-03-30")
+        assert len(week) == 1 and is_prompt(week[0])
+        assert (week[0].text or "").startswith(("Over een week: <b>Pitstop 2</b>", "In a week: <b>Pitstop 2</b>"))
+
+
+async def test_a_reminder_on_a_day_without_a_prompt_comes_alone_and_once(world: World) -> None:
+    await setup(world)
+    # Tom wants no prompts on Mondays: the day-before reminder comes by itself at 08:30.
+    await world.say(TOM, "/settings")
+    settings = await world.expect(TOM, lambda m: any(d == "st:days" for _, d in m.buttons()))
+    await world.press(TOM, settings, "st:days")
+    days = await world.expect(TOM, lambda m: any(d == "ob:day:0" for _, d in m.buttons()))
+    await world.press(TOM, days, "ob:day:0")
+    await world.press(TOM, days, "ob:days:ok")
+    await world.expect(TOM, "Saved", count=1)
+    for moment in ("2027-04-03T09:00", "2027-04-04T09:00", "2027-04-05T08:00", "2027-04-05T08:30", "2027-04-05T09:00",
+                   "2027-04-05T20:00"):
+        await at(world, moment)
+    await world.settle()
+    tom = on_day(world, TOM, "2027-04-05")
+    assert len(tom) == 1 and not is_prompt(tom[0])
+    assert (tom[0].text or "").startswith("Tomorrow: <b>Pitstop 2</b>")
+
+
+RESIDENTIAL = PROGRAMME.replace('''[[modules.events]]
+kind = "pitstop"''', '''[[modules.events]]
+kind = "residential"
+starts = 2027-04-12
+ends = 2027-04-14
+place = "Den Haag"
+
+[[modules.events]]
+kind = "pitstop"''').replace("2027-04-06T13:00:00", "2027-04-15T13:00:00")
+
+
+async def test_in_a_residential_week_one_prompt_comes_at_the_end_of_the_day(world: World) -> None:
+    await world.load(RESIDENTIAL)
+    await world.start()
+    await world.onboard(TOM, await world.invite("pit", "set-a"), hour=9)
+    for moment in ("2027-04-12T08:30", "2027-04-12T09:00", "2027-04-12T19:30", "2027-04-12T20:00",
+                   "2027-04-14T09:00", "2027-04-14T19:30", "2027-04-14T20:00", "2027-04-14T20:01"):
+        await at(world, moment)
+    await world.settle()
+    # Monday's one message, at 20:00, is the case round for Thursday's meeting; Tuesday's is the prompt.
+    monday = on_day(world, TOM, "2027-04-12")
+    assert len(monday) == 1 and "Do you bring a case" in (monday[0].text or "")
+    assert monday[0].date == int(local("2027-04-12T20:00").timestamp())
+    # The last evening of the week also tells of tomorrow's pitstop, in the same message.
+    wednesday = on_day(world, TOM, "2027-04-14")
+    assert len(wednesday) == 1 and is_prompt(wednesday[0])
+    assert (wednesday[0].text or "").startswith("Tomorrow: <b>Pitstop 2</b>")
+
+
+async def test_a_programme_that_wants_quiet_sends_no_prompt_in_its_residential_week(world: World) -> None:
+    await world.load(RESIDENTIAL.replace('timezone = "Europe/Amsterdam"', 'timezone = "Europe/Amsterdam"\nresidential_prompt = "none"'))
+    await world.start()
+    await world.onboard(TOM, await world.invite("pit", "set-a"), hour=9)
+    for moment in ("2027-04-12T09:00", "2027-04-12T20:00", "2027-04-13T09:00", "2027-04-13T20:00"):
+        await at(world, moment)
+    await world.settle()
+    # Only the case round for Thursday's meeting, and that at the end of the day.
+    monday = on_day(world, TOM, "2027-04-12")
+    assert len(monday) == 1 and "Do you bring a case" in (monday[0].text or "")
+    assert monday[0].date == int(local("2027-04-12T20:00").timestamp())
+    assert on_day(world, TOM, "2027-04-13") == []
