@@ -9,6 +9,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.clock import Clock
 from bot.config import Settings
 from bot.jobs.dispatcher import Dispatcher
+from bot.logs import install_redaction
 from bot.render import Renderer
 from bot.store.db import Database
 from bot.tg.app import build_application
@@ -25,6 +26,7 @@ async def launch(
     settings: Settings, clock: Clock, db: Database, render: Renderer | None = None, poll_timeout: int = 10
 ) -> PitstopApplication:
     """Builds, initialises and starts the Application, long polling unless a webhook is configured."""
+    install_redaction(settings.token)  # before the first request: the libraries log payloads at several levels
     services = Services(settings=settings, db=db, clock=clock, render=render or Renderer())
     services.dispatcher = Dispatcher(services)
     app = build_application(services, polling=settings.webhook_url is None)
