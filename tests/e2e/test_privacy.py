@@ -4,18 +4,23 @@ and the webhook refuses strangers before it reads what they send."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 
+import aiohttp
 import pytest
 
 from bot.fakeapi import FakeUser
 from tests.e2e.test_sharing import PROGRAMME
+from tests.e2e.test_webhook import STRANGER, free_port, update
 from tests.e2e.world import World
 
 ANNA = FakeUser(id=7001, first_name="Anna", language_code="nl")
 BOB = FakeUser(id=7002, first_name="Bob")
 ANNA_TEXT = "Mijn geheime twijfel over de reorganisatie van team Zuidvleugel-42."
 BOB_TEXT = "My private note about the Quokka-97 budget round."
+SECRET = "X-Telegram-Bot-Api-Secret-Token"
 LIBRARIES = ("telegram", "httpx", "httpcore", "aiosqlite", "apscheduler", "bot", "tornado", "aiohttp")
 
 
@@ -51,3 +56,69 @@ async def test_an_unreadable_update_is_skipped_and_no_log_line_carries_journal_t
     skipped = [r for r in caplog.records if "update skipped" in r.getMessage()]
     assert len(skipped) == 1 and "kind=poll" in skipped[0].getMessage()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def webhook_world(world: World) -> int:
+    """Starts the bot in webhook mode on a free local port; gives the port."""
+    port = free_port()
+    world.settings = replace(
+        world.settings, webhook_url="https://pitstop.example/hook", webhook_secret="s3cret-Token_1",
+        webhook_port=port, webhook_listen="127.0.0.1",
+    )
+    await world.start()
+    return port
+
+
+async def status_after_headers(port: int, headers: dict[str, str], declared: int, sent: bytes) -> int:
+    """Sends a POST's headers declaring `declared` bytes of body but only `sent`; gives the status the server answers.
+
+    A server that reads the whole body before looking at the headers never answers (it waits for the rest).
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(
+            f"POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {declared}\r\n{head}\r\n".encode() + sent
+        )
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=10)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+async def test_the_webhook_refuses_a_body_without_the_secret_before_reading_it(world: World) -> None:
+    port = await webhook_world(world)
+    huge = 95 * 1024 * 1024
+    assert await status_after_headers(port, {}, huge, b"{" + b" " * 1000) == 403
+    assert await status_after_headers(port, {SECRET: "wrong"}, huge, b"{" + b" " * 1000) == 403
+    # With the secret, a body larger than any update Telegram sends is refused unread too.
+    assert await status_after_headers(port, {SECRET: "s3cret-Token_1"}, huge, b"{" + b" " * 1000) == 413
+    async with aiohttp.ClientSession() as session:
+        too_big = b'{"update_id": 1, "x": "' + b"a" * (3 * 1024 * 1024) + b'"}'
+        async with session.post(f"http://127.0.0.1:{port}/hook", data=too_big, headers={
+            SECRET: "s3cret-Token_1", "Content-Type": "application/json"}) as refused:
+            assert refused.status == 413
+        # The bot still takes a real update afterwards.
+        async with session.post(f"http://127.0.0.1:{port}/hook", json=update(3, "/start"),
+                                headers={SECRET: "s3cret-Token_1"}) as taken:
+            assert taken.status == 200
+    await world.expect(STRANGER, "works by invitation only")
+
+
+async def test_the_webhook_skips_an_unreadable_update_and_takes_the_next(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = await webhook_world(world)
+    caplog.set_level(logging.DEBUG, logger="telegram")
+    headers = {SECRET: "s3cret-Token_1"}
+    async with aiohttp.ClientSession() as session:
+        bad = {"update_id": 2, **unreadable_poll(), "message": {"text": ANNA_TEXT}}
+        async with session.post(f"http://127.0.0.1:{port}/hook", json=bad, headers=headers) as skipped:
+            assert skipped.status == 200  # answered, so that Telegram does not send it again and again
+        async with session.post(f"http://127.0.0.1:{port}/hook", json=update(3, "/start"), headers=headers) as taken:
+            assert taken.status == 200
+    await world.expect(STRANGER, "works by invitation only")
+    assert ANNA_TEXT not in caplog.text
+    assert any("update skipped" in r.getMessage() for r in caplog.records)
