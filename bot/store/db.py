@@ -75,6 +75,20 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def scrub(self) -> bool:
+        """Copies the WAL into the database file and truncates it, so that erased text is gone from disk too.
+
+        With secure_delete the file's freed space is zeroed, but the WAL still holds the pages as they
+        were before the erase until a checkpoint; TRUNCATE empties it. Gives False when another process
+        (a CLI command reading beside the bot) kept the checkpoint from finishing; the next one will.
+        """
+        async with self._lock:
+            row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = row is not None and row[0] != 0
+        if busy:
+            log.warning("checkpoint after an erase was blocked by a reader; the WAL is emptied at the next one")
+        return not busy
+
     async def close(self) -> None:
         """Closes the connection; safe to call twice."""
         try:
@@ -107,6 +121,8 @@ async def connect(path: str | Path) -> Database:
         await conn.execute("PRAGMA cache_size = -32000")
         # FULL: a committed reflection survives a power cut, not only a crash. Writes are small.
         await conn.execute("PRAGMA synchronous = FULL")
+        # Erased text is overwritten with zeros in the file, not left in free pages (see Database.scrub).
+        await conn.execute("PRAGMA secure_delete = ON")
     except sqlite3.DatabaseError as exc:
         await conn.close()
         raise StoreError(_explain(path_text, exc)) from None

@@ -145,7 +145,8 @@ async def edit_message(db: Database, chat_id: int, message_id: int, text: str, n
             (text, ts(now), chat_id, message_id),
         )
         await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (ts(now), row[0]))
-        return int(row[0])
+    await db.scrub()  # the words edited away leave the disk too
+    return int(row[0])
 
 
 async def get(db: Database, reflection_id: int) -> Reflection | None:

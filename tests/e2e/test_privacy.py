@@ -122,3 +122,33 @@ async def test_the_webhook_skips_an_unreadable_update_and_takes_the_next(
     await world.expect(STRANGER, "works by invitation only")
     assert ANNA_TEXT not in caplog.text
     assert any("update skipped" in r.getMessage() for r in caplog.records)
+
+
+def on_disk(world: World, phrase: str) -> list[str]:
+    """Gives which of the database's files (main, WAL, shared memory) hold a phrase, byte for byte."""
+    found = []
+    for suffix in ("", "-wal", "-shm"):
+        file = world.path.with_name(world.path.name + suffix)
+        if file.exists() and phrase.encode() in file.read_bytes():
+            found.append(file.name)
+    return found
+
+
+async def test_after_forget_the_text_is_in_neither_the_database_file_nor_its_wal(world: World) -> None:
+    await world.load(PROGRAMME)
+    await world.start()
+    await world.onboard(ANNA, await world.invite("cpm-sets", "set-a"), language="nl")
+    await world.say(ANNA, ANNA_TEXT)
+    await world.expect(ANNA, "Bewaard in je dagboek")
+    sent = await world.say(ANNA, "Nog een zin met Kiwi-Vlinder-8 erin.")
+    await world.expect(ANNA, "Toegevoegd")
+    await world.fake.edit_text(ANNA, sent, "Nog een zin, zonder dat woord.")
+    await world.expect(ANNA, "bijgewerkt")
+    assert on_disk(world, "Zuidvleugel-42")  # the check can see text where it is
+    assert on_disk(world, "Kiwi-Vlinder-8") == []  # an edit leaves the old words nowhere
+    await world.say(ANNA, "/forget")
+    confirm = await world.expect(ANNA, "Hiermee wis je alles")
+    await world.press(ANNA, confirm, "fg:yes")
+    await world.expect(ANNA, "alles is gewist")
+    assert on_disk(world, "Zuidvleugel-42") == []
+    assert on_disk(world, "zonder dat woord") == []
