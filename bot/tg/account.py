@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -13,9 +16,10 @@ from telegram.error import BadRequest
 
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day
+from bot.jobs.compose import event_values, where_is
 from bot.jobs.planner import replan_person
-from bot.render import short_day_text
-from bot.store import journal, outbox, people, sharing
+from bot.render import Renderer, moment_text, short_day_text
+from bot.store import export, journal, outbox, people, programmes, sharing
 from bot.store.people import Person
 from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
@@ -143,54 +147,145 @@ async def resume_nudges(update: Update, context: PitstopContext, person: Person)
 
 
 async def export_data(update: Update, context: PitstopContext, person: Person) -> None:
-    """Sends all of a person's data as a Markdown document and a JSON file."""
-    entries = list(reversed(await journal.for_person(context.db, person.id)))
-    memberships = await people.memberships(context.db, person.id)
-    planned = await outbox.for_person(context.db, person.id)
-    cases = await context.db.fetchall(
-        "SELECT created_at, text FROM case_proposal WHERE person_id = ? ORDER BY created_at", (person.id,)
-    )
+    """Sends everything the database holds about a person: a readable Markdown document and a JSON file."""
+    data = await export_payload(context, person)
     zone = ZoneInfo(person.timezone)
-    data = {
-        "exported_at": context.clock.now().isoformat(),
-        "person": {
-            "name": person.name, "language": person.language, "timezone": person.timezone,
-            "nudge_time": f"{person.nudge_hour:02d}:{person.nudge_minute:02d}", "nudge_days": list(person.nudge_days),
-            "paused_until": person.paused_until.isoformat() if person.paused_until else None,
-            "joined": person.created_at.isoformat(), "show_activity": person.show_activity,
-        },
-        "memberships": [{"programme_id": m.programme_id, "learning_set_id": m.learning_set_id, "role": m.role} for m in memberships],
-        "reflections": [
-            {
-                "id": e.id, "written": e.created_at.isoformat(), "updated": e.updated_at.isoformat(),
-                "prompt": e.prompt_key, "module": e.module_key, "phase": e.phase, "capacity": e.capacity,
-                "intention": e.is_intention, "follows_up": e.follows_up_id, "visibility": e.visibility,
-                "takeaway": e.takeaway,
-                "messages": [{"kind": p.kind, "text": p.text, "file_id": p.file_id, "written": p.created_at.isoformat(),
-                              "edited": p.edited_at.isoformat() if p.edited_at else None} for p in e.parts],
-            }
-            for e in entries
-        ],
-        "cases": [{"written": c[0], "text": c[1]} for c in cases],
-        "messages_planned_and_sent": [
-            {"kind": r.kind, "due": r.due_at.isoformat(), "status": r.status, "prompt": r.prompt_key, "response": r.response}
-            for r in planned
-        ],
-    }
-    markdown = context.render.env.get_template(f"{person.language}/export.md").render(
-        person=data["person"],
-        entries=[
-            {**item, "date": short_day_text(e.created_at, person.language, zone)}
-            for item, e in zip(data["reflections"], entries)
-        ],
-    )
+    markdown = render_export(context.render, person.language, zone, data)
     stamp = context.clock.now().astimezone(zone).date().isoformat()
     chat_id = update.effective_chat.id if update.effective_chat else person.chat_id
-    caption = context.render.message(person.language, "export_caption", count=len(entries))
+    count = len(data["reflections"])
+    caption = context.render.message(person.language, "export_caption", count=count)
     await context.bot.send_document(chat_id, InputFile(io.BytesIO(markdown.encode("utf-8")), f"pitstop-journal-{stamp}.md"), caption=caption)
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     await context.bot.send_document(chat_id, InputFile(io.BytesIO(payload), f"pitstop-data-{stamp}.json"))
-    log.info("export sent person=%d reflections=%d", person.id, len(entries))
+    log.info("export sent person=%d reflections=%d", person.id, count)
+
+
+def render_export(render: Renderer, language: str, zone: ZoneInfo, data: dict[str, Any]) -> str:
+    """Gives the export's Markdown document: every field of the JSON, in words of the language, text escaped."""
+
+    def when(value: str | None) -> str:
+        return moment_text(datetime.fromisoformat(value), language, zone) if value else ""
+
+    return render.env.get_template(f"{language}/export.md").render(
+        data=data, md=md_escape, when=when,
+        zone_name=lambda z: render.button(language, "zone", zone=z),
+        weekday=lambda d: render.button(language, "weekday", day=d),
+    )
+
+
+async def export_payload(context: PitstopContext, person: Person) -> dict[str, Any]:
+    """Gives everything the database holds about a person as plain JSON values (the export's one source)."""
+    held = await export.holdings(context.db, person.id)
+    assert held is not None
+    entries = list(reversed(await journal.for_person(context.db, person.id)))
+    me = held.person
+    titles: dict[tuple[int, str], str] = {}
+    programme_ids = {e.programme_id for e in entries if e.programme_id is not None}
+    programme_ids |= {m["programme_id"] for m in held.memberships}
+    for programme_id in programme_ids:
+        stored = await programmes.get_programme_by_id(context.db, programme_id)
+        for module in stored.programme.modules if stored else ():
+            titles[(programme_id, module.key)] = module.title
+    by_key = {key: title for (_, key), title in titles.items()}
+    reflections = []
+    for e in entries:
+        share = held.shares.get(e.id, {})
+        digest = None
+        if share.get("digest_id") is not None:
+            digest = {"id": share["digest_id"], "sent": share["digest_sent_at"], "meeting": share["digest_meeting"],
+                      "place": share["digest_place"], "status": share["digest_status"]}
+        reflections.append({
+            "id": e.id, "written": e.created_at.isoformat(), "updated": e.updated_at.isoformat(),
+            "prompt": e.prompt_key, "question": await asked(context, person, e.prompt_key, await sent_at(context, e)),
+            "module": e.module_key, "module_title": titles.get((e.programme_id or 0, e.module_key), ""),
+            "phase": e.phase, "capacity": e.capacity, "intention": e.is_intention, "follows_up": e.follows_up_id,
+            "visibility": e.visibility, "takeaway": e.takeaway, "shared_with": share.get("set_name"),
+            "shared_at": share.get("shared_at"), "digest": digest,
+            "messages": [{"kind": p.kind, "text": p.text, "file_id": p.file_id, "message_id": p.message_id,
+                          "written": p.created_at.isoformat(), "edited": p.edited_at.isoformat() if p.edited_at else None}
+                         for p in e.parts],
+        })
+    return {
+        "exported_at": context.clock.now().isoformat(),
+        "person": {
+            "telegram_id": me["telegram_id"], "chat_id": me["chat_id"], "name": me["name"],
+            "emails": sorted({i["email"] for i in held.invites if i["email"]}),
+            "language": me["language"], "timezone": me["timezone"],
+            "nudge_time": f"{person.nudge_hour:02d}:{person.nudge_minute:02d}", "nudge_days": list(person.nudge_days),
+            "paused_until": me["paused_until"], "status": me["status"], "onboarding_step": me["onboarding_step"],
+            "show_activity": bool(me["show_activity"]), "waiting_for": waiting_for(me["awaiting"]),
+            "joined": me["created_at"], "updated": me["updated_at"],
+        },
+        "invites": [{"programme": i["programme_title"], "learning_set": i["set_name"], "role": i["role"],
+                     "name": i["name"], "language": i["language"], "email": i["email"], "imported": i["imported"],
+                     "created": i["created_at"], "expires": i["expires_at"]} for i in held.invites],
+        "memberships": [{"programme_id": m["programme_id"], "programme": m["programme_title"],
+                         "learning_set_id": m["set_id"], "learning_set": m["set_name"], "role": m["role"],
+                         "joined": m["joined_at"]} for m in held.memberships],
+        "reflections": reflections,
+        "cases": [{"written": c["created_at"], "text": c["text"], "learning_set": c["set_name"],
+                   "digest_id": c["digest_id"], "meeting": c["meeting"], "place": c["place"],
+                   "digest_sent": c["digest_sent_at"]} for c in held.cases],
+        "messages_planned_and_sent": [
+            {"kind": r["kind"], "due": r["due_at"], "status": r["status"], "sent": r["sent_at"],
+             "prompt": r["prompt_key"],
+             "question": await asked(context, person, r["prompt_key"], datetime.fromisoformat(r["sent_at"] or r["due_at"])),
+             "module": r["module_key"], "module_title": by_key.get(r["module_key"] or "", ""), "response": r["response"],
+             "telegram_message_id": r["telegram_message_id"], "digest_id": r["digest_id"],
+             "broadcast_id": r["broadcast_id"]}
+            for r in held.messages
+        ],
+        "broadcasts_written": [
+            {"programme": b["programme_title"], "learning_set": b["set_name"], "audience": b["audience"],
+             "text": b["text"], "status": b["status"], "created": b["created_at"], "scheduled": b["scheduled_at"],
+             "finished": b["finished_at"]}
+            for b in held.broadcasts
+        ],
+        "actions_recorded": [{"at": a["at"], "action": a["action"], "detail": a["detail"]} for a in held.actions],
+    }
+
+
+def waiting_for(raw: str | None) -> dict[str, Any] | None:
+    """Gives the stored "the bot waits for a typed …" (`kind:target@stamp`) as its parts, or None."""
+    kind, _, rest = (raw or "").partition(":")
+    target, _, stamp = rest.partition("@")
+    if not kind or not stamp.isdigit():
+        return None
+    return {"kind": kind, "about": int(target) if target.isdigit() else target,
+            "asked": datetime.fromtimestamp(int(stamp), UTC).isoformat()}
+
+
+async def sent_at(context: PitstopContext, entry: journal.Reflection) -> datetime:
+    """Gives when the prompt an entry answers was sent (else when the entry was written)."""
+    row = await outbox.get(context.db, entry.outbox_id) if entry.outbox_id is not None else None
+    return (row.sent_at if row is not None and row.sent_at else None) or entry.created_at
+
+
+async def asked(context: PitstopContext, person: Person, prompt_key: str | None, moment: datetime) -> str | None:
+    """Gives a library prompt as it read when it was sent at `moment` (plain text), or None when there is none."""
+    if prompt_key is None or not any(p.key == prompt_key for p in context.render.library):
+        return None
+    where = await where_is(context.db, person, moment)
+    module = where.position.module if where else None
+    zone = ZoneInfo(person.timezone)
+    values = {
+        "name": person.name, "module_title": module.title if module else "", "module_theme": module.theme if module else "",
+        **event_values(context.render, person.language, where.position.event if where else None, zone),
+    }
+    return html.unescape(TAG.sub("", context.render.prompt(person.language, prompt_key, **values)))
+
+
+TAG = re.compile(r"<[^>]+>")
+MD_ANYWHERE = re.compile(r"([\\`*_\[\]<>|~]|&(?=#?\w+;))")
+MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+
+
+def md_escape(text: str | None) -> str:
+    """Gives a person's text as Markdown that shows exactly that text: `<b>mijn</b>` stays literal, lines stay lines."""
+    escaped = MD_ANYWHERE.sub(r"\\\1", text or "")
+    escaped = MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    return "\\\n".join(escaped.splitlines()) if "\n" in escaped else escaped
 
 
 # --------------------------------------------------------------------------- /forget
