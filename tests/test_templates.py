@@ -37,10 +37,10 @@ SAMPLES: dict[str, object] = {
     "show_activity": False,
     "intention": True,
     "items": [
-        {"date": "25 Nov 2026", "text": "A <b>& reflection", "media": ["voice"], "visibility": "shared",
-         "intention": True, "follow_up": False},
-        {"date": "24 Nov 2026", "text": "", "media": ["photo"], "visibility": "private", "intention": False,
-         "follow_up": True},
+        {"number": 7, "date": "25 Nov 2026", "text": "A <b>& reflection", "media": ["voice"], "visibility": "shared",
+         "intention": True, "follow_up": False, "cut": True},
+        {"number": 6, "date": "24 Nov 2026", "text": "", "media": ["photo"], "visibility": "private", "intention": False,
+         "follow_up": True, "cut": False},
     ],
     "page": 1,
     "pages": 2,
@@ -89,6 +89,14 @@ SAMPLES: dict[str, object] = {
     "stat_totals": {"joined": 9, "active": 8, "reflected": 5, "shared": 3, "answered": 12, "sent": 30},
     "week_number": 12,
     "week_count": 8,
+    "number": 3,
+    "words": "I noticed <that>…",
+    "again": True,
+    "part": 2,
+    "parts": 2,
+    "visibility": "shared",
+    "follow_up": True,
+    "media": ["voice"],
 }
 
 

@@ -21,7 +21,7 @@ from bot.jobs.planner import replan_person
 from bot.render import Renderer, moment_text, short_day_text
 from bot.store import export, journal, outbox, people, programmes, sharing
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
+from bot.tg.common import answer_button, awaiting, is_id, read_awaiting, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -35,40 +35,77 @@ PAUSE_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 async def journal_page(context: PitstopContext, person: Person, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Gives the text and paging buttons of one page of a person's journal, newest first."""
+    """Gives the text and buttons of one page of a person's journal, newest first, each entry numbered.
+
+    Each entry has a button that opens it whole (to read, correct or delete it); a shared entry not yet in
+    a digest also has one that makes it private again. Both name the entry by its number and first words.
+    """
     total = await journal.count(context.db, person.id)
     pages = max(1, -(-total // PAGE))
     page = min(max(page, 0), pages - 1)
     entries = await journal.for_person(context.db, person.id, PAGE, page * PAGE)
     zone = ZoneInfo(person.timezone)
+    numbers = [total - page * PAGE - i for i in range(len(entries))]
     items = []
-    for entry in entries:
+    for number, entry in zip(numbers, entries):
         text = entry.text
-        media = [p.kind for p in entry.parts if p.kind != "text"]
         items.append({
+            "number": number,
             "date": short_day_text(entry.created_at, person.language, zone),
             "text": text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…",
-            "media": media,
+            "cut": len(text) > EXCERPT,
+            "media": [p.kind for p in entry.parts if p.kind != "text"],
             "visibility": entry.visibility,
             "intention": entry.is_intention,
             "follow_up": entry.follows_up_id is not None,
         })
     body = context.render.message(person.language, "journal", items=items, page=page + 1, pages=pages, total=total)
-    undo = [
-        InlineKeyboardButton(
-            context.render.button(person.language, "unshare", date=short_day_text(e.created_at, person.language, zone)),
-            callback_data=f"jr:{page}:u:{e.id}",
-        )
-        for e in entries
-        if e.visibility != "private" and e.digest_id is None
-    ]
+    render = context.render
+    rows = []
+    for number, e in zip(numbers, entries):
+        words = first_words(e, person.language, zone)
+        rows.append([InlineKeyboardButton(render.button(person.language, "open_entry", number=number, words=words),
+                                          callback_data=f"jr:{page}:o:{e.id}")])
+        if e.visibility != "private" and e.digest_id is None:
+            rows.append([InlineKeyboardButton(
+                render.button(person.language, "unshare_entry", number=number, words=words),
+                callback_data=f"jr:{page}:u:{e.id}",
+            )])
     buttons = []
     if page > 0:
-        buttons.append(InlineKeyboardButton(context.render.button(person.language, "newer"), callback_data=f"jr:{page - 1}"))
+        buttons.append(InlineKeyboardButton(render.button(person.language, "newer"), callback_data=f"jr:{page - 1}"))
     if page < pages - 1:
-        buttons.append(InlineKeyboardButton(context.render.button(person.language, "older"), callback_data=f"jr:{page + 1}"))
-    rows = [[b] for b in undo] + ([buttons] if buttons else [])
+        buttons.append(InlineKeyboardButton(render.button(person.language, "older"), callback_data=f"jr:{page + 1}"))
+    rows += [buttons] if buttons else []
     return body, InlineKeyboardMarkup(rows) if rows else None
+
+
+WORDS = 24
+
+
+def first_words(entry: journal.Reflection, language: str, zone: ZoneInfo) -> str:
+    """Gives the first words of an entry for a button (its date when it has no text)."""
+    text = " ".join(entry.text.split())
+    if not text:
+        return short_day_text(entry.created_at, language, zone)
+    if len(text) <= WORDS:
+        return text
+    cut = text[:WORDS].rsplit(" ", 1)[0] if " " in text[:WORDS] else text[:WORDS]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+CHUNK = 3500  # characters of entry text per message: the header and HTML escaping stay under Telegram's 4096
+
+
+def chunks(text: str, limit: int = CHUNK) -> list[str]:
+    """Gives a text in pieces of at most `limit` characters, cut at a paragraph, a line or a word where possible."""
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return pieces + [text] if text or not pieces else pieces
 
 
 async def show_journal(update: Update, context: PitstopContext, person: Person) -> None:
@@ -78,30 +115,161 @@ async def show_journal(update: Update, context: PitstopContext, person: Person) 
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
 
 
+async def entry_view(
+    context: PitstopContext, person: Person, entry: journal.Reflection, page: int
+) -> tuple[list[str], InlineKeyboardMarkup]:
+    """Gives one entry whole, split over as many messages as it needs, and the buttons for its last message."""
+    render, language = context.render, person.language
+    zone = ZoneInfo(person.timezone)
+    number = await journal.number_of(context.db, entry)
+    pieces = chunks(entry.text)
+    texts = [
+        render.message(
+            language, "journal_entry", number=number, date=moment_text(entry.created_at, language, zone),
+            text=piece, part=i + 1, parts=len(pieces), visibility=entry.visibility, intention=entry.is_intention,
+            follow_up=entry.follows_up_id is not None, takeaway=entry.takeaway or "",
+            media=[p.kind for p in entry.parts if p.kind != "text"] if i == len(pieces) - 1 else [],
+        )
+        for i, piece in enumerate(pieces)
+    ]
+    rows = [[
+        InlineKeyboardButton(render.button(language, "correct_entry"), callback_data=f"jr:{page}:c:{entry.id}"),
+        InlineKeyboardButton(render.button(language, "delete_entry"), callback_data=f"jr:{page}:d:{entry.id}"),
+    ]]
+    if entry.visibility != "private" and entry.digest_id is None:
+        words = first_words(entry, language, zone)
+        rows.append([InlineKeyboardButton(render.button(language, "unshare_entry", number=number, words=words),
+                                          callback_data=f"jr:{page}:u:{entry.id}")])
+    rows.append([InlineKeyboardButton(render.button(language, "back_to_journal"), callback_data=f"jr:{page}")])
+    return texts, InlineKeyboardMarkup(rows)
+
+
+JOURNAL_ACTIONS = ("u", "o", "c", "d", "y", "n", "x")
+
+
 async def press_journal(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Turns a journal page in place (`jr:<page>`), or makes one entry private again and redraws it (`jr:<page>:u:<id>`)."""
+    """Handles `jr:<page>` (turn to a page) and `jr:<page>:<action>:<entry>` on one of the presser's entries:
+    u make private again, o open whole, c correct, x stop correcting, d ask to delete, y delete, n keep."""
     query = update.callback_query
     assert query is not None
     raw = parts[1] if len(parts) > 1 else ""
-    if not is_id(raw) or len(raw) > 6 or len(parts) not in (2, 4) or (len(parts) == 4 and (parts[2] != "u" or not is_id(parts[3]))):
+    if not is_id(raw) or len(raw) > 6 or len(parts) not in (2, 4) or (
+        len(parts) == 4 and (parts[2] not in JOURNAL_ACTIONS or not is_id(parts[3]))
+    ):
         await stale_button(update, context, person.language)
         return
-    if len(parts) == 4:
-        entry = await journal.get(context.db, int(parts[3]))
-        if entry is None or entry.person_id != person.id:
-            await stale_button(update, context, person.language)
-            return
-        if not await sharing.set_visibility(context.db, entry.id, person.id, "private", None, context.clock.now()):
+    page = int(raw)
+    if len(parts) == 2:
+        await query.answer()
+        await redraw_page(update, context, person, page)
+        return
+    action = parts[2]
+    entry = await journal.get(context.db, int(parts[3]))
+    if entry is None or entry.person_id != person.id:
+        await stale_button(update, context, person.language)
+        return
+    now = context.clock.now()
+    if action == "u":
+        if not await sharing.set_visibility(context.db, entry.id, person.id, "private", None, now):
             await answer_button(update, context, person.language, "digest_gone", alert=True)
             return
         await answer_button(update, context, person.language, "private")
-    else:
+        await redraw_page(update, context, person, page)
+    elif action == "o":
         await query.answer()
-    text, keyboard = await journal_page(context, person, int(raw))
+        await send_entry(update, context, person, entry, page)
+    elif action == "c":
+        await query.answer()
+        await people.update_person(context.db, person.id, now, awaiting=awaiting("correct", entry.id, now))
+        await ask_correction(update, context, person, entry, page)
+    elif action == "x":
+        await query.answer()
+        if person.awaiting and person.awaiting.startswith(f"correct:{entry.id}@"):
+            await people.update_person(context.db, person.id, now, awaiting=None)
+        await remove_buttons(update)
+        await reply(update, context, person.language, "journal_not_corrected", number=await journal.number_of(context.db, entry))
+    elif action == "d":
+        await query.answer()
+        number = await journal.number_of(context.db, entry)
+        keyboard = InlineKeyboardMarkup([[
+            InlineKeyboardButton(context.render.button(person.language, "delete_yes"), callback_data=f"jr:{page}:y:{entry.id}"),
+            InlineKeyboardButton(context.render.button(person.language, "forget_no"), callback_data=f"jr:{page}:n:{entry.id}"),
+        ]])
+        text = context.render.message(
+            person.language, "journal_delete_confirm", number=number,
+            words=first_words(entry, person.language, ZoneInfo(person.timezone)),
+        )
+        assert update.effective_chat is not None
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
+    elif action == "y":
+        number = await journal.number_of(context.db, entry)
+        await journal.delete(context.db, entry.id, person.id)
+        log.info("entry deleted person=%d reflection=%d", person.id, entry.id)
+        await query.answer()
+        await remove_buttons(update)
+        await reply(update, context, person.language, "journal_deleted", number=number)
+        await show_journal(update, context, person)
+    else:  # "n": keep it
+        await answer_button(update, context, person.language, "entry_kept")
+        await remove_buttons(update)
+
+
+async def redraw_page(update: Update, context: PitstopContext, person: Person, page: int) -> None:
+    """Redraws the message a journal button was pressed on as a page of the journal."""
+    query = update.callback_query
+    assert query is not None
+    text, keyboard = await journal_page(context, person, page)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest:
         pass  # the same page again: nothing changed
+
+
+async def send_entry(update: Update, context: PitstopContext, person: Person, entry: journal.Reflection, page: int) -> None:
+    """Sends one entry whole, over several messages when it is long; its buttons on the last."""
+    texts, keyboard = await entry_view(context, person, entry, page)
+    assert update.effective_chat is not None
+    for i, text in enumerate(texts):
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard if i == len(texts) - 1 else None)
+
+
+async def ask_correction(
+    update: Update, context: PitstopContext, person: Person, entry: journal.Reflection, page: int, again: bool = False
+) -> None:
+    """Asks for the corrected text of an entry, with a button to stop correcting."""
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+        context.render.button(person.language, "cancel"), callback_data=f"jr:{page}:x:{entry.id}"
+    )]])
+    text = context.render.message(
+        person.language, "journal_correct_ask", number=await journal.number_of(context.db, entry),
+        words=first_words(entry, person.language, ZoneInfo(person.timezone)), again=again,
+    )
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
+
+
+async def take_correction(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
+    """Takes typed text as the correction of a journal entry when the bot asked for one; gives True when it took it.
+
+    Empty text cannot be meant as the new entry: a sentence and the question again (the entry stays as it was).
+    """
+    now = context.clock.now()
+    waited = read_awaiting(person, now)
+    if waited is None or waited[0] != "correct":
+        return False
+    entry = await journal.get(context.db, waited[1])
+    message = update.effective_message
+    if entry is None or entry.person_id != person.id or message is None:
+        await people.update_person(context.db, person.id, now, awaiting=None)
+        return False
+    if not text.strip():
+        await ask_correction(update, context, person, entry, 0, again=True)
+        return True
+    await journal.correct(context.db, entry.id, person.id, message.chat_id, message.message_id, text.strip(), now)
+    await people.update_person(context.db, person.id, now, awaiting=None)
+    log.info("entry corrected person=%d reflection=%d", person.id, entry.id)
+    await reply(update, context, person.language, "journal_corrected", number=await journal.number_of(context.db, entry))
+    return True
 
 
 # --------------------------------------------------------------------------- /pause and /resume

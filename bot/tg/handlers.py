@@ -188,6 +188,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
     if (person := await _ready(update, context, person)) is not None:
         if person.awaiting and await sharing.take_awaited_text(update, context, person, message.text):
             return
+        if person.awaiting and await account.take_correction(update, context, person, message.text):
+            return
         await reflections.take_text(update, context, person)
 
 
