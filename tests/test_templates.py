@@ -39,10 +39,10 @@ SAMPLES: dict[str, object] = {
     "show_activity": False,
     "intention": True,
     "items": [
-        {"date": "25 Nov 2026", "text": "A <b>& reflection", "media": ["voice"], "visibility": "shared",
-         "intention": True, "follow_up": False},
-        {"date": "24 Nov 2026", "text": "", "media": ["photo"], "visibility": "private", "intention": False,
-         "follow_up": True},
+        {"number": 7, "date": "25 Nov 2026", "text": "A <b>& reflection", "media": ["voice"], "visibility": "shared",
+         "intention": True, "follow_up": False, "cut": True},
+        {"number": 6, "date": "24 Nov 2026", "text": "", "media": ["photo"], "visibility": "private", "intention": False,
+         "follow_up": True, "cut": False},
     ],
     "page": 1,
     "pages": 2,
@@ -98,6 +98,14 @@ SAMPLES: dict[str, object] = {
     "chosen": "Set A <b>&",
     "set_meets": True,
     "left_out": True,
+    "number": 3,
+    "words": "I noticed <that>…",
+    "again": True,
+    "part": 2,
+    "parts": 2,
+    "visibility": "shared",
+    "follow_up": True,
+    "media": ["voice"],
 }
 
 
@@ -148,17 +156,54 @@ def test_the_library_is_large_and_covers_every_phase_and_capacity() -> None:
     assert sum(p.intention for p in RENDER.library) >= 8
 
 
+EXPORT_SAMPLE = {
+    "exported_at": "2027-04-05T07:30:00+00:00",
+    "person": {
+        "telegram_id": 8001, "chat_id": 8001, "name": "Anna", "emails": ["anna@example.nl"], "language": "nl",
+        "timezone": "Europe/Amsterdam", "nudge_time": "09:00", "nudge_days": [0, 1, 2, 3, 4],
+        "paused_until": "9999-12-31T00:00:00+00:00", "status": "onboarding", "onboarding_step": "days",
+        "show_activity": True, "waiting_for": {"kind": "correct", "about": 1, "asked": "2027-04-05T07:00:00+00:00"},
+        "joined": "2027-04-01T06:00:00+00:00", "updated": "2027-04-01T07:00:00+00:00",
+    },
+    "invites": [{"programme": "CPM", "learning_set": "Set A", "role": "participant", "name": "Anna", "language": "nl",
+                 "email": "anna@example.nl", "imported": True, "created": "2027-04-01T06:00:00+00:00",
+                 "expires": "2027-05-01T06:00:00+00:00"}],
+    "memberships": [{"programme_id": 1, "programme": "CPM", "learning_set_id": 1, "learning_set": "Set A",
+                     "role": "facilitator", "joined": "2027-04-01T06:00:00+00:00"}],
+    "reflections": [{
+        "id": 1, "written": "2027-04-01T07:00:00+00:00", "updated": "2027-04-01T07:00:00+00:00", "prompt": "gone-01",
+        "question": None, "module": "m2", "module_title": "The Person", "phase": "preparing", "capacity": "relational",
+        "intention": True, "follows_up": 3, "visibility": "takeaway", "takeaway": "Ask first.",
+        "shared_with": "Set A", "shared_at": "2027-04-01T07:00:00+00:00",
+        "digest": {"id": 1, "sent": None, "meeting": "2027-04-06T12:00:00+00:00", "place": "Utrecht", "status": "sealed"},
+        "messages": [{"kind": "text", "text": "Tom & Jerry <b>", "file_id": None, "message_id": 10,
+                      "written": "2027-04-01T07:00:00+00:00", "edited": "2027-04-01T08:00:00+00:00"},
+                     {"kind": "voice", "text": "", "file_id": "F1", "message_id": 11,
+                      "written": "2027-04-01T07:00:00+00:00", "edited": None}],
+    }],
+    "cases": [{"written": "2027-04-03T07:00:00+00:00", "text": "A case", "learning_set": "Set A", "digest_id": 1,
+               "meeting": "2027-04-06T12:00:00+00:00", "place": "Utrecht", "digest_sent": None}],
+    "messages_planned_and_sent": [{"kind": "prompt", "due": "2027-04-01T07:00:00+00:00", "status": "sent",
+                                   "sent": "2027-04-01T07:00:00+00:00", "prompt": "p-01", "question": "What?",
+                                   "module": "m2", "module_title": "The Person", "response": "answered",
+                                   "telegram_message_id": 9, "digest_id": 1, "broadcast_id": 2}],
+    "broadcasts_written": [{"programme": "CPM", "learning_set": "Set A", "audience": "set", "text": "Hello",
+                            "status": "done", "created": "2027-04-01T07:00:00+00:00", "scheduled": None,
+                            "finished": "2027-04-01T07:01:00+00:00"}],
+    "actions_recorded": [{"at": "2027-04-01T07:00:00+00:00", "action": "broadcast", "detail": "set=1 count=3"}],
+}
+
+
 def test_the_export_document_renders_in_both_languages() -> None:
-    entry = {"date": "25 Nov 2026", "intention": True, "follows_up": None, "visibility": "shared", "module": "m1",
-             "capacity": "relational", "messages": [{"kind": "text", "text": "Tom & Jerry"}, {"kind": "voice", "text": ""}]}
+    from zoneinfo import ZoneInfo
+
+    from bot.tg.account import render_export
+
+    data = EXPORT_SAMPLE
     for language in LANGUAGES:
-        text = RENDER.env.get_template(f"{language}/export.md").render(
-            person={"language": language, "timezone": "Europe/Amsterdam", "nudge_time": "09:00"}, entries=[entry]
-        )
-        assert "Tom & Jerry" in text  # Markdown is not HTML-escaped
-        empty = RENDER.env.get_template(f"{language}/export.md").render(
-            person={"language": language, "timezone": "UTC", "nudge_time": "09:00"}, entries=[]
-        )
+        text = render_export(RENDER, language, ZoneInfo("Europe/Amsterdam"), data)
+        assert "Tom & Jerry" in text and "\\<b\\>" in text  # escaped for Markdown, not for HTML
+        empty = render_export(RENDER, language, ZoneInfo("UTC"), {**data, "reflections": [], "cases": []})
         assert "Tom" not in empty
 
 

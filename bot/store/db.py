@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
+SCRUB_ATTEMPTS = 10
 
 
 class StoreError(Exception):
@@ -75,6 +76,27 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def scrub(self) -> bool:
+        """Copies the WAL into the database file and truncates it, so that erased text is gone from disk too.
+
+        With secure_delete the file's freed space is zeroed, but the WAL still holds the pages as they
+        were before the erase until a checkpoint; TRUNCATE empties it. A read in progress on this
+        connection or another process's (a CLI command beside the bot) can hold it up: it is tried again
+        a few times, and gives False when it could not finish (the erase itself is committed; the next
+        checkpoint empties the WAL).
+        """
+        for attempt in range(SCRUB_ATTEMPTS):
+            try:
+                async with self._lock:
+                    row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+                if row is None or row[0] == 0:
+                    return True
+            except sqlite3.OperationalError:
+                pass  # "database table is locked": a read of ours is between its steps
+            await asyncio.sleep(0.01 * (attempt + 1))
+        log.warning("checkpoint after an erase was held up; the WAL is emptied at the next one")
+        return False
+
     async def close(self) -> None:
         """Closes the connection; safe to call twice."""
         try:
@@ -107,6 +129,8 @@ async def connect(path: str | Path) -> Database:
         await conn.execute("PRAGMA cache_size = -32000")
         # FULL: a committed reflection survives a power cut, not only a crash. Writes are small.
         await conn.execute("PRAGMA synchronous = FULL")
+        # Erased text is overwritten with zeros in the file, not left in free pages (see Database.scrub).
+        await conn.execute("PRAGMA secure_delete = ON")
     except sqlite3.DatabaseError as exc:
         await conn.close()
         raise StoreError(_explain(path_text, exc)) from None

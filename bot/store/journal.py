@@ -153,7 +153,8 @@ async def edit_message(db: Database, chat_id: int, message_id: int, text: str, n
             (text, ts(now), chat_id, message_id),
         )
         await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (ts(now), row[0]))
-        return int(row[0])
+    await db.scrub()  # the words edited away leave the disk too
+    return int(row[0])
 
 
 async def get(db: Database, reflection_id: int) -> Reflection | None:
@@ -209,3 +210,43 @@ async def for_person(db: Database, person_id: int, limit: int = 1_000_000, offse
 async def count(db: Database, person_id: int) -> int:
     """Gives how many reflections a person has."""
     return int(await db.scalar("SELECT count(*) FROM reflection WHERE person_id = ?", (person_id,)) or 0)
+
+
+async def number_of(db: Database, entry: Reflection) -> int:
+    """Gives an entry's number in its author's journal: 1 for the first they wrote, counting on in time."""
+    return int(await db.scalar(
+        "SELECT count(*) FROM reflection WHERE person_id = ? AND (created_at < ? OR (created_at = ? AND id <= ?))",
+        (entry.person_id, ts(entry.created_at), ts(entry.created_at), entry.id),
+    ) or 0)
+
+
+async def delete(db: Database, reflection_id: int, person_id: int) -> bool:
+    """Deletes one entry of a person with its messages, erased on disk too; gives False when it is not theirs."""
+    async with db.transaction() as conn:
+        cur = await conn.execute("DELETE FROM reflection WHERE id = ? AND person_id = ?", (reflection_id, person_id))
+        gone = cur.rowcount == 1
+    if gone:
+        await db.scrub()
+    return gone
+
+
+async def correct(
+    db: Database, reflection_id: int, person_id: int, chat_id: int, message_id: int, text: str, now: datetime
+) -> bool:
+    """Replaces the text of a person's entry by a typed correction (that message becomes its text), the old words
+    erased on disk; voice notes and photos stay, without their captions. Gives False when it is not theirs."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE reflection SET updated_at = ? WHERE id = ? AND person_id = ?", (ts(now), reflection_id, person_id)
+        )
+        if cur.rowcount != 1:
+            return False
+        await conn.execute("DELETE FROM reflection_part WHERE reflection_id = ? AND kind = 'text'", (reflection_id,))
+        await conn.execute("UPDATE reflection_part SET text = '' WHERE reflection_id = ?", (reflection_id,))
+        await conn.execute(
+            "INSERT INTO reflection_part (reflection_id, chat_id, message_id, kind, text, created_at, edited_at)"
+            " VALUES (?,?,?,'text',?,?,?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+            (reflection_id, chat_id, message_id, text, ts(now), ts(now)),
+        )
+    await db.scrub()
+    return True

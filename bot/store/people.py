@@ -186,6 +186,7 @@ async def erase_person(db: Database, person_id: int) -> None:
             "UPDATE invite SET name = '', language = NULL, import_ref = NULL WHERE used_by = ?", (person_id,)
         )
         await conn.execute("DELETE FROM person WHERE id = ?", (person_id,))
+    await db.scrub()  # erased means erased on disk: out of the WAL too
 
 
 # --------------------------------------------------------------------------- invites

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -13,11 +16,22 @@ from telegram.error import BadRequest
 
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day
+from bot.jobs.compose import event_values, where_is
 from bot.jobs.planner import replan_person
-from bot.render import short_day_text
-from bot.store import journal, outbox, people, sharing
+from bot.render import Renderer, moment_text, short_day_text
+from bot.store import export, journal, outbox, people, programmes, sharing
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
+from bot.tg.common import (
+    acknowledge,
+    answer_button,
+    awaiting,
+    is_id,
+    open_question,
+    read_awaiting,
+    remove_buttons,
+    reply,
+    stale_button,
+)
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -31,40 +45,77 @@ PAUSE_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 async def journal_page(context: PitstopContext, person: Person, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Gives the text and paging buttons of one page of a person's journal, newest first."""
+    """Gives the text and buttons of one page of a person's journal, newest first, each entry numbered.
+
+    Each entry has a button that opens it whole (to read, correct or delete it); a shared entry not yet in
+    a digest also has one that makes it private again. Both name the entry by its number and first words.
+    """
     total = await journal.count(context.db, person.id)
     pages = max(1, -(-total // PAGE))
     page = min(max(page, 0), pages - 1)
     entries = await journal.for_person(context.db, person.id, PAGE, page * PAGE)
     zone = ZoneInfo(person.timezone)
+    numbers = [total - page * PAGE - i for i in range(len(entries))]
     items = []
-    for entry in entries:
+    for number, entry in zip(numbers, entries):
         text = entry.text
-        media = [p.kind for p in entry.parts if p.kind != "text"]
         items.append({
+            "number": number,
             "date": short_day_text(entry.created_at, person.language, zone),
             "text": text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…",
-            "media": media,
+            "cut": len(text) > EXCERPT,
+            "media": [p.kind for p in entry.parts if p.kind != "text"],
             "visibility": entry.visibility,
             "intention": entry.is_intention,
             "follow_up": entry.follows_up_id is not None,
         })
     body = context.render.message(person.language, "journal", items=items, page=page + 1, pages=pages, total=total)
-    undo = [
-        InlineKeyboardButton(
-            context.render.button(person.language, "unshare", date=short_day_text(e.created_at, person.language, zone)),
-            callback_data=f"jr:{page}:u:{e.id}",
-        )
-        for e in entries
-        if e.visibility != "private" and e.digest_id is None
-    ]
+    render = context.render
+    rows = []
+    for number, e in zip(numbers, entries):
+        words = first_words(e, person.language, zone)
+        rows.append([InlineKeyboardButton(render.button(person.language, "open_entry", number=number, words=words),
+                                          callback_data=f"jr:{page}:o:{e.id}")])
+        if e.visibility != "private" and e.digest_id is None:
+            rows.append([InlineKeyboardButton(
+                render.button(person.language, "unshare_entry", number=number, words=words),
+                callback_data=f"jr:{page}:u:{e.id}",
+            )])
     buttons = []
     if page > 0:
-        buttons.append(InlineKeyboardButton(context.render.button(person.language, "newer"), callback_data=f"jr:{page - 1}"))
+        buttons.append(InlineKeyboardButton(render.button(person.language, "newer"), callback_data=f"jr:{page - 1}"))
     if page < pages - 1:
-        buttons.append(InlineKeyboardButton(context.render.button(person.language, "older"), callback_data=f"jr:{page + 1}"))
-    rows = [[b] for b in undo] + ([buttons] if buttons else [])
+        buttons.append(InlineKeyboardButton(render.button(person.language, "older"), callback_data=f"jr:{page + 1}"))
+    rows += [buttons] if buttons else []
     return body, InlineKeyboardMarkup(rows) if rows else None
+
+
+WORDS = 24
+
+
+def first_words(entry: journal.Reflection, language: str, zone: ZoneInfo) -> str:
+    """Gives the first words of an entry for a button (its date when it has no text)."""
+    text = " ".join(entry.text.split())
+    if not text:
+        return short_day_text(entry.created_at, language, zone)
+    if len(text) <= WORDS:
+        return text
+    cut = text[:WORDS].rsplit(" ", 1)[0] if " " in text[:WORDS] else text[:WORDS]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+CHUNK = 3500  # characters of entry text per message: the header and HTML escaping stay under Telegram's 4096
+
+
+def chunks(text: str, limit: int = CHUNK) -> list[str]:
+    """Gives a text in pieces of at most `limit` characters, cut at a paragraph, a line or a word where possible."""
+    pieces = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return pieces + [text] if text or not pieces else pieces
 
 
 async def show_journal(update: Update, context: PitstopContext, person: Person) -> None:
@@ -74,30 +125,162 @@ async def show_journal(update: Update, context: PitstopContext, person: Person) 
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
 
 
+async def entry_view(
+    context: PitstopContext, person: Person, entry: journal.Reflection, page: int
+) -> tuple[list[str], InlineKeyboardMarkup]:
+    """Gives one entry whole, split over as many messages as it needs, and the buttons for its last message."""
+    render, language = context.render, person.language
+    zone = ZoneInfo(person.timezone)
+    number = await journal.number_of(context.db, entry)
+    pieces = chunks(entry.text)
+    texts = [
+        render.message(
+            language, "journal_entry", number=number, date=moment_text(entry.created_at, language, zone),
+            text=piece, part=i + 1, parts=len(pieces), visibility=entry.visibility, intention=entry.is_intention,
+            follow_up=entry.follows_up_id is not None, takeaway=entry.takeaway or "",
+            media=[p.kind for p in entry.parts if p.kind != "text"] if i == len(pieces) - 1 else [],
+        )
+        for i, piece in enumerate(pieces)
+    ]
+    rows = [[
+        InlineKeyboardButton(render.button(language, "correct_entry"), callback_data=f"jr:{page}:c:{entry.id}"),
+        InlineKeyboardButton(render.button(language, "delete_entry"), callback_data=f"jr:{page}:d:{entry.id}"),
+    ]]
+    if entry.visibility != "private" and entry.digest_id is None:
+        words = first_words(entry, language, zone)
+        rows.append([InlineKeyboardButton(render.button(language, "unshare_entry", number=number, words=words),
+                                          callback_data=f"jr:{page}:u:{entry.id}")])
+    rows.append([InlineKeyboardButton(render.button(language, "back_to_journal"), callback_data=f"jr:{page}")])
+    return texts, InlineKeyboardMarkup(rows)
+
+
+JOURNAL_ACTIONS = ("u", "o", "c", "d", "y", "n", "x")
+
+
 async def press_journal(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Turns a journal page in place (`jr:<page>`), or makes one entry private again and redraws it (`jr:<page>:u:<id>`)."""
+    """Handles `jr:<page>` (turn to a page) and `jr:<page>:<action>:<entry>` on one of the presser's entries:
+    u make private again, o open whole, c correct, x stop correcting, d ask to delete, y delete, n keep."""
     query = update.callback_query
     assert query is not None
     raw = parts[1] if len(parts) > 1 else ""
-    if not is_id(raw) or len(raw) > 6 or len(parts) not in (2, 4) or (len(parts) == 4 and (parts[2] != "u" or not is_id(parts[3]))):
+    if not is_id(raw) or len(raw) > 6 or len(parts) not in (2, 4) or (
+        len(parts) == 4 and (parts[2] not in JOURNAL_ACTIONS or not is_id(parts[3]))
+    ):
         await stale_button(update, context, person.language)
         return
-    if len(parts) == 4:
-        entry = await journal.get(context.db, int(parts[3]))
-        if entry is None or entry.person_id != person.id:
-            await stale_button(update, context, person.language)
-            return
-        if not await sharing.set_visibility(context.db, entry.id, person.id, "private", None, context.clock.now()):
+    page = int(raw)
+    if len(parts) == 2:
+        await acknowledge(update)
+        await redraw_page(update, context, person, page)
+        return
+    action = parts[2]
+    entry = await journal.get(context.db, int(parts[3]))
+    if entry is None or entry.person_id != person.id:
+        await stale_button(update, context, person.language)
+        return
+    now = context.clock.now()
+    if action == "u":
+        if not await sharing.set_visibility(context.db, entry.id, person.id, "private", None, now):
             await answer_button(update, context, person.language, "digest_gone", alert=True)
             return
         await answer_button(update, context, person.language, "private")
-    else:
-        await query.answer()
-    text, keyboard = await journal_page(context, person, int(raw))
+        await redraw_page(update, context, person, page)
+    elif action == "o":
+        await acknowledge(update)
+        await send_entry(update, context, person, entry, page)
+    elif action == "c":
+        await acknowledge(update)
+        await ask_correction(update, context, person, entry, page)  # asked first: only then is typed text an answer
+        await people.update_person(context.db, person.id, now, awaiting=awaiting("correct", entry.id, now))
+    elif action == "x":
+        await acknowledge(update)
+        question = open_question(person, now)
+        if question is not None and question.kind == "correct" and question.target == entry.id:
+            await people.update_person(context.db, person.id, now, awaiting=None)
+        await remove_buttons(update)
+        await reply(update, context, person.language, "journal_not_corrected", number=await journal.number_of(context.db, entry))
+    elif action == "d":
+        await acknowledge(update)
+        number = await journal.number_of(context.db, entry)
+        keyboard = InlineKeyboardMarkup([[
+            InlineKeyboardButton(context.render.button(person.language, "delete_yes"), callback_data=f"jr:{page}:y:{entry.id}"),
+            InlineKeyboardButton(context.render.button(person.language, "forget_no"), callback_data=f"jr:{page}:n:{entry.id}"),
+        ]])
+        text = context.render.message(
+            person.language, "journal_delete_confirm", number=number,
+            words=first_words(entry, person.language, ZoneInfo(person.timezone)),
+        )
+        assert update.effective_chat is not None
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
+    elif action == "y":
+        number = await journal.number_of(context.db, entry)
+        await journal.delete(context.db, entry.id, person.id)
+        log.info("entry deleted person=%d reflection=%d", person.id, entry.id)
+        await acknowledge(update)
+        await remove_buttons(update)
+        await reply(update, context, person.language, "journal_deleted", number=number)
+        await show_journal(update, context, person)
+    else:  # "n": keep it
+        await answer_button(update, context, person.language, "entry_kept")
+        await remove_buttons(update)
+
+
+async def redraw_page(update: Update, context: PitstopContext, person: Person, page: int) -> None:
+    """Redraws the message a journal button was pressed on as a page of the journal."""
+    query = update.callback_query
+    assert query is not None
+    text, keyboard = await journal_page(context, person, page)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest:
         pass  # the same page again: nothing changed
+
+
+async def send_entry(update: Update, context: PitstopContext, person: Person, entry: journal.Reflection, page: int) -> None:
+    """Sends one entry whole, over several messages when it is long; its buttons on the last."""
+    texts, keyboard = await entry_view(context, person, entry, page)
+    assert update.effective_chat is not None
+    for i, text in enumerate(texts):
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard if i == len(texts) - 1 else None)
+
+
+async def ask_correction(
+    update: Update, context: PitstopContext, person: Person, entry: journal.Reflection, page: int, again: bool = False
+) -> None:
+    """Asks for the corrected text of an entry, with a button to stop correcting."""
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+        context.render.button(person.language, "cancel"), callback_data=f"jr:{page}:x:{entry.id}"
+    )]])
+    text = context.render.message(
+        person.language, "journal_correct_ask", number=await journal.number_of(context.db, entry),
+        words=first_words(entry, person.language, ZoneInfo(person.timezone)), again=again,
+    )
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
+
+
+async def take_correction(update: Update, context: PitstopContext, person: Person, text: str) -> bool:
+    """Takes typed text as the correction of a journal entry when the bot asked for one; gives True when it took it.
+
+    Empty text cannot be meant as the new entry: a sentence and the question again (the entry stays as it was).
+    """
+    now = context.clock.now()
+    waited = read_awaiting(person, now)
+    if waited is None or waited[0] != "correct":
+        return False
+    entry = await journal.get(context.db, waited[1])
+    message = update.effective_message
+    if entry is None or entry.person_id != person.id or message is None:
+        await people.update_person(context.db, person.id, now, awaiting=None)
+        return False
+    if not text.strip():
+        await ask_correction(update, context, person, entry, 0, again=True)
+        return True
+    await journal.correct(context.db, entry.id, person.id, message.chat_id, message.message_id, text.strip(), now)
+    await people.update_person(context.db, person.id, now, awaiting=None)
+    log.info("entry corrected person=%d reflection=%d", person.id, entry.id)
+    await reply(update, context, person.language, "journal_corrected", number=await journal.number_of(context.db, entry))
+    return True
 
 
 # --------------------------------------------------------------------------- /pause and /resume
@@ -143,54 +326,145 @@ async def resume_nudges(update: Update, context: PitstopContext, person: Person)
 
 
 async def export_data(update: Update, context: PitstopContext, person: Person) -> None:
-    """Sends all of a person's data as a Markdown document and a JSON file."""
-    entries = list(reversed(await journal.for_person(context.db, person.id)))
-    memberships = await people.memberships(context.db, person.id)
-    planned = await outbox.for_person(context.db, person.id)
-    cases = await context.db.fetchall(
-        "SELECT created_at, text FROM case_proposal WHERE person_id = ? ORDER BY created_at", (person.id,)
-    )
+    """Sends everything the database holds about a person: a readable Markdown document and a JSON file."""
+    data = await export_payload(context, person)
     zone = ZoneInfo(person.timezone)
-    data = {
-        "exported_at": context.clock.now().isoformat(),
-        "person": {
-            "name": person.name, "language": person.language, "timezone": person.timezone,
-            "nudge_time": f"{person.nudge_hour:02d}:{person.nudge_minute:02d}", "nudge_days": list(person.nudge_days),
-            "paused_until": person.paused_until.isoformat() if person.paused_until else None,
-            "joined": person.created_at.isoformat(), "show_activity": person.show_activity,
-        },
-        "memberships": [{"programme_id": m.programme_id, "learning_set_id": m.learning_set_id, "role": m.role} for m in memberships],
-        "reflections": [
-            {
-                "id": e.id, "written": e.created_at.isoformat(), "updated": e.updated_at.isoformat(),
-                "prompt": e.prompt_key, "module": e.module_key, "phase": e.phase, "capacity": e.capacity,
-                "intention": e.is_intention, "follows_up": e.follows_up_id, "visibility": e.visibility,
-                "takeaway": e.takeaway,
-                "messages": [{"kind": p.kind, "text": p.text, "file_id": p.file_id, "written": p.created_at.isoformat(),
-                              "edited": p.edited_at.isoformat() if p.edited_at else None} for p in e.parts],
-            }
-            for e in entries
-        ],
-        "cases": [{"written": c[0], "text": c[1]} for c in cases],
-        "messages_planned_and_sent": [
-            {"kind": r.kind, "due": r.due_at.isoformat(), "status": r.status, "prompt": r.prompt_key, "response": r.response}
-            for r in planned
-        ],
-    }
-    markdown = context.render.env.get_template(f"{person.language}/export.md").render(
-        person=data["person"],
-        entries=[
-            {**item, "date": short_day_text(e.created_at, person.language, zone)}
-            for item, e in zip(data["reflections"], entries)
-        ],
-    )
+    markdown = render_export(context.render, person.language, zone, data)
     stamp = context.clock.now().astimezone(zone).date().isoformat()
     chat_id = update.effective_chat.id if update.effective_chat else person.chat_id
-    caption = context.render.message(person.language, "export_caption", count=len(entries))
+    count = len(data["reflections"])
+    caption = context.render.message(person.language, "export_caption", count=count)
     await context.bot.send_document(chat_id, InputFile(io.BytesIO(markdown.encode("utf-8")), f"pitstop-journal-{stamp}.md"), caption=caption)
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     await context.bot.send_document(chat_id, InputFile(io.BytesIO(payload), f"pitstop-data-{stamp}.json"))
-    log.info("export sent person=%d reflections=%d", person.id, len(entries))
+    log.info("export sent person=%d reflections=%d", person.id, count)
+
+
+def render_export(render: Renderer, language: str, zone: ZoneInfo, data: dict[str, Any]) -> str:
+    """Gives the export's Markdown document: every field of the JSON, in words of the language, text escaped."""
+
+    def when(value: str | None) -> str:
+        return moment_text(datetime.fromisoformat(value), language, zone) if value else ""
+
+    return render.env.get_template(f"{language}/export.md").render(
+        data=data, md=md_escape, when=when,
+        zone_name=lambda z: render.button(language, "zone", zone=z),
+        weekday=lambda d: render.button(language, "weekday", day=d),
+    )
+
+
+async def export_payload(context: PitstopContext, person: Person) -> dict[str, Any]:
+    """Gives everything the database holds about a person as plain JSON values (the export's one source)."""
+    held = await export.holdings(context.db, person.id)
+    assert held is not None
+    entries = list(reversed(await journal.for_person(context.db, person.id)))
+    me = held.person
+    titles: dict[tuple[int, str], str] = {}
+    programme_ids = {e.programme_id for e in entries if e.programme_id is not None}
+    programme_ids |= {m["programme_id"] for m in held.memberships}
+    for programme_id in programme_ids:
+        stored = await programmes.get_programme_by_id(context.db, programme_id)
+        for module in stored.programme.modules if stored else ():
+            titles[(programme_id, module.key)] = module.title
+    by_key = {key: title for (_, key), title in titles.items()}
+    reflections = []
+    for e in entries:
+        share = held.shares.get(e.id, {})
+        digest = None
+        if share.get("digest_id") is not None:
+            digest = {"id": share["digest_id"], "sent": share["digest_sent_at"], "meeting": share["digest_meeting"],
+                      "place": share["digest_place"], "status": share["digest_status"]}
+        reflections.append({
+            "id": e.id, "written": e.created_at.isoformat(), "updated": e.updated_at.isoformat(),
+            "prompt": e.prompt_key, "question": await asked(context, person, e.prompt_key, await sent_at(context, e)),
+            "module": e.module_key, "module_title": titles.get((e.programme_id or 0, e.module_key), ""),
+            "phase": e.phase, "capacity": e.capacity, "intention": e.is_intention, "follows_up": e.follows_up_id,
+            "visibility": e.visibility, "takeaway": e.takeaway, "shared_with": share.get("set_name"),
+            "shared_at": share.get("shared_at"), "digest": digest,
+            "messages": [{"kind": p.kind, "text": p.text, "file_id": p.file_id, "message_id": p.message_id,
+                          "written": p.created_at.isoformat(), "edited": p.edited_at.isoformat() if p.edited_at else None}
+                         for p in e.parts],
+        })
+    return {
+        "exported_at": context.clock.now().isoformat(),
+        "person": {
+            "telegram_id": me["telegram_id"], "chat_id": me["chat_id"], "name": me["name"],
+            "emails": sorted({i["email"] for i in held.invites if i["email"]}),
+            "language": me["language"], "timezone": me["timezone"],
+            "nudge_time": f"{person.nudge_hour:02d}:{person.nudge_minute:02d}", "nudge_days": list(person.nudge_days),
+            "paused_until": me["paused_until"], "status": me["status"], "onboarding_step": me["onboarding_step"],
+            "show_activity": bool(me["show_activity"]), "waiting_for": waiting_for(me["awaiting"]),
+            "joined": me["created_at"], "updated": me["updated_at"],
+        },
+        "invites": [{"programme": i["programme_title"], "learning_set": i["set_name"], "role": i["role"],
+                     "name": i["name"], "language": i["language"], "email": i["email"], "imported": i["imported"],
+                     "created": i["created_at"], "expires": i["expires_at"]} for i in held.invites],
+        "memberships": [{"programme_id": m["programme_id"], "programme": m["programme_title"],
+                         "learning_set_id": m["set_id"], "learning_set": m["set_name"], "role": m["role"],
+                         "joined": m["joined_at"]} for m in held.memberships],
+        "reflections": reflections,
+        "cases": [{"written": c["created_at"], "text": c["text"], "learning_set": c["set_name"],
+                   "digest_id": c["digest_id"], "meeting": c["meeting"], "place": c["place"],
+                   "digest_sent": c["digest_sent_at"]} for c in held.cases],
+        "messages_planned_and_sent": [
+            {"kind": r["kind"], "due": r["due_at"], "status": r["status"], "sent": r["sent_at"],
+             "prompt": r["prompt_key"],
+             "question": await asked(context, person, r["prompt_key"], datetime.fromisoformat(r["sent_at"] or r["due_at"])),
+             "module": r["module_key"], "module_title": by_key.get(r["module_key"] or "", ""), "response": r["response"],
+             "telegram_message_id": r["telegram_message_id"], "digest_id": r["digest_id"],
+             "broadcast_id": r["broadcast_id"]}
+            for r in held.messages
+        ],
+        "broadcasts_written": [
+            {"programme": b["programme_title"], "learning_set": b["set_name"], "audience": b["audience"],
+             "text": b["text"], "status": b["status"], "created": b["created_at"], "scheduled": b["scheduled_at"],
+             "finished": b["finished_at"]}
+            for b in held.broadcasts
+        ],
+        "actions_recorded": [{"at": a["at"], "action": a["action"], "detail": a["detail"]} for a in held.actions],
+    }
+
+
+def waiting_for(raw: str | None) -> dict[str, Any] | None:
+    """Gives the stored "the bot waits for a typed …" (`kind:target@stamp`) as its parts, or None."""
+    kind, _, rest = (raw or "").partition(":")
+    target, _, stamp = rest.partition("@")
+    if not kind or not stamp.isdigit():
+        return None
+    return {"kind": kind, "about": int(target) if target.isdigit() else target,
+            "asked": datetime.fromtimestamp(int(stamp), UTC).isoformat()}
+
+
+async def sent_at(context: PitstopContext, entry: journal.Reflection) -> datetime:
+    """Gives when the prompt an entry answers was sent (else when the entry was written)."""
+    row = await outbox.get(context.db, entry.outbox_id) if entry.outbox_id is not None else None
+    return (row.sent_at if row is not None and row.sent_at else None) or entry.created_at
+
+
+async def asked(context: PitstopContext, person: Person, prompt_key: str | None, moment: datetime) -> str | None:
+    """Gives a library prompt as it read when it was sent at `moment` (plain text), or None when there is none."""
+    if prompt_key is None or not any(p.key == prompt_key for p in context.render.library):
+        return None
+    where = await where_is(context.db, person, moment)
+    module = where.position.module if where else None
+    zone = ZoneInfo(person.timezone)
+    values = {
+        "name": person.name, "module_title": module.title if module else "", "module_theme": module.theme if module else "",
+        **event_values(context.render, person.language, where.position.event if where else None, zone),
+    }
+    return html.unescape(TAG.sub("", context.render.prompt(person.language, prompt_key, **values)))
+
+
+TAG = re.compile(r"<[^>]+>")
+MD_ANYWHERE = re.compile(r"([\\`*_\[\]<>|~]|&(?=#?\w+;))")
+MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+
+
+def md_escape(text: str | None) -> str:
+    """Gives a person's text as Markdown that shows exactly that text: `<b>mijn</b>` stays literal, lines stay lines."""
+    escaped = MD_ANYWHERE.sub(r"\\\1", text or "")
+    escaped = MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    return "\\\n".join(escaped.splitlines()) if "\n" in escaped else escaped
 
 
 # --------------------------------------------------------------------------- /forget
@@ -219,7 +493,7 @@ async def press_forget(update: Update, context: PitstopContext, person: Person, 
         language = person.language
         await people.erase_person(context.db, person.id)
         log.info("person erased person=%d", person.id)
-        await query.answer()
+        await acknowledge(update)
         await remove_buttons(update)
         await reply(update, context, language, "forgotten")
     elif choice == "no":

@@ -11,7 +11,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from bot.render import Renderer
 from bot.tg import handlers
 from bot.tg.context import PitstopApplication, PitstopContext, Services
-from bot.tg.updates import PerChatUpdateProcessor
+from bot.tg.updates import PerChatUpdateProcessor, ReadableUpdatesRequest
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ def build_application(services: Services, *, polling: bool = True) -> PitstopApp
         .context_types(ContextTypes(context=PitstopContext))
         # Side by side across chats, in order within one: a person's messages never race each other.
         .concurrent_updates(PerChatUpdateProcessor(16))
+        # One update the library cannot read must not hold up the rest of its batch.
+        .get_updates_request(ReadableUpdatesRequest())
         .post_init(_post_init)
         .post_stop(_post_stop)
     )

@@ -190,6 +190,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
     if (person := await _ready(update, context, person)) is not None:
         if question is not None and await sharing.take_awaited_text(update, context, person, text):
             return
+        if question is not None and question.kind == "correct" and await account.take_correction(update, context, person, text):
+            return
         await reflections.take_text(update, context, person)
 
 

@@ -9,11 +9,15 @@ chat: parallel across chats, sequential within one.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+from telegram.request import HTTPXRequest, RequestData
+
+log = logging.getLogger(__name__)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -60,3 +64,39 @@ def _chat_key(update: object) -> int:
         if update.effective_user is not None:
             return update.effective_user.id
     return 0
+
+
+class ReadableUpdatesRequest(HTTPXRequest):
+    """The getUpdates connection: an update python-telegram-bot cannot read is skipped, not retried forever.
+
+    The library parses a whole batch at once; one update it cannot read (a poll without a field it
+    requires, as an older self-hosted Bot API server may send) fails the batch, and polling fetches
+    the same batch again and again: nobody is answered. Each update is tried on its own here; one
+    that fails is replaced by its bare update_id, which the Application confirms and no handler takes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+        self.skipped = 0
+
+    async def post(self, url: str, request_data: RequestData | None = None, **timeouts: Any) -> Any:  # type: ignore[override]
+        """Gives the Bot API's answer, with unreadable updates of a getUpdates answer emptied."""
+        result = await super().post(url, request_data, **timeouts)
+        if url.endswith("/getUpdates") and isinstance(result, list):
+            result = [self._readable(raw) for raw in result]
+        return result
+
+    def _readable(self, raw: Any) -> Any:
+        if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+            return raw  # not even an update: let the library say so
+        try:
+            Update.de_json(raw, None)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # what a bad field raises
+            self.skipped += 1
+            kinds = ",".join(sorted(str(k) for k in raw if k != "update_id"))[:80]
+            log.warning(
+                "update skipped: cannot be read update_id=%d kind=%s error=%s skipped_so_far=%d",
+                raw["update_id"], kinds, type(exc).__name__, self.skipped,
+            )
+            return {"update_id": raw["update_id"]}
+        return raw
