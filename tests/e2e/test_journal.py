@@ -49,6 +49,8 @@ async def test_the_export_holds_everything_about_the_person_in_words_and_escaped
     await world.press(ANNA, ack, next(d for _, d in ack.buttons() if d.endswith(":takeaway")))
     await world.expect(ANNA, "Schrijf je inzicht in één regel")
     await world.say(ANNA, "Eerst vragen, dan beslissen.")
+    confirm = await world.expect(ANNA, "Wil je deze regel als inzicht delen")
+    await world.press(ANNA, confirm, next(d for _, d in confirm.buttons() if d.endswith(":yes")))
     await world.expect(ANNA, "Gedeeld met je leergroep als inzicht")
 
     # The digest of Sunday 4 April carries it (planned before the clock passes its time).
