@@ -10,6 +10,7 @@ import pytest
 from jinja2 import meta
 
 from bot.render import LANGUAGES, Renderer
+from bot.tg.account import render_export
 
 RENDER = Renderer()
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -195,10 +196,6 @@ EXPORT_SAMPLE = {
 
 
 def test_the_export_document_renders_in_both_languages() -> None:
-    from zoneinfo import ZoneInfo
-
-    from bot.tg.account import render_export
-
     data = EXPORT_SAMPLE
     for language in LANGUAGES:
         text = render_export(RENDER, language, ZoneInfo("Europe/Amsterdam"), data)
@@ -258,7 +255,7 @@ def every_label(language: str) -> list[str]:
     """Gives every button label of a language, each macro called with a sample argument."""
     module = RENDER.env.get_template(f"{language}/buttons.j2").make_module()
     samples = {"kind": "residential", "zone": "Europe/London", "day": 2, "code": "nl", "on": True, "date": "2 Dec 2026",
-               "title": "CPM", "name": "Set A", "count": 3}
+               "title": "CPM", "name": "Set A", "count": 3, "number": 3, "words": "I noticed…"}
     labels = []
     for name in dir(module):
         macro = getattr(module, name)
@@ -273,8 +270,7 @@ def test_dutch_texts_say_overzicht_not_digest_and_never_nudge() -> None:
     texts = [rendered("nl", name) for name in RENDER.message_names("nl")]
     texts += [rendered("nl", "help", facilitator=False), rendered("nl", "digest", took_part=0)]
     texts += every_label("nl")
-    texts.append(RENDER.env.get_template("nl/export.md").render(
-        person={"language": "nl", "timezone": "Europe/Amsterdam", "nudge_time": "09:00"}, entries=[]))
+    texts.append(render_export(RENDER, "nl", ZoneInfo("Europe/Amsterdam"), EXPORT_SAMPLE))
     for text in texts:
         assert "digest" not in text.lower().replace("/digest", ""), text
         assert "nudge" not in text.lower(), text

@@ -196,9 +196,14 @@ async def take_text(update: Update, context: PitstopContext) -> None:
 
 
 async def take_media(update: Update, context: PitstopContext) -> None:
-    """A voice note or a photo: kept as a reference in the journal."""
-    if (person := await _ready(update, context)) is not None:
-        await reflections.take_media(update, context, person)
+    """A voice note or a photo: kept as a reference in the journal, unless a question waits for typed text."""
+    if (person := await _ready(update, context)) is None:
+        return
+    if open_question(person, context.clock.now()) is not None:
+        # It cannot be the answer, and keeping it would look like one: say so; the question stays open.
+        await reply(update, context, person.language, "question_needs_text")
+        return
+    await reflections.take_media(update, context, person)
 
 
 async def take_edit(update: Update, context: PitstopContext) -> None:

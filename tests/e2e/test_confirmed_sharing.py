@@ -229,3 +229,15 @@ async def what_a_press_confirms(world: World, message: SentMessage, pressed: str
     if parts[0] == "cf" and parts[2] == "yes":
         return {line.strip() for line in plain(message).splitlines() if line.strip()}
     return set()
+
+
+async def test_a_photo_sent_while_a_question_waits_for_text_is_not_kept_as_its_answer(world: World) -> None:
+    await setup(world)
+    ack = await reflect(world, PIA, "A reflection to take a line from.")
+    await world.press(PIA, ack, data(ack, ":takeaway"))
+    await world.expect(PIA, "Write your takeaway in one line")
+    await world.fake.send_photo(PIA)
+    await world.expect(PIA, "I'm waiting for a typed answer to my last question")
+    assert await journal.count(world.db, (await world.person(PIA)).id) == 1
+    await world.say(PIA, "Still my takeaway.")
+    await world.expect(PIA, "Share this line with your learning set")

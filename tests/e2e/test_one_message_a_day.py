@@ -144,7 +144,7 @@ async def test_in_a_residential_week_one_prompt_comes_at_the_end_of_the_day(worl
     await world.settle()
     # Monday's one message, at 20:00, is the case round for Thursday's meeting; Tuesday's is the prompt.
     monday = on_day(world, TOM, "2027-04-12")
-    assert len(monday) == 1 and "Do you bring a case" in (monday[0].text or "")
+    assert len(monday) == 1 and "Will you bring a case" in (monday[0].text or "")
     assert monday[0].date == int(local("2027-04-12T20:00").timestamp())
     # The last evening of the week also tells of tomorrow's pitstop, in the same message.
     wednesday = on_day(world, TOM, "2027-04-14")
@@ -161,6 +161,6 @@ async def test_a_programme_that_wants_quiet_sends_no_prompt_in_its_residential_w
     await world.settle()
     # Only the case round for Thursday's meeting, and that at the end of the day.
     monday = on_day(world, TOM, "2027-04-12")
-    assert len(monday) == 1 and "Do you bring a case" in (monday[0].text or "")
+    assert len(monday) == 1 and "Will you bring a case" in (monday[0].text or "")
     assert monday[0].date == int(local("2027-04-12T20:00").timestamp())
     assert on_day(world, TOM, "2027-04-13") == []
