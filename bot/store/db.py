@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
+# A migration whose text holds this marker rebuilds a table (to change a CHECK, say): see `migrate`.
+REBUILDS_TABLES = "-- pitstop: rebuilds tables"
 SCRUB_ATTEMPTS = 10
 
 
@@ -181,20 +183,30 @@ async def migrate(db: Database, folder: Path = MIGRATIONS_DIR) -> list[str]:
     for migration in migrations:
         if migration.name in applied:
             continue
+        rebuilds = REBUILDS_TABLES in migration.sql
         script = (
             "BEGIN IMMEDIATE;\n"
             f"{migration.sql}\n;"
             f"INSERT INTO schema_migrations (name, applied_at) VALUES ('{migration.name}', datetime('now'));\n"
-            "COMMIT;"
         )
         try:
+            if rebuilds:
+                # SQLite's procedure for a schema change ALTER TABLE cannot make: foreign keys off
+                # outside the transaction, rebuild, check every reference, commit, on again.
+                await db.conn.execute("PRAGMA foreign_keys = OFF")
             await db.conn.executescript(script)
+            if rebuilds and await db.fetchall("PRAGMA foreign_key_check"):
+                raise sqlite3.IntegrityError("a rebuilt table left references that point nowhere")
+            await db.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.conn.in_transaction:
                 await db.conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise StoreError(_explain(db.path, exc)) from None
             raise StoreError(f"The migration {migration.name} failed: {exc}.") from None
+        finally:
+            if rebuilds:
+                await db.conn.execute("PRAGMA foreign_keys = ON")
         log.info("migration applied name=%s", migration.name)
         done.append(migration.name)
     return done
