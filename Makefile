@@ -28,7 +28,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/pip install --quiet 'ruff>=0.6,<1' 'mypy>=1.10,<2'
 	$(BIN)/ruff check bot tests bench
-	$(BIN)/mypy bot/domain
+	$(BIN)/mypy bot
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1758,7 +1758,7 @@ class _ControlApi:
         }
 
     async def sent(self, body: JSONDict) -> list[JSONDict]:
-        chat_id = body.get("chat_id")
+        chat_id: Any = body.get("chat_id")
         messages = self.fake.sent(int(chat_id) if chat_id not in (None, "") else None)
         return [_sent_to_json(m) for m in messages]
 

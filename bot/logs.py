@@ -54,7 +54,7 @@ def summary(value: Any) -> str:
     if isinstance(value, Mapping) and isinstance(value.get("update_id"), int):
         return f"<update {value['update_id']}>"
     if isinstance(value, (list, tuple)):
-        ids = [v.get("update_id") for v in value if isinstance(v, Mapping)]
+        ids: list[Any] = [v.get("update_id") for v in value if isinstance(v, Mapping)]
         ids += [getattr(v, "update_id", None) for v in value if not isinstance(v, Mapping)]
         ids = [i for i in ids if isinstance(i, int)]
         if ids:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import importer
+from bot.domain import enrolment as importer
+from bot.domain.enrolment import Enrolee, FileProblem, language_of, read_enrolees, role_of
 from bot.domain.programme import parse_programme
-from bot.importer import Enrolee, FileProblem, language_of, read_enrolees, role_of
 from bot.store import imports, people, programmes
 from bot.store.db import Database, open_database
 from tests.domain.test_programme import GOOD

@@ -24,12 +24,16 @@ PHASE_FOR_PROMPTS = {
 
 
 class PromptLike(Protocol):
-    """What choice needs of a library prompt."""
+    """What choice needs of a library prompt (read-only, so that a frozen dataclass fits)."""
 
-    key: str
-    phases: tuple[str, ...]
-    capacity: str
-    modules: tuple[str, ...]
+    @property
+    def key(self) -> str: ...
+    @property
+    def phases(self) -> tuple[str, ...]: ...
+    @property
+    def capacity(self) -> str: ...
+    @property
+    def modules(self) -> tuple[str, ...]: ...
 
 
 P = TypeVar("P", bound=PromptLike)

@@ -226,7 +226,7 @@ async def _compose_case_round(db: Database, render: Renderer, row: OutboxRow, no
     return Composed(text, keyboard)
 
 
-def person_zone(person: people.Person) -> object:
+def person_zone(person: people.Person) -> ZoneInfo:
     """Gives a person's time zone."""
 
     return ZoneInfo(person.timezone)

@@ -1,6 +1,6 @@
 """Invites for a bulk import: one personal invite per row not imported before, in one transaction.
 
-The reading and checking of the CSV file is pure and lives in bot/importer.py; this is its SQL.
+The reading and checking of the CSV file is pure and lives in bot/domain/enrolment.py; this is its SQL.
 """
 
 from __future__ import annotations
@@ -9,27 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.importer import ALREADY, NEW, Enrolee, normalised_name
+from bot.domain.enrolment import ALREADY, NEW, Enrolee, Invited, normalised_name
 from bot.store import people
 from bot.store.db import Database
-
-
-@dataclass(frozen=True)
-class Invited:
-    """What the import did for one row: its invite's code and whether the invite is new."""
-
-    enrolee: Enrolee
-    code: str
-    expires_at: datetime
-    status: str  # NEW | ALREADY
-    # What the existing invite says, when it differs from the row (it is kept as it was).
-    differences: tuple[str, ...] = ()
-    used: bool = False
-    # For an existing invite: the set, language, role and name it carries (the link does what it says).
-    set_key: str = ""
-    language: str = ""
-    role: str = ""
-    name: str = ""
 
 
 @dataclass

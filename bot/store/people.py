@@ -316,7 +316,9 @@ async def grant(
             (telegram_id, telegram_id, name, language, timezone, _utc(now), _utc(now)),
         )
         async with conn.execute("SELECT id FROM person WHERE telegram_id = ?", (telegram_id,)) as cur:
-            person_id = (await cur.fetchone())[0]
+            found = await cur.fetchone()
+            assert found is not None  # inserted just above when it was missing
+            person_id = found[0]
         cur = await conn.execute(
             "INSERT INTO membership (person_id, programme_id, role, joined_at) VALUES (?,?,?,?)"
             " ON CONFLICT (person_id, programme_id, role) DO NOTHING",

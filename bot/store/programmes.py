@@ -69,6 +69,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
             )
             programme_id = int(cur.lastrowid or 0)
         else:
+            assert row is not None
             programme_id = int(row[0])
             await conn.execute(
                 "UPDATE programme SET title=?, language=?, timezone=?, source=?, loaded_at=? WHERE id=?",
@@ -111,7 +112,9 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
             async with conn.execute(
                 "SELECT id FROM learning_set WHERE programme_id = ? AND key = ?", (programme_id, s.key)
             ) as cur:
-                set_id = (await cur.fetchone())[0]
+                found = await cur.fetchone()
+                assert found is not None  # upserted just above
+                set_id = found[0]
             for meeting in s.meetings:
                 await conn.execute(
                     "INSERT INTO event (programme_id, learning_set_id, kind, title, place, starts_at, ends_at)"

@@ -138,6 +138,7 @@ async def ensure_digest(
         "SELECT id FROM digest WHERE learning_set_id = ? AND period_key = ?", (set_id, period_key)
     ) as cur:
         row = await cur.fetchone()
+    assert row is not None
     return int(row[0])
 
 

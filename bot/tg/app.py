@@ -31,11 +31,14 @@ def build_application(services: Services, *, polling: bool = True) -> PitstopApp
         .concurrent_updates(PerChatUpdateProcessor(16))
         # One update the library cannot read must not hold up the rest of its batch.
         .get_updates_request(ReadableUpdatesRequest())
-        .post_init(_post_init)
-        .post_stop(_post_stop)
+        # PTB types these hooks for its own Application, not for the subclass set above.
+        .post_init(_post_init)  # type: ignore[arg-type]
+        .post_stop(_post_stop)  # type: ignore[arg-type]
     )
     if settings.base_url:
-        builder = builder.base_url(settings.api_base()).base_file_url(settings.file_base())
+        base, file_base = settings.api_base(), settings.file_base()
+        assert base is not None and file_base is not None
+        builder = builder.base_url(base).base_file_url(file_base)
     # The Updater serves both long polling and the webhook server (PTB's start_webhook).
     app = builder.build()
     assert isinstance(app, PitstopApplication)

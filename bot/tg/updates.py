@@ -79,7 +79,7 @@ class ReadableUpdatesRequest(HTTPXRequest):
         super().__init__(connection_pool_size=1)
         self.skipped = 0
 
-    async def post(self, url: str, request_data: RequestData | None = None, **timeouts: Any) -> Any:  # type: ignore[override]
+    async def post(self, url: str, request_data: RequestData | None = None, **timeouts: Any) -> Any:  # type: ignore[override,misc]
         """Gives the Bot API's answer, with unreadable updates of a getUpdates answer emptied."""
         result = await super().post(url, request_data, **timeouts)
         if url.endswith("/getUpdates") and isinstance(result, list):

@@ -1,4 +1,5 @@
-"""`pitstop import`: bulk enrolment from a CSV file, one personal invite per row, and a file of links."""
+"""Who may join: `pitstop invite` and `grant` for one person, `import` for many from a CSV file (one personal
+invite per row, and a file of links)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from bot.importer import Reading
-    from bot.store.imports import Invited
+from bot.cli.common import Failure, SubCommands, add_command, bot_username, database, settings_for
+from bot.domain import enrolment
+from bot.domain.enrolment import MAX_BYTES, NEW, Invited, Reading
+from bot.store import audit, imports, people, programmes
 
+INVITE_DAYS = 30
 DEFAULT_DAYS = 60
 PROGRESS_FROM = 200  # rows; smaller files are done before a bar would be seen
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
@@ -36,7 +39,32 @@ else by set and name, and keeps the invite and link they already have.
 """
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_invite(sub: SubCommands) -> None:
+    """Adds `invite`."""
+    invite = add_command(
+        sub, "invite", "create an invite link for a programme (and a learning set)",
+        "The link works through the last day given with --expires, as the programme's calendar counts days.",
+    )
+    invite.add_argument("--programme", required=True, metavar="KEY", help="the programme's key")
+    invite.add_argument("--set", dest="learning_set", metavar="KEY", help="the learning set's key")
+    invite.add_argument("--role", choices=("participant", "facilitator"), default="participant",
+                        help="what the person becomes (default: participant)")
+    invite.add_argument("--uses", type=int, default=1, help="how many people may use it (default 1)")
+    invite.add_argument("--expires", metavar="YYYY-MM-DD", help=f"last day it works (default: in {INVITE_DAYS} days)")
+    invite.add_argument("--bot-username", metavar="NAME", help="the bot's @username, when Telegram cannot be asked")
+    invite.set_defaults(func=cmd_invite)
+
+
+def add_grant(sub: SubCommands) -> None:
+    """Adds `grant`."""
+    grant = add_command(sub, "grant", "make a Telegram user a facilitator of a programme")
+    grant.add_argument("--programme", required=True, metavar="KEY", help="the programme's key")
+    grant.add_argument("--telegram-id", required=True, type=int, metavar="ID", help="the user's numeric Telegram id")
+    grant.add_argument("--name", default="", help="their name, until they start the bot")
+    grant.set_defaults(func=cmd_grant)
+
+
+def add_import(sub: SubCommands) -> None:
     """Adds `import`."""
     imp = sub.add_parser(
         "import",
@@ -64,14 +92,78 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     imp.set_defaults(func=cmd_import)
 
 
+# --------------------------------------------------------------------------- one person
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    """Creates an invite and prints its deep link and code."""
+    settings = settings_for(require_token=False)
+    if not 1 <= args.uses <= 10_000:
+        raise Failure("--uses must be a whole number from 1 to 10000.")
+    now = datetime.now(UTC)
+    typed = _last_day(args.expires)
+
+    async def go() -> tuple[str, str, date]:
+        async with database(settings) as db:
+            stored = await programmes.get_programme(db, args.programme)
+            if stored is None:
+                raise Failure(f"There is no programme {args.programme!r}; load it with `pitstop programme load FILE`.")
+            # As `import` does: through the last day, as the programme's calendar counts days.
+            zone = stored.programme.zone
+            last_day = typed or now.astimezone(zone).date() + timedelta(days=INVITE_DAYS)
+            expires = _expiry(last_day, zone, now)
+            set_id = None
+            if args.learning_set:
+                found = await programmes.get_set(db, stored.id, args.learning_set)
+                if found is None or not found.active:
+                    keys = ", ".join(s.key for s in await programmes.list_sets(db, stored.id)) or "none"
+                    raise Failure(f"The programme {args.programme} has no learning set {args.learning_set!r} (sets: {keys}).")
+                set_id = found.id
+            invite = await people.create_invite(db, stored.id, set_id, args.role, args.uses, expires, now)
+            await audit.record(db, now, "cli", "invite.create", stored.id, f"role={args.role} set={args.learning_set or '-'} uses={args.uses}")
+        username = args.bot_username or await bot_username(settings)
+        return invite.code, username, last_day
+
+    code, username, last_day = asyncio.run(go())
+    if username:
+        print(f"https://t.me/{username.lstrip('@')}?start={code}")
+    else:
+        print("(no bot token configured: the participant sends this to the bot instead)")
+        print(f"/start {code}")
+    print(f"code: {code}  works through {last_day.isoformat()}  uses: {args.uses}  role: {args.role}")
+    return 0
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    """Gives a Telegram user the facilitator role in a programme and records it in the audit log."""
+    settings = settings_for(require_token=False)
+    if args.telegram_id <= 0:
+        raise Failure("--telegram-id must be a user's numeric Telegram id (a positive number).")
+
+    async def go() -> bool:
+        async with database(settings) as db:
+            stored = await programmes.get_programme(db, args.programme)
+            if stored is None:
+                raise Failure(f"There is no programme {args.programme!r}; load it with `pitstop programme load FILE`.")
+            now = datetime.now(UTC)
+            _, changed = await people.grant(
+                db, args.telegram_id, stored.id, "facilitator", args.name, settings.language, settings.timezone, now
+            )
+            if changed:
+                await audit.record(db, now, "cli", "grant", stored.id, f"telegram_id={args.telegram_id} role=facilitator")
+            return changed
+
+    changed = asyncio.run(go())
+    print(f"{args.telegram_id} {'is now' if changed else 'was already'} a facilitator of {args.programme}."
+          " They get the facilitator menu when the bot next starts, or at once with /broadcast or /stats.")
+    return 0
+
+
+# --------------------------------------------------------------------------- many people from a file
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Checks every row, then invites everyone in one transaction and writes the links file."""
-    from bot import importer
-    from bot.cli import Failure, settings_for
-    from bot.cli_more import _bot_username
-    from bot.store import audit, imports, programmes
-    from bot.store.db import open_database
-
     settings = settings_for(require_token=False)
     raw = _read(args.file)
     out = _output_path(args.file, args.out)
@@ -83,8 +175,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
 
     async def go() -> int:
-        db = await open_database(settings.db_path)
-        try:
+        async with database(settings) as db:
             stored = await programmes.get_programme(db, args.programme)
             if stored is None:
                 raise Failure(
@@ -93,15 +184,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             programme = stored.programme
             sets = {s.key: s.name for s in await programmes.list_sets(db, stored.id)}
             try:
-                reading = importer.read_enrolees(raw, sets, programme.language)
-            except importer.FileProblem as exc:
+                reading = enrolment.read_enrolees(raw, sets, programme.language)
+            except enrolment.FileProblem as exc:
                 raise Failure(f"{args.file} {exc}") from None
             if reading.problems:
                 print_row_problems(str(args.file), reading, sys.stdout)
                 return 1
             now = datetime.now(UTC)
             expires_at = _expiry(last_day, programme.zone, now)
-            name = username or await _bot_username(settings)
+            name = username or await bot_username(settings)
             total = len(reading.enrolees)
             bar = ProgressBar(total, sys.stderr) if total > PROGRESS_FROM else None
             try:
@@ -122,10 +213,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             finally:
                 if bar is not None:
                     bar.close()
-            new = sum(1 for i in invited if i.status == importer.NEW)
+            new = sum(1 for i in invited if i.status == NEW)
             await audit.record(db, now, "cli", "import", stored.id, f"rows={total} new={new}")
-        finally:
-            await db.close()
 
         def shown(moment: datetime) -> str:
             # The last day a link works, as the programme's calendar writes days.
@@ -133,7 +222,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 (moment.astimezone(programme.zone) - timedelta(microseconds=1)).date().isoformat()
             )
 
-        text = importer.links_csv(invited, name, shown, reading.delimiter)
+        text = enrolment.links_csv(invited, name, shown, reading.delimiter)
         _write(out, text, "utf-8-sig" if reading.with_bom else "utf-8", new)
         print_summary(reading, invited, out, bool(name), now, sys.stdout)
         return 0
@@ -146,9 +235,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _read(path: Path) -> bytes:
     """Gives an import file's bytes, or fails with a sentence."""
-    from bot.cli import Failure
-    from bot.importer import MAX_BYTES
-
     try:
         size = path.stat().st_size
         if path.is_dir():
@@ -168,8 +254,6 @@ def _read(path: Path) -> bytes:
 
 def _output_path(source: Path, chosen: Path | None) -> Path:
     """Gives where the links go, checked before anything is imported."""
-    from bot.cli import Failure
-
     out = chosen or source.with_name(f"{source.stem}-links.csv")
     if out.exists() and source.exists() and out.resolve() == source.resolve():
         raise Failure(f"--out {out} is the file being imported; choose another name.")
@@ -185,8 +269,6 @@ def _output_path(source: Path, chosen: Path | None) -> Path:
 
 def _write(out: Path, text: str, encoding: str, new: int) -> None:
     """Writes the links file whole or not at all (a temporary file renamed into place)."""
-    from bot.cli import Failure
-
     folder = out.parent if str(out.parent) else Path(".")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=folder)
@@ -203,8 +285,6 @@ def _write(out: Path, text: str, encoding: str, new: int) -> None:
 
 def _last_day(text: str | None) -> date | None:
     """Gives the --expires date, or None for the default; fails with a sentence on a bad date."""
-    from bot.cli import Failure
-
     if not text:
         return None
     try:
@@ -215,8 +295,6 @@ def _last_day(text: str | None) -> date | None:
 
 def _expiry(last: date | None, zone: ZoneInfo, now: datetime) -> datetime:
     """Gives when new invites stop working: the midnight after their last day, in the programme's zone."""
-    from bot.cli import Failure
-
     if last is None:
         last = now.astimezone(zone).date() + timedelta(days=DEFAULT_DAYS)
     expires = datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=zone)
@@ -282,8 +360,6 @@ def print_summary(
     out: IO[str],
 ) -> None:
     """Prints what the import did: counts, rows whose earlier invite differs, and where the links are."""
-    from bot.importer import NEW
-
     if reading.ignored_columns:
         print(f"Columns not read: {', '.join(reading.ignored_columns)}", file=out)
     new = [i for i in invited if i.status == NEW]

@@ -1,9 +1,10 @@
-"""Bulk enrolment from a CSV file: reading and checking rows (pure), then personal invites (one transaction).
+"""Bulk enrolment from a CSV file: reading and checking rows, and the links file written after (all pure).
 
-The reading half takes bytes and the programme's learning sets and gives validated rows or every
-problem at once, with row numbers as a spreadsheet shows them (the header is row 1). The writing half
-turns validated rows into personal invites, all or nothing; a person imported before keeps their
-invite, so importing the same file twice creates nothing twice.
+Reading takes bytes and the programme's learning sets and gives validated rows or every problem at
+once, with row numbers as a spreadsheet shows them (the header is row 1). The invites themselves are
+made in bot/store/imports.py, all or nothing; a person imported before keeps their invite, so
+importing the same file twice creates nothing twice. What it did for each row (`Invited`) is
+defined here, so that the links file is written without the store.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the invites themselves are made in bot/store/imports.py
-    from bot.store.imports import Invited
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_NAME = 100
@@ -109,6 +106,24 @@ class Enrolee:
     def import_ref(self, programme_key: str) -> str:
         """Gives the invite's import_ref: stable for the same person in the same programme."""
         return f"{programme_key}:{self.person_key()}"
+
+
+@dataclass(frozen=True)
+class Invited:
+    """What the import did for one row: its invite's code and whether the invite is new."""
+
+    enrolee: Enrolee
+    code: str
+    expires_at: datetime
+    status: str  # NEW | ALREADY
+    # What the existing invite says, when it differs from the row (it is kept as it was).
+    differences: tuple[str, ...] = ()
+    used: bool = False
+    # For an existing invite: the set, language, role and name it carries (the link does what it says).
+    set_key: str = ""
+    language: str = ""
+    role: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)

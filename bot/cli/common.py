@@ -1,0 +1,54 @@
+"""What every command needs: its settings, the database, the bot's username, and one way to fail."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.config import Settings, load_settings
+from bot.store.db import Database, open_database
+
+# argparse's own name for what `add_subparsers()` gives back; it is generic only for type checkers.
+SubCommands = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+class Failure(Exception):
+    """A problem the operator must fix; the message is printed as one sentence, exit code 2."""
+
+
+def add_command(sub: SubCommands, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:
+    """Gives a new sub-command whose `--help` opens with what it does (argparse's `help` shows only in
+    the list of commands), with `details` as a paragraph below."""
+    description = summary[0].upper() + summary[1:] + "." + (f"\n\n{details}" if details else "")
+    return sub.add_parser(name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def settings_for(require_token: bool) -> Settings:
+    """Gives the settings, or raises ConfigError with one sentence."""
+    return load_settings(require_token=require_token)
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """Gives the migrated database of the settings for the length of a command, and closes it after."""
+    db = await open_database(settings.db_path)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def bot_username(settings: Settings) -> str:
+    """Asks Telegram (getMe) for the bot's username; empty without a token or a connection."""
+    if not settings.token:
+        return ""
+    bot = Bot(settings.token, base_url=settings.api_base() or "https://api.telegram.org/bot")
+    try:
+        async with bot:
+            return bot.username or ""
+    except TelegramError:
+        return ""
