@@ -31,7 +31,7 @@ Settings come from the environment or a .env file in the working directory:
   PITSTOP_LOG_LEVEL       DEBUG, INFO (default), WARNING or ERROR
   PITSTOP_WEBHOOK_URL     a public https address: webhook mode instead of long polling
   PITSTOP_WEBHOOK_SECRET  required with PITSTOP_WEBHOOK_URL
-  PITSTOP_WEBHOOK_PORT, PITSTOP_WEBHOOK_LISTEN  where the webhook server listens (default 0.0.0.0:8443)
+  PITSTOP_WEBHOOK_PORT, PITSTOP_WEBHOOK_LISTEN  where the webhook server listens (default 127.0.0.1:8443, behind a reverse proxy)
 Runs until Ctrl-C or SIGTERM. One process per database: a second one is refused."""
 AUDIT_HEADER = ("when (UTC)", "who", "action", "programme", "detail")
 
