@@ -20,6 +20,9 @@ DIGEST_HOUR = 9
 WEEKLY_DIGEST_WEEKDAY = 4  # Friday, for sets without meetings
 TAKEAWAY_LIMIT = 280
 CASE_LIMIT = 1000
+# What one digest may carry: a group gets one message per 3 s, and a digest is read before a meeting.
+DIGEST_PARTS = 4  # messages; shared entries past them wait for the next digest (and show in /digest)
+ENTRY_LIMIT = TELEGRAM_LIMIT  # of one entry's text in a digest: what one message holds (an entry may merge many)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,19 @@ def shown_text(entry: SharedEntry) -> str:
     if entry.visibility == "shared":
         return entry.text
     return ""
+
+
+def clipped(text: str, limit: int = ENTRY_LIMIT) -> str:
+    """Gives a text cut to at most `limit` characters (UTF-16 units, as Telegram counts), at a word, with "…"."""
+    if _units(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    while _units(cut) > limit - 1:
+        cut = cut[:-1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def by_member(entries: list[SharedEntry]) -> list[tuple[str, list[SharedEntry]]]:

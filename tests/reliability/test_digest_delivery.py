@@ -4,8 +4,10 @@ ends in a state that says what happened, and nothing is sent twice."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
+from bot.domain.digest import DIGEST_PARTS
 from bot.fakeapi import SentMessage
 from bot.store import outbox, programmes
 from tests.e2e.world import World, plain
@@ -132,3 +134,50 @@ async def test_a_group_that_removed_the_bot_gets_its_digest_to_the_members_inste
     assert learning_set is not None and learning_set.group_chat_id is None
     assert all(len(world.fake.sent(chat)) == 1 for _, chat in setup.members)
     assert len(world.fake.sent(setup.facilitator_chat)) == 1
+
+
+async def test_a_huge_shared_reflection_is_capped_and_what_does_not_fit_waits_for_the_next_digest(world: World) -> None:
+    setup = await set_with_group(world, 4, GROUP)
+    huge = await share(world, setup.members[0][0], setup.set_id, [f"Message {i} of a long evening." for i in range(1000)],
+                       minutes_ago=600)
+    for i in range(30):
+        await share(world, setup.members[1 + i % 3][0], setup.set_id, [f"Entry {i}: " + "thought " * 250],
+                    minutes_ago=500 - i)
+    digest_id = await plan_digest(world, setup.set_id)
+    await world.start()
+    await settled(world)
+    parts = digest_parts(world, GROUP)
+    assert 1 < len(parts) <= DIGEST_PARTS
+    texts = [plain(m) for m in parts]
+    waiting = await world.db.scalar(
+        "SELECT count(*) FROM reflection WHERE shared_set_id = ? AND digest_id IS NULL", (setup.set_id,)
+    )
+    carried = await world.db.scalar("SELECT count(*) FROM reflection WHERE digest_id = ?", (digest_id,))
+    assert waiting > 0 and carried + waiting == 31
+    assert f"{waiting} more shared reflections did not fit" in texts[-1] and "/digest" in texts[-1]
+    assert await world.db.scalar("SELECT digest_id FROM reflection WHERE id = ?", (huge,)) == digest_id  # oldest first
+    assert "Message 0 of" in texts[0] and "Message 999 of" not in "\n".join(texts)  # the huge one is cut
+    assert (await group_row(world, digest_id))["status"] == "sent"
+
+
+async def test_a_groups_pace_does_not_hold_other_chats_messages(world: World) -> None:
+    world.settings = dataclasses.replace(world.settings, rate_per_second=30.0)
+    setup = await set_with_group(world, 6, GROUP)
+    for i, (pid, _) in enumerate(setup.members[:4]):
+        await share(world, pid, setup.set_id, [f"Reflection {i}: " + "word " * 700])
+    await plan_digest(world, setup.set_id)
+    app = await world.start()
+    assert app.services.dispatcher is not None
+    app.services.dispatcher.pacer.per_group = 1.0  # Telegram's 3 s between a group's messages, shortened
+    await world.until(lambda: len(digest_parts(world, GROUP)) >= 1, timeout=10)
+    now = world.clock.now()
+    await outbox.plan(world.db, [
+        outbox.Planned("notice", chat, now, f"notice:{pid}", person_id=pid,
+                       payload={"template": "group_lost", "values": {"set_name": "Set A"}})
+        for pid, chat in setup.members
+    ], now)
+    await settled(world)
+    order = [m.chat_id for m in world.fake.sent() if m.method == "sendMessage"]
+    last_part = len(order) - 1 - order[::-1].index(GROUP)
+    assert order.count(GROUP) == 4
+    assert all(order.index(chat) < last_part for _, chat in setup.members), order
