@@ -52,7 +52,11 @@ class SharedEntry:
 def digest_slots(
     meetings: list[Event], days_before: int, zone: ZoneInfo, now: datetime, horizon: timedelta
 ) -> list[DigestSlot]:
-    """Gives the digests due in [now, now + horizon): some days before each meeting, else weekly."""
+    """Gives the digests due in [now, now + horizon): some days before each meeting, else weekly.
+
+    A meeting planned (or moved) to less than `days_before` ahead still gets its digest, at once:
+    it is of use until the meeting begins.
+    """
     slots = []
     if meetings:
         for meeting in meetings:
@@ -60,6 +64,8 @@ def digest_slots(
             send_at = local_moment(day, DIGEST_HOUR, 0, zone).astimezone(UTC)
             if send_at >= meeting.starts:
                 send_at = meeting.starts - timedelta(hours=2)
+            if send_at < now < meeting.starts:
+                send_at = now  # planned late: a digest now is better than none before the meeting
             if now <= send_at < now + horizon:
                 slots.append(DigestSlot(send_at, meeting, meeting.starts.astimezone(UTC).isoformat()))
         return slots

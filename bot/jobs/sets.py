@@ -49,7 +49,8 @@ async def plan_sets(db: Database, now: datetime) -> int:
                     )
                     items = [Planned("digest", MEMBERS, slot.send_at, f"digest:{digest_id}", payload={"digest_id": digest_id})]
                     asked = case_round_time(slot, programme.zone)
-                    if asked is not None and asked >= now - timedelta(hours=12):
+                    # Asked until the digest goes (its time may have passed while the bot was down).
+                    if asked is not None and now < slot.send_at:
                         items += [
                             Planned("case_round", m.chat_id, max(asked, now), f"case_round:{digest_id}:{m.id}", person_id=m.id,
                                     payload={"digest_id": digest_id})
