@@ -192,6 +192,9 @@ class _Fault:
     description: str
     retry_after: int | None
     times: int
+    after: int = 0  # matching calls let through before the fault applies
+    result: Any = None  # for a mangled answer: the call succeeds, and this is the ``result`` sent back
+    mangle: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -864,8 +867,10 @@ class FakeTelegram:
         description: str = _DEFAULT_429,
         retry_after: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` (to ``chat_id``) with an error.
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id``) with an error, once
+        ``after`` matching calls have gone through (``after=1``: the second part of a long text).
 
         For 429 the retry_after parameter defaults to the number in the description, because
         PTB raises RetryAfter only when the parameter is present.
@@ -877,7 +882,17 @@ class FakeTelegram:
             elif description == _DEFAULT_429:
                 description = f"Too Many Requests: retry after {retry_after}"
         self._faults.append(
-            _Fault(method.lower(), chat_id, error_code, description, retry_after, times)
+            _Fault(method.lower(), chat_id, error_code, description, retry_after, times, after)
+        )
+
+    def mangle_next(
+        self, method: str, result: Any, *, chat_id: int | None = None, times: int = 1, after: int = 0
+    ) -> None:
+        """Carry out the next ``times`` calls of ``method`` (to ``chat_id``), but answer
+        ``{"ok": true, "result": result}``: a malformed success, as a broken proxy or a Bot API
+        bug gives. The message is delivered and recorded; the bot cannot read the answer."""
+        self._faults.append(
+            _Fault(method.lower(), chat_id, 200, "", None, times, after, result=result, mangle=True)
         )
 
     # ---- HTTP plumbing ---------------------------------------------------------------------
@@ -899,8 +914,10 @@ class FakeTelegram:
             if known is None:
                 raise ApiError(404, "Not Found: method not found")
             call = await self._read_call(method, request)
-            self._check_faults(call)
+            mangled = self._check_faults(call)
             result = await known[1](call)
+            if mangled is not None:
+                result = mangled.result
             return _json_response({"ok": True, "result": result})
         except ApiError as exc:
             return _json_response(exc.to_json(), status=exc.error_code)
@@ -937,17 +954,24 @@ class FakeTelegram:
                     params[key] = _decode_form_value(key, str(value))
         return _Call(method, params, files)
 
-    def _check_faults(self, call: _Call) -> None:
+    def _check_faults(self, call: _Call) -> _Fault | None:
+        """Raise the first fault that applies to the call; give a mangled answer's fault instead."""
         chat_id = _as_int(call.params.get("chat_id"))
         for fault in self._faults:
             if fault.method != call.method.lower():
                 continue
             if fault.chat_id is not None and fault.chat_id != chat_id:
                 continue
+            if fault.after > 0:
+                fault.after -= 1
+                continue
             fault.times -= 1
             if fault.times <= 0:
                 self._faults.remove(fault)
+            if fault.mangle:
+                return fault
             raise ApiError(fault.error_code, fault.description, fault.retry_after)
+        return None
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
@@ -1679,7 +1703,7 @@ class _ControlApi:
     POST /_fake/press                      {user, message_id, data, chat?}
     POST /_fake/push_update                a raw update
     POST /_fake/block | /_fake/unblock     {chat_id}
-    POST /_fake/fail_next                  {method, chat_id?, error_code?, description?, ...}
+    POST /_fake/fail_next                  {method, chat_id?, error_code?, description?, after?, ...}
     POST /_fake/latency                    {seconds}
     POST /_fake/wait_for                   {chat_id, contains?, count?, timeout?}
     """
@@ -1796,6 +1820,7 @@ class _ControlApi:
             description=str(body.get("description", _DEFAULT_429)),
             retry_after=int(body["retry_after"]) if body.get("retry_after") is not None else None,
             times=int(body.get("times", 1)),
+            after=int(body.get("after", 0)),
         )
         return True
 

@@ -6,6 +6,7 @@ carried by an earlier digest; the store selects by those rules and this module c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +20,9 @@ DIGEST_HOUR = 9
 WEEKLY_DIGEST_WEEKDAY = 4  # Friday, for sets without meetings
 TAKEAWAY_LIMIT = 280
 CASE_LIMIT = 1000
+# What one digest may carry: a group gets one message per 3 s, and a digest is read before a meeting.
+DIGEST_PARTS = 4  # messages; shared entries past them wait for the next digest (and show in /digest)
+ENTRY_LIMIT = TELEGRAM_LIMIT  # of one entry's text in a digest: what one message holds (an entry may merge many)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,11 @@ class SharedEntry:
 def digest_slots(
     meetings: list[Event], days_before: int, zone: ZoneInfo, now: datetime, horizon: timedelta
 ) -> list[DigestSlot]:
-    """Gives the digests due in [now, now + horizon): some days before each meeting, else weekly."""
+    """Gives the digests due in [now, now + horizon): some days before each meeting, else weekly.
+
+    A meeting planned (or moved) to less than `days_before` ahead still gets its digest, at once:
+    it is of use until the meeting begins.
+    """
     slots = []
     if meetings:
         for meeting in meetings:
@@ -56,6 +64,8 @@ def digest_slots(
             send_at = local_moment(day, DIGEST_HOUR, 0, zone).astimezone(UTC)
             if send_at >= meeting.starts:
                 send_at = meeting.starts - timedelta(hours=2)
+            if send_at < now < meeting.starts:
+                send_at = now  # planned late: a digest now is better than none before the meeting
             if now <= send_at < now + horizon:
                 slots.append(DigestSlot(send_at, meeting, meeting.starts.astimezone(UTC).isoformat()))
         return slots
@@ -93,6 +103,19 @@ def shown_text(entry: SharedEntry) -> str:
     return ""
 
 
+def clipped(text: str, limit: int = ENTRY_LIMIT) -> str:
+    """Gives a text cut to at most `limit` characters (UTF-16 units, as Telegram counts), at a word, with "…"."""
+    if _units(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    while _units(cut) > limit - 1:
+        cut = cut[:-1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
 def by_member(entries: list[SharedEntry]) -> list[tuple[str, list[SharedEntry]]]:
     """Groups entries by author in the order of their first entry, each author's entries by date."""
     groups: dict[int, list[SharedEntry]] = {}
@@ -103,48 +126,104 @@ def by_member(entries: list[SharedEntry]) -> list[tuple[str, list[SharedEntry]]]
     return [(names[pid], items) for pid, items in groups.items()]
 
 
-def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Gives the text in pieces of at most `limit` characters, cut at paragraph boundaries when possible.
+# A tag, an escaped character (Telegram knows &lt; &gt; &amp; &quot; and numeric ones), or one character.
+_TOKEN = re.compile(r"<[^>]*>|&(?:lt|gt|amp|quot|#[0-9]+|#[xX][0-9a-fA-F]+);|.", re.DOTALL)
 
-    A paragraph longer than the limit is cut at line ends, then at spaces, then hard. HTML tags
-    are opened and closed within a paragraph in our templates, so paragraph cuts keep them whole.
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def telegram_length(text: str) -> int:
+    """Gives an HTML text's length the way Telegram limits it: the text after parsing (tags count
+    nothing, an escaped character one), in UTF-16 code units (an emoji counts two)."""
+    total = 0
+    for m in _TOKEN.finditer(text):
+        token = m.group(0)
+        if token.startswith("<") and len(token) > 1:
+            continue
+        total += 1 if token.startswith("&") and len(token) > 1 else _units(token)
+    return total
+
+
+def _size(token: str) -> int:
+    """Gives what a token costs a piece: the more of its length as Telegram counts it and as written,
+    so that a piece is within the limit both ways (an emoji counts two, a tag its characters)."""
+    return max(len(token), _units(token))
+
+
+def _cost(text: str) -> int:
+    return sum(_size(m.group(0)) for m in _TOKEN.finditer(text))
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Gives an HTML text in pieces Telegram accepts: each at most `limit` long as Telegram counts
+    (telegram_length) and as written, cut at a paragraph's end when possible, else a line's end,
+    else a space, preferring a cut that leaves the piece at least half full.
+
+    A cut never falls inside a tag or an escaped character (`&amp;` stays whole), and a tag open
+    at a cut is closed at the end of one piece and opened again at the start of the next.
     """
     text = text.strip()
-    if len(text) <= limit:
-        return [text] if text else []
     pieces: list[str] = []
-    current = ""
-    for paragraph in text.split("\n\n"):
-        for chunk in _fit(paragraph, limit):
-            candidate = f"{current}\n\n{chunk}" if current else chunk
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                pieces.append(current)
-                current = chunk
-    if current:
-        pieces.append(current)
-    return [p for p in pieces if p.strip()]
+    while text:
+        if _cost(text) <= limit:
+            pieces.append(text)
+            break
+        cut, still_open = _cut(text, limit)
+        head, rest = text[:cut].rstrip(), text[cut:].lstrip()
+        pieces.append(head + _closing(still_open))
+        text = "".join(still_open) + rest
+    return pieces
 
 
-def _fit(paragraph: str, limit: int) -> list[str]:
-    if len(paragraph) <= limit:
-        return [paragraph]
-    out: list[str] = []
-    current = ""
-    for line in paragraph.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
-            out.append((current + "\n" + line[:cut]).strip("\n") if current else line[:cut])
-            current = ""
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
+def _closing(opened: list[str]) -> str:
+    """Gives the end tags of open start tags, innermost first."""
+    return "".join(f"</{_tag_name(tag)}>" for tag in reversed(opened))
+
+
+def _tag_name(tag: str) -> str:
+    return re.split(r"[\s>/]", tag[1:].lstrip("/"), maxsplit=1)[0].lower()
+
+
+def _cut(text: str, limit: int) -> tuple[int, list[str]]:
+    """Gives where to cut a text longer than `limit` (after some visible text, at a token's start),
+    and the tags open there."""
+    open_tags: list[str] = []
+    closing = 0  # what the end tags of open_tags would cost
+    best: dict[str, tuple[int, list[str]]] = {}
+    length = visible = 0
+    for m in _TOKEN.finditer(text):
+        token = m.group(0)
+        if visible and length + closing <= limit:
+            cut = (m.start(), list(open_tags))
+            best["any"] = cut
+            if token == " ":
+                best["space"] = cut
+            elif token == "\n":
+                best["line"] = cut
+                if text[m.start() - 1] == "\n":
+                    best["paragraph"] = (m.start() - 1, cut[1])
+        size = _size(token)
+        if length + size + closing > limit and "any" in best:
+            break
+        length += size
+        if token.startswith("<") and len(token) > 1:
+            if token.startswith("</"):
+                name = _tag_name(token)
+                for i in range(len(open_tags) - 1, -1, -1):
+                    if _tag_name(open_tags[i]) == name:
+                        del open_tags[i]
+                        break
+            elif not token.endswith("/>"):
+                open_tags.append(token)
+            closing = _cost(_closing(open_tags))
         else:
-            out.append(current)
-            current = line
-    if current:
-        out.append(current)
-    return out
+            visible += 1
+    # A cut that leaves a piece at least half full, at the best boundary; else the best boundary at all.
+    for at_least in (limit // 2, 1):
+        for kind in ("paragraph", "line", "space"):
+            found = best.get(kind)
+            if found is not None and _cost(text[: found[0]]) >= at_least:
+                return found
+    return best.get("any", (len(text), []))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Message
@@ -25,7 +27,7 @@ from telegram.error import (
 )
 
 from bot.jobs import compose
-from bot.jobs.broadcasts import ProgressReporter
+from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.pacing import Pacer
 from bot.store import outbox, people
 from bot.store.outbox import OutboxRow
@@ -37,9 +39,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
 CONCURRENCY = 4  # more only adds contention in httpx's connection pool (measured in bench/delivery.py)
 MAX_ATTEMPTS = 6
+# A send takes at most PTB's timeouts (5 s each to connect, write and read) plus a pause Telegram asks
+# for; a claim older than this belongs to a send that died (a lost task, another process).
+STALE_CLAIM = timedelta(minutes=10)
+RECOVER_EVERY = timedelta(minutes=1)
+RETRY_PAUSE = 4.0  # the longest wait between tries while Telegram cannot be reached
+# Telegram's refusals that mean the bot cannot write to the chat at all (as opposed to this message).
+GONE = ("chat not found", "not a member", "bot was kicked", "group chat was deactivated", "user is deactivated")
+
+
+@dataclass(frozen=True)
+class Part:
+    """Which part of a row's text is being sent."""
+
+    index: int
+    total: int
+
+    def label(self) -> str:
+        """Gives "part 2 of 3: " for a later part of a long text, else nothing."""
+        return f"part {self.index + 1} of {self.total}: " if self.total > 1 else ""
+
+
+def chat_is_gone(exc: TelegramError) -> bool:
+    """Gives whether Telegram refused because the bot cannot write to the chat (blocked, removed, gone)."""
+    if isinstance(exc, Forbidden):
+        return True
+    return isinstance(exc, BadRequest) and any(words in exc.message.lower() for words in GONE)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -59,6 +86,8 @@ class Dispatcher:
         self.pacer = Pacer(per_second=rate)
         self._running = asyncio.Lock()
         self._stopping = False
+        self._holding: set[int] = set()  # ids of the rows being sent here now
+        self._recovered_at: datetime | None = None
         self.progress = ProgressReporter(services.db, services.render)
 
     def arm(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -101,107 +130,158 @@ class Dispatcher:
         log.info("planner ran people=%d digests=%d reminders=%d", planned, digests, reminders)
 
     def request_stop(self) -> None:
-        """Asks the run in progress to end after its current batch, and starts no new one."""
+        """Asks the run in progress to claim nothing more and end once what is in flight is recorded."""
         self._stopping = True
 
     async def stop(self) -> None:
-        """Waits for the run in progress to finish its batch, and starts no new one."""
+        """Waits for the run in progress to record what is in flight, and starts no new one."""
         self._stopping = True
         async with self._running:
             pass
 
     async def run_once(self, bot: Bot) -> Counter[str]:
-        """Sends every row due now, in batches; gives counts by outcome."""
+        """Sends every row due now, CONCURRENCY at a time; gives counts by outcome.
+
+        A row is claimed only when a sender is free for it, so at most CONCURRENCY rows are in flight
+        (all a hard kill can double), and only for a chat the pace allows now: a group's digest, one
+        part per 3 s, waits as a pending row between parts instead of holding a sender.
+        """
         results: Counter[str] = Counter()
         if self._running.locked() or self._stopping:
             return results
         async with self._running:
-            while not self._stopping:
-                rows = await outbox.claim_due(self.services.db, self.services.clock.now(), BATCH)
-                if not rows:
+            await self._recover_stale()
+            senders: dict[asyncio.Task[str], OutboxRow] = {}
+            reported = time.monotonic()
+            broadcasting = False
+            while True:
+                free = CONCURRENCY - len(senders)
+                if free > 0 and not self._stopping and not self.pacer.paused():
+                    waiting = {row.chat_id for row in senders.values()} | self.pacer.waiting_chats()
+                    for row in await outbox.claim_due(self.services.db, self.services.clock.now(), free, waiting):
+                        self._holding.add(row.id)
+                        senders[asyncio.create_task(self._deliver(bot, row))] = row
+                if not senders:
                     break
-                gate = asyncio.Semaphore(CONCURRENCY)
-                outcomes = await asyncio.gather(*(self._deliver(bot, row, gate) for row in rows))
-                results.update(outcomes)
-                if any(row.broadcast_id for row in rows):
+                done, _ = await asyncio.wait(senders, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    row = senders.pop(task)
+                    self._holding.discard(row.id)
+                    results[self._outcome(task, row)] += 1
+                    broadcasting |= row.broadcast_id is not None
+                if broadcasting and time.monotonic() - reported >= EDIT_EVERY:
                     await self.progress.report(bot, self.services.clock.now())
-                if results["retry"] and len(rows) == results["retry"]:
-                    break
+                    reported = time.monotonic()
             await self.progress.report(bot, self.services.clock.now())
         if results:
             log.info("dispatch %s", " ".join(f"{k}={v}" for k, v in sorted(results.items())))
         return results
 
-    async def _deliver(self, bot: Bot, row: OutboxRow, gate: asyncio.Semaphore) -> str:
-        db = self.services.db
+    @staticmethod
+    def _outcome(task: asyncio.Task[str], row: OutboxRow) -> str:
+        error = task.exception()
+        if error is None:
+            return task.result()
+        # Even recording the failure failed (the database?): the claim is recovered once it is stale.
+        log.error("dispatch could not record outbox=%d kind=%s", row.id, row.kind, exc_info=error)
+        return "error"
+
+    async def _recover_stale(self) -> None:
+        """Puts claims that no send here holds and that are older than any send could take back in line."""
         now = self.services.clock.now()
-        composed = await compose.compose(db, self.services.render, row, now)
-        if composed.expand:
-            await outbox.plan(db, composed.expand, now)
-        if composed.cancel_reason is not None:
-            await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
-            return "expanded" if composed.expand else composed.cancel_status
-        async with gate:
+        if self._recovered_at is not None and now - self._recovered_at < RECOVER_EVERY:
+            return
+        self._recovered_at = now
+        recovered = await outbox.recover_stale(self.services.db, now - STALE_CLAIM, self._holding)
+        if recovered:
+            log.warning("recovered stale outbox claims count=%d (may arrive twice)", recovered)
+
+    async def _deliver(self, bot: Bot, row: OutboxRow) -> str:
+        """Composes and sends one claimed row (one part of a long text), and always leaves it in a state."""
+        db = self.services.db
+        sending = False
+        try:
+            now = self.services.clock.now()
+            composed = await compose.compose(db, self.services.render, row, now)
+            if composed.expand:
+                await outbox.plan(db, composed.expand, now)
+            if composed.cancel_reason is not None:
+                await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
+                return "expanded" if composed.expand else composed.cancel_status
+            parts = (composed.text, *composed.more)
+            index = int(row.payload.get("parts_sent", 0))
+            if index >= len(parts):  # composed shorter than before a restart: what it holds has gone
+                await outbox.mark_sent(db, row.id, row.telegram_message_id or 0, now)
+                return "sent"
+            part = Part(index, len(parts))
+            sending = True
             try:
-                message = await self._send(bot, row, composed)
-            except RetryAfter as exc:
-                seconds = retry_seconds(exc)
-                self.pacer.pause(float(seconds))
-                await outbox.mark(db, row.id, "pending", f"retry after {seconds}s")
-                return "retry"
-            except Forbidden:
+                message = await self._send(bot, row, parts[index], composed.keyboard if index == 0 else None)
+            except TelegramError as exc:
+                return await self._refused(row, exc, part)
+            if index + 1 < len(parts):
+                await outbox.mark_part_sent(db, row.id, index + 1, message.message_id)
+                return "part"
+            await outbox.mark_sent(
+                db, row.id, row.telegram_message_id or message.message_id, self.services.clock.now(),
+                composed.prompt_key, composed.module_key,
+            )
+            return "sent"
+        except Exception as exc:  # noqa: BLE001 -- every row ends in a state, whatever went wrong
+            # Not Telegram's refusal: our bug, or an answer we cannot read (the message may have gone).
+            # Not retried: a retry would repeat the bug, or the message.
+            log.exception("dispatch error outbox=%d kind=%s sending=%s", row.id, row.kind, sending)
+            reason = f"error: {type(exc).__name__}" + (" (may have been delivered)" if sending else "")
+            await outbox.mark(db, row.id, "failed", reason[:200])
+            return "failed"
+        except asyncio.CancelledError:
+            if not sending:  # stopped before anything left: back in line, certainly not delivered
+                await asyncio.shield(outbox.mark(db, row.id, "pending", "stopped before sending"))
+            raise
+
+    async def _refused(self, row: OutboxRow, exc: TelegramError, part: Part) -> str:
+        """Records Telegram's refusal of one part: retried, failed, blocked, or the group lost."""
+        db = self.services.db
+        where = part.label()
+        if isinstance(exc, RetryAfter):
+            seconds = retry_seconds(exc)
+            self.pacer.pause(float(seconds))
+            await outbox.mark(db, row.id, "pending", f"{where}retry after {seconds}s")
+            return "retry"
+        if isinstance(exc, ChatMigrated):
+            # A group became a supergroup: same people, new chat id. Follow it (from the first part).
+            await outbox.mark(db, row.id, "failed", f"{where}chat migrated")
+            await self._group_migrated(row, exc.new_chat_id)
+            return "retry"
+        if chat_is_gone(exc):
+            if row.chat_id < 0:
+                await outbox.mark(db, row.id, "failed", f"{where}{exc.message}"[:200])
+                await outbox.cancel_all_for_chat(db, row.chat_id, "bot not in the group")
+                await self._group_lost(row)  # the group refuses it: the members get it privately
+                return "failed"
+            if isinstance(exc, Forbidden):
                 await self._blocked(row)
                 return "blocked"
-            except ChatMigrated as exc:
-                # A group became a supergroup: same people, new chat id. Follow it.
-                await outbox.mark(db, row.id, "failed", "chat migrated")
-                await self._group_migrated(row, exc.new_chat_id)
-                return "retry"
-            except BadRequest as exc:
-                await outbox.mark(db, row.id, "failed", f"bad request: {exc.message}"[:200])
-                if row.chat_id < 0 and row.kind == "digest":
-                    await self._group_lost(row)  # the group refuses it: the members get it privately
-                return "failed"
-            except (TimedOut, NetworkError) as exc:
-                # A timeout may have reached Telegram, so those are retried a few times only. No
-                # answer at all (Telegram or the network down) is retried until it comes back:
-                # an outage must not lose what fell due during it (stale prompts drop out by themselves).
-                final = isinstance(exc, TimedOut) and row.attempts >= MAX_ATTEMPTS
-                await outbox.mark(db, row.id, "failed" if final else "pending", f"network: {type(exc).__name__}")
-                if not final:
-                    self.pacer.pause(min(0.2 * 2.0 ** min(row.attempts, 8), 30.0))
-                return "failed" if final else "retry"
-            except TelegramError as exc:
-                await outbox.mark(db, row.id, "failed", f"telegram: {type(exc).__name__}")
-                if row.chat_id < 0 and row.kind == "digest":
-                    await self._group_lost(row)
-                return "failed"
-        await outbox.mark_sent(
-            db, row.id, message.message_id, self.services.clock.now(), composed.prompt_key, composed.module_key
-        )
-        return "sent"
+            await outbox.mark(db, row.id, "failed", f"{where}bad request: {exc.message}"[:200])
+            return "failed"
+        if isinstance(exc, (TimedOut, NetworkError)) and not isinstance(exc, BadRequest):
+            # A timeout may have reached Telegram, so those are retried a few times only. No
+            # answer at all (Telegram or the network down) is retried until it comes back:
+            # an outage must not lose what fell due during it (stale prompts drop out by themselves).
+            final = isinstance(exc, TimedOut) and row.attempts >= MAX_ATTEMPTS
+            await outbox.mark(db, row.id, "failed" if final else "pending", f"{where}network: {type(exc).__name__}")
+            if not final:  # at most RETRY_PAUSE apart: an outage's end delays what waits by no more
+                self.pacer.pause(min(0.2 * 2.0 ** min(row.attempts, 8), RETRY_PAUSE))
+            return "failed" if final else "retry"
+        # Refused for what it is (too long, unparsable, ...): the chat is fine, this message is not.
+        kind = "bad request" if isinstance(exc, BadRequest) else f"telegram: {type(exc).__name__}"
+        log.warning("message refused outbox=%d kind=%s chat=%d %s%s", row.id, row.kind, row.chat_id, where, kind)
+        await outbox.mark(db, row.id, "failed", f"{where}{kind}: {exc.message}"[:200])
+        return "failed"
 
-    async def _send(self, bot: Bot, row: OutboxRow, composed: compose.Composed) -> Message:
+    async def _send(self, bot: Bot, row: OutboxRow, text: str, keyboard: Any) -> Message:
         async with self.pacer.slot(row.chat_id):
-            first = await bot.send_message(row.chat_id, composed.text, reply_markup=composed.keyboard)
-        for text in composed.more:
-            await self._send_part(bot, row, text)
-        return first
-
-    async def _send_part(self, bot: Bot, row: OutboxRow, text: str) -> None:
-        """Sends a further part of a long message once the first is out, never failing the row:
-        retrying the row would send the first part again."""
-        for _ in range(3):
-            try:
-                async with self.pacer.slot(row.chat_id):
-                    await bot.send_message(row.chat_id, text)
-                return
-            except RetryAfter as exc:
-                self.pacer.pause(retry_seconds(exc))
-                await asyncio.sleep(retry_seconds(exc))
-            except TelegramError as exc:
-                log.warning("a further part was not delivered outbox=%d error=%s", row.id, type(exc).__name__)
-                return
+            return await bot.send_message(row.chat_id, text, reply_markup=keyboard)
 
     async def _group_migrated(self, row: OutboxRow, new_chat_id: int) -> None:
         from bot.store import sharing

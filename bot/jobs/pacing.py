@@ -51,7 +51,7 @@ class Pacer:
         spacing = self.per_group if chat_id < 0 else self.per_chat
         if spacing:
             self._next_chat[chat_id] = slot + spacing
-        if len(self._next_chat) > 50_000:
+        if len(self._next_chat) > 50_000:  # waiting_chats prunes too; this bounds callers that never ask
             self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
         return slot
 
@@ -82,6 +82,17 @@ class Pacer:
         finally:
             self._in_flight -= 1
             self._finished.append(self.monotonic())
+
+    def paused(self) -> bool:
+        """Gives whether all sending is stopped for now (after a 429 or while Telegram is unreachable)."""
+        return self._paused_until > self.monotonic()
+
+    def waiting_chats(self) -> set[int]:
+        """Gives the chats whose next message may not go yet: a sender should pick another chat's message
+        instead of waiting (a group gets one message per 3 s, and must not hold everyone else)."""
+        now = self.monotonic()
+        self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+        return set(self._next_chat)
 
     def pause(self, seconds: float) -> None:
         """Stops all sending for a while (Telegram answered 429 with retry_after)."""

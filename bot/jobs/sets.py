@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.digest import (
+    DIGEST_PARTS,
+    ENTRY_LIMIT,
     SharedEntry,
     by_member,
     case_round_time,
+    clipped,
     digest_slots,
     shown_text,
     split_message,
@@ -47,7 +50,8 @@ async def plan_sets(db: Database, now: datetime) -> int:
                         )
                         items = [Planned("digest", MEMBERS, slot.send_at, f"digest:{digest_id}", payload={"digest_id": digest_id})]
                         asked = case_round_time(slot, programme.zone)
-                        if asked is not None and asked >= now - timedelta(hours=12):
+                        # Asked until the digest goes (its time may have passed while the bot was down).
+                        if asked is not None and now < slot.send_at:
                             items += [
                                 Planned("case_round", m.chat_id, max(asked, now), f"case_round:{digest_id}:{m.id}", person_id=m.id,
                                         payload={"digest_id": digest_id})
@@ -79,14 +83,10 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     if digest.status == "planned" and not still_in_calendar(stored.programme, learning_set.key, digest):
         await sharing.skip_digest(db, digest.id)
         return [], [], "meeting no longer in the calendar"
-    previous = await sharing.previous_sealed(db, learning_set.id, digest.id)
-    await sharing.seal_digest(db, digest.id, learning_set.id, now)
-    digest = await sharing.get_digest(db, digest.id)
-    assert digest is not None and digest.sealed_at is not None
-    entries = [e for e in await sharing.digest_entries(db, digest.id, learning_set.id) if visible_in_digest(e, learning_set.id, digest.id)]
-    cases = await sharing.cases(db, digest.id)
-    if not entries and not cases and learning_set.empty_digest == "skip":
-        return [], [], "empty period"
+    if digest.status == "planned" and digest.meeting_starts is not None and digest.meeting_starts <= now:
+        # Due while the bot was down, and the meeting it prepares has begun: too late to be of use.
+        await sharing.skip_digest(db, digest.id)
+        return [], [], "meeting passed"
     language = stored.programme.language
     if row.person_id is not None:
         person = await people.get_person(db, row.person_id)
@@ -94,25 +94,58 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
             return [], [], "person not active"
         language = person.language
     zone = stored.programme.zone
-    active, total = await sharing.took_part(db, learning_set.id, previous.sealed_at if previous else None, digest.sealed_at)
+    previous = await sharing.previous_sealed(db, learning_set.id, digest.id)
     module = None
     if digest.meeting_starts is not None:
         from bot.domain.programme import locate
 
         module = locate(stored.programme, digest.meeting_starts, learning_set.key).module
-    text = render.message(
-        language, "digest",
-        set_name=learning_set.name,
-        meeting_date=day_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
-        meeting_time=time_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
-        meeting_place=digest.meeting_place,
-        module_title=module.title if module else "",
-        members=members_for_template(entries, language, zone),
-        cases=[{"name": c.author, "text": c.text} for c in cases],
-        took_part=active,
-        total=total,
-    )
-    return split_message(text), [], None
+    cases = await sharing.cases(db, digest.id)
+
+    async def texts(entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
+        active, total = await sharing.took_part(db, learning_set.id, previous.sealed_at if previous else None, until)
+        text = render.message(
+            language, "digest",
+            set_name=learning_set.name,
+            meeting_date=day_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
+            meeting_time=time_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
+            meeting_place=digest.meeting_place,
+            module_title=module.title if module else "",
+            members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT),
+            cases=[{"name": c.author, "text": c.text} for c in cases],
+            took_part=active,
+            total=total,
+        )
+        if waiting:
+            text += "\n\n" + render.message(language, "digest_more", count=waiting)
+        return split_message(text)
+
+    if digest.status == "planned":
+        # What it carries is chosen once, oldest first, as much as fits in DIGEST_PARTS messages.
+        candidates = sorted(
+            (e for e in await sharing.pending_shared(db, learning_set.id) if e.written_at <= now),
+            key=lambda e: (e.written_at, e.reflection_id),
+        )
+        carried = len(candidates)
+        if len(await texts(candidates, now, 0)) > DIGEST_PARTS:
+            low, high = 0, len(candidates) - 1  # the most entries that fit, with the line that says the rest wait
+            while low < high:
+                middle = (low + high + 1) // 2
+                if len(await texts(candidates[:middle], now, len(candidates) - middle)) <= DIGEST_PARTS:
+                    low = middle
+                else:
+                    high = middle - 1
+            carried = low
+        if carried < len(candidates):
+            log.info("digest capped digest=%d carried=%d waiting=%d", digest.id, carried, len(candidates) - carried)
+        await sharing.seal_digest(db, digest.id, learning_set.id, now, only=[e.reflection_id for e in candidates[:carried]])
+    digest = await sharing.get_digest(db, digest.id)
+    assert digest is not None and digest.sealed_at is not None
+    entries = [e for e in await sharing.digest_entries(db, digest.id, learning_set.id) if visible_in_digest(e, learning_set.id, digest.id)]
+    if not entries and not cases and learning_set.empty_digest == "skip":
+        return [], [], "empty period"
+    waiting = await sharing.waiting_since(db, learning_set.id, digest.sealed_at)
+    return (await texts(entries, digest.sealed_at, waiting))[:DIGEST_PARTS], [], None
 
 
 def still_in_calendar(programme: object, set_key: str, digest: sharing.Digest) -> bool:
@@ -141,11 +174,15 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
     return await plan_sets(db, now)
 
 
-def members_for_template(entries: list[SharedEntry], language: str, zone: Any) -> list[dict[str, Any]]:
-    """Gives the digest templates' view of shared entries: by member, each dated in the reader's language."""
+def members_for_template(
+    entries: list[SharedEntry], language: str, zone: Any, clip: int | None = None
+) -> list[dict[str, Any]]:
+    """Gives the digest templates' view of shared entries: by member, each dated in the reader's language,
+    each text cut to `clip` characters when given."""
     return [
         {"name": name, "entries": [
-            {"date": day_text(e.written_at, language, zone), "text": shown_text(e), "takeaway": e.visibility == "takeaway"}
+            {"date": day_text(e.written_at, language, zone),
+             "text": clipped(shown_text(e), clip) if clip else shown_text(e), "takeaway": e.visibility == "takeaway"}
             for e in items
         ]}
         for name, items in by_member(entries)

@@ -10,6 +10,8 @@ import aiosqlite
 from bot.store.db import Database
 from bot.store.outbox import ts
 
+MAX_PARTS = 20  # messages merged into one reflection at most (1,000 in a row made one digest entry of 1,000 parts)
+
 
 @dataclass(frozen=True)
 class Part:
@@ -107,6 +109,10 @@ async def add_message(
         ) as cur:
             if await cur.fetchone() is not None:
                 return None
+        if append_to is not None:
+            async with conn.execute("SELECT count(*) FROM reflection_part WHERE reflection_id = ?", (append_to,)) as cur:
+                if (await cur.fetchone())[0] >= MAX_PARTS:  # type: ignore[index]
+                    append_to = None  # a reflection holds MAX_PARTS messages; the next one starts another
         created = append_to is None
         if append_to is None:
             cur = await conn.execute(

@@ -1,7 +1,10 @@
 """The outbox: every planned message as a row with a due time and a status.
 
-Rows are claimed in a transaction (pending → sending), sent, then marked. At start-up rows left
-in `sending` by a hard kill are put back to pending: they are the only ones that may arrive twice.
+Rows are claimed in a transaction (pending → sending) just before they are sent, a few at a time,
+then marked. At start-up rows left in `sending` by a hard kill are put back to pending, and while the
+bot runs so is a claim older than any send could take: they are the only ones that may arrive twice.
+A long text goes part by part: after each part the row is pending again with `parts_sent` in its
+payload, so that a retry or a restart sends the next part, never the first again.
 """
 
 from __future__ import annotations
@@ -125,17 +128,65 @@ async def recover_in_flight(db: Database) -> int:
         return cur.rowcount
 
 
-async def claim_due(db: Database, now: datetime, limit: int) -> list[OutboxRow]:
-    """Claims up to `limit` due rows, oldest first, so that no other tick sends them too."""
+async def recover_stale(db: Database, claimed_before: datetime, keep: Iterable[int] = ()) -> int:
+    """Puts claims older than `claimed_before` back to pending, except the rows in `keep` (still being
+    sent here); gives how many (these may repeat). A claim that old belongs to a send that died."""
+    kept = list(keep)
+    marks = ",".join("?" for _ in kept)
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
+            " AND (claimed_at IS NULL OR claimed_at < ?)" + (f" AND id NOT IN ({marks})" if kept else ""),
+            (ts(claimed_before), *kept),
+        )
+        return cur.rowcount
+
+
+PEEK = 8  # due rows looked at per row wanted: enough to step over chats that must wait
+
+
+async def claim_due(db: Database, now: datetime, limit: int, waiting: Iterable[int] = ()) -> list[OutboxRow]:
+    """Claims up to `limit` due rows, oldest first, at most one per chat and none for the chats in
+    `waiting` (being sent to, or not yet allowed by the pace), so that no other tick sends them too.
+
+    A chat's later rows wait behind its earliest, so one chat's messages keep their order.
+    """
+    skip = set(waiting)
     async with db.transaction() as conn:
         async with conn.execute(
+            "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (ts(now), limit * PEEK + len(skip)),
+        ) as cur:
+            candidates = [(r[0], r[1]) for r in await cur.fetchall()]
+        chosen: list[int] = []
+        for outbox_id, chat_id in candidates:
+            if chat_id not in skip and len(chosen) < limit:
+                chosen.append(outbox_id)
+            skip.add(chat_id)
+        if not chosen:
+            return []
+        marks = ",".join("?" for _ in chosen)
+        async with conn.execute(
             "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
-            " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND due_at <= ?"
-            " ORDER BY due_at, id LIMIT ?) RETURNING *",
-            (ts(now), ts(now), limit),
+            f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
+            (ts(now), *chosen),
         ) as cur:
             rows = [_row(r) for r in await cur.fetchall()]
     return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+async def mark_part_sent(db: Database, outbox_id: int, parts_sent: int, message_id: int, error: str | None = None) -> None:
+    """Records that the first `parts_sent` parts of a long text are delivered; the row is pending for the next.
+
+    The first part's Telegram id stays the row's; each part starts its attempts anew.
+    """
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = 'pending', claimed_at = NULL, attempts = 0, last_error = ?,"
+            " telegram_message_id = COALESCE(telegram_message_id, ?),"
+            " payload = json_set(payload, '$.parts_sent', ?) WHERE id = ?",
+            (error, message_id, parts_sent, outbox_id),
+        )
 
 
 async def mark_sent(

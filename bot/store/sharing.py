@@ -6,6 +6,7 @@ author chose to share them for that very set, and that no earlier digest carried
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,8 +159,12 @@ async def previous_sealed(db: Database, set_id: int, before_id: int) -> Digest |
     return None if row is None else _digest(row)
 
 
-async def seal_digest(db: Database, digest_id: int, set_id: int, now: datetime) -> bool:
-    """Fixes what a digest carries (shared entries not yet carried), once; gives False if it was sealed before."""
+async def seal_digest(
+    db: Database, digest_id: int, set_id: int, now: datetime, only: Sequence[int] | None = None
+) -> bool:
+    """Fixes what a digest carries (shared entries not yet carried; of those, `only` these when given), once;
+    gives False if it was sealed before. Entries left out wait for the next digest."""
+    chosen = "" if only is None else f" AND id IN ({','.join('?' for _ in only)})"
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE digest SET status = 'sealed', sealed_at = ? WHERE id = ? AND status = 'planned'", (ts(now), digest_id)
@@ -168,10 +173,20 @@ async def seal_digest(db: Database, digest_id: int, set_id: int, now: datetime) 
             return False
         await conn.execute(
             "UPDATE reflection SET digest_id = ? WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
-            " AND digest_id IS NULL AND shared_at <= ?",
-            (digest_id, set_id, ts(now)),
+            " AND digest_id IS NULL AND shared_at <= ?" + chosen,
+            (digest_id, set_id, ts(now), *(only or ())),
         )
     return True
+
+
+async def waiting_since(db: Database, set_id: int, until: datetime) -> int:
+    """Gives how many entries shared for a set by `until` no digest carries yet (left for the next one)."""
+    count = await db.scalar(
+        "SELECT count(*) FROM reflection WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
+        " AND digest_id IS NULL AND shared_at <= ?",
+        (set_id, ts(until)),
+    )
+    return int(count or 0)
 
 
 async def took_part(db: Database, set_id: int, since: datetime | None, until: datetime) -> tuple[int, int]:

@@ -240,6 +240,42 @@ async def test_fail_next_500_and_chat_not_found_surface_as_ptb_errors(
         await app.bot.send_message(ALICE.id, "two")
 
 
+async def test_a_fault_after_some_calls_hits_a_later_part_of_a_long_text(
+    fake: FakeTelegram, app: Application
+) -> None:
+    fake.fail_next("sendMessage", chat_id=TEAM.id, error_code=502, description="Bad Gateway", after=1)
+
+    await app.bot.send_message(TEAM.id, "part 1")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await app.bot.send_message(TEAM.id, "part 2")
+    await app.bot.send_message(TEAM.id, "part 2")
+    assert [m.text for m in fake.sent(TEAM.id)] == ["part 1", "part 2"]
+
+
+async def test_a_mangled_success_delivers_the_message_but_ptb_cannot_read_the_answer(
+    fake: FakeTelegram, app: Application
+) -> None:
+    fake.mangle_next("sendMessage", {"message_id": 7}, chat_id=ALICE.id)
+
+    with pytest.raises(KeyError):
+        await app.bot.send_message(ALICE.id, "delivered all the same")
+    assert [m.text for m in fake.sent(ALICE.id)] == ["delivered all the same"]
+    fake.mangle_next("sendMessage", True, chat_id=ALICE.id)
+    assert await app.bot.send_message(ALICE.id, "again") is True  # not a Message at all
+
+
+async def test_text_length_is_counted_in_utf16_code_units_after_parsing(
+    fake: FakeTelegram, app: Application
+) -> None:
+    await app.bot.send_message(ALICE.id, "👍" * 2048)  # 2,048 characters, 4,096 code units
+    with pytest.raises(BadRequest, match="(?i)message is too long"):
+        await app.bot.send_message(ALICE.id, "👍" * 2049)
+    # Tags count nothing, an escaped character one.
+    await app.bot.send_message(ALICE.id, "<b>" + "&amp;" * 4096 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="(?i)message is too long"):
+        await app.bot.send_message(ALICE.id, "&amp;" * 4097, parse_mode="HTML")
+
+
 async def test_group_chat_messages_reach_the_bot(fake: FakeTelegram, app: Application) -> None:
     await fake.add_bot_to_group(ALICE, TEAM)
     command = await fake.send_text(BOB, "/start@pitstop_test_bot", chat=TEAM)

@@ -82,3 +82,4 @@ async def insert_facilitator(
             (person_id, programme_id, stamp),
         )
     return person_id
+

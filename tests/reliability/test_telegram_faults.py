@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
+from bot.jobs.dispatcher import CONCURRENCY
 from bot.store import outbox
 from bot.store.outbox import Planned
 from tests.e2e.world import World
@@ -291,11 +292,11 @@ async def test_a_bot_api_that_refuses_connections_briefly_delays_but_loses_nothi
     port = int(old.base_url.rsplit(":", 1)[1])
     await old.stop()
     await plan_prompts(world, people)
-    # Let the dispatcher try (and fail) a few times while nothing listens.
+    # Let the dispatcher try (and fail) a few times while nothing listens: as many rows as it sends at once.
     await world.scalar_becomes(
-        "SELECT count(*) FROM outbox WHERE last_error LIKE 'network:%' AND attempts >= 2",
-        (),
-        10,
+        "SELECT count(*) >= ? FROM outbox WHERE last_error LIKE 'network:%' AND attempts >= 2",
+        (CONCURRENCY,),
+        1,
         timeout=5,
     )
     assert not any(is_prompt(m) for m in old.sent())
