@@ -64,7 +64,6 @@ KNOWN_VIOLATIONS: dict[str, set[Pair]] = {
         ("bot.jobs.dispatcher", "bot.jobs.reminders"),
         ("bot.jobs.dispatcher", "bot.jobs.sets"),
         ("bot.jobs.dispatcher", "bot.store.sharing"),
-        ("bot.jobs.sets", "bot.domain.programme"),
         ("bot.tg.app", "bot.store.people"),
         ("bot.tg.app", "bot.tg.facilitators"),
         ("bot.tg.facilitators", "bot.tg.app"),

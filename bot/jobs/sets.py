@@ -18,6 +18,7 @@ from bot.domain.digest import (
     split_message,
     visible_in_digest,
 )
+from bot.domain.programme import locate
 from bot.render import Renderer, day_text, time_text
 from bot.store import outbox, people, programmes, sharing
 from bot.store.db import Database
@@ -97,19 +98,18 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     previous = await sharing.previous_sealed(db, learning_set.id, digest.id)
     module = None
     if digest.meeting_starts is not None:
-        from bot.domain.programme import locate
-
         module = locate(stored.programme, digest.meeting_starts, learning_set.key).module
     cases = await sharing.cases(db, digest.id)
+    starts, place = digest.meeting_starts, digest.meeting_place
 
     async def texts(entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
         active, total = await sharing.took_part(db, learning_set.id, previous.sealed_at if previous else None, until)
         text = render.message(
             language, "digest",
             set_name=learning_set.name,
-            meeting_date=day_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
-            meeting_time=time_text(digest.meeting_starts, language, zone) if digest.meeting_starts else "",
-            meeting_place=digest.meeting_place,
+            meeting_date=day_text(starts, language, zone) if starts else "",
+            meeting_time=time_text(starts, language, zone) if starts else "",
+            meeting_place=place,
             module_title=module.title if module else "",
             members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT),
             cases=[{"name": c.author, "text": c.text} for c in cases],

@@ -7,10 +7,21 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.domain.programme import parse_programme
-from bot.store import drafts, journal, people, programmes
-from bot.store.db import MIGRATIONS_DIR, available_migrations, connect, migrate, open_database
+from bot.store import drafts, journal, outbox, people, programmes
+from bot.store.db import (
+    MIGRATIONS_DIR,
+    REBUILDS_TABLES,
+    StoreError,
+    available_migrations,
+    connect,
+    migrate,
+    open_database,
+)
 from bot.store.journal import NewReflection
+from bot.store.outbox import Planned
 from tests.domain.test_programme import GOOD
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -29,7 +40,10 @@ async def test_a_database_of_the_previous_release_is_upgraded_with_its_data_whol
     invite = await people.create_invite(old, saved.programme_id, None, "participant", 1, NOW.replace(year=2027), NOW)
     _, person, _ = await people.redeem_invite(old, invite.code, 777, 777, "Ada", "en", "Europe/Amsterdam", NOW)
     assert person is not None
-    new = NewReflection(person.id, None, None, saved.programme_id, "", "", "", False, None)
+    person = await people.update_person(old, person.id, NOW, status="active", onboarding_step=None)
+    await outbox.plan(old, [Planned("prompt", 777, NOW, "prompt:old", person_id=person.id)], NOW)
+    prompt_id = await old.scalar("SELECT id FROM outbox WHERE dedupe_key = 'prompt:old'")
+    new = NewReflection(person.id, prompt_id, None, saved.programme_id, "", "", "", False, None)
     stored = await journal.add_message(old, new, None, 777, 10, "text", "Written before the upgrade.", None, NOW)
     assert stored is not None
     await old.close()
@@ -42,9 +56,39 @@ async def test_a_database_of_the_previous_release_is_upgraded_with_its_data_whol
         assert entry is not None and entry.text == "Written before the upgrade."
         again = await people.get_person_by_telegram(db, 777)
         assert again is not None and again.name == "Ada"
+        # The outbox was rebuilt (0008) with its rows, ids and the journal's links to them.
+        assert entry.outbox_id == prompt_id
+        row = await outbox.get(db, prompt_id)
+        assert row is not None and row.dedupe_key == "prompt:old" and row.response == "answered"
+        assert await db.scalar("PRAGMA foreign_keys") == 1
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
+        await outbox.plan(db, [Planned("pulse", 777, NOW, "pulse:new", person_id=again.id if again else None)], NOW)
+        indexes = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index'")}
+        assert {"outbox_due", "outbox_by_person", "outbox_by_broadcast"} <= indexes
         # What the new migrations add works on the old data.
         draft_id = await drafts.create(db, again.id, "takeaway", entry.id, None, 777, 11, "A line.", NOW)
         taken = await drafts.take(db, draft_id, again.id)
         assert taken is not None and taken.text == "A line."
+    finally:
+        await db.close()
+
+
+async def test_a_rebuilding_migration_that_would_leave_broken_references_is_rolled_back(tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name in PREVIOUS_RELEASE:
+        shutil.copy(MIGRATIONS_DIR / name, folder / name)
+    db = await connect(tmp_path / "pitstop.db")
+    try:
+        await migrate(db, folder)
+        saved = await programmes.save_programme(db, parse_programme(GOOD), GOOD, NOW)
+        invite = await people.create_invite(db, saved.programme_id, None, "participant", 1, NOW.replace(year=2027), NOW)
+        _, person, _ = await people.redeem_invite(db, invite.code, 778, 778, "Bo", "en", "Europe/Amsterdam", NOW)
+        assert person is not None
+        (folder / "0009_careless.sql").write_text(f"{REBUILDS_TABLES}\nDELETE FROM person;\n", encoding="utf-8")
+        with pytest.raises(StoreError, match="0009_careless"):
+            await migrate(db, folder)
+        assert await db.scalar("SELECT count(*) FROM person") == 1  # rolled back whole
+        assert await db.scalar("PRAGMA foreign_keys") == 1
     finally:
         await db.close()
