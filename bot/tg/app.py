@@ -10,7 +10,8 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
 from bot.render import Renderer
 from bot.tg import handlers
-from bot.tg.context import PitstopApplication, PitstopContext, Services
+from bot.services import Services
+from bot.tg.context import AppServices, PitstopApplication, PitstopContext
 from bot.tg.updates import PerChatUpdateProcessor, ReadableUpdatesRequest
 
 log = logging.getLogger(__name__)
@@ -19,11 +20,11 @@ PARTICIPANT_COMMANDS = ("journal", "digest", "settings", "pause", "resume", "exp
 
 
 def build_application(services: Services, *, polling: bool = True) -> PitstopApplication:
-    """Gives the Application wired to the services: handlers, jobs, start-up and shut-down hooks."""
+    """Gives the Application wired to the services: handlers, its dispatcher, start-up and shut-down hooks."""
     settings = services.settings
     builder = (
         ApplicationBuilder()
-        .application_class(PitstopApplication, kwargs={"services": services})
+        .application_class(PitstopApplication, kwargs={"services": AppServices.around(services)})
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone, link_preview_options=None))
         .context_types(ContextTypes(context=PitstopContext))
@@ -57,9 +58,8 @@ async def _post_init(app: PitstopApplication) -> None:  # type: ignore[type-arg]
             scope=BotCommandScopeDefault(), language_code=None if language == "en" else language,
         )
     await _facilitator_menus(app)
-    if services.dispatcher is not None:
-        await services.dispatcher.start()
-        services.dispatcher.arm(app)
+    await services.dispatcher.start()
+    services.dispatcher.arm(app)
     log.info("bot ready username=%s", app.bot.username)
 
 
@@ -82,5 +82,4 @@ async def _facilitator_menus(app: PitstopApplication) -> None:  # type: ignore[t
 
 async def _post_stop(app: PitstopApplication) -> None:  # type: ignore[type-arg]
     """Lets the dispatcher finish what is in flight before the process ends."""
-    if app.services.dispatcher is not None:
-        await app.services.dispatcher.stop()
+    await app.services.dispatcher.stop()
