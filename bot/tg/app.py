@@ -9,8 +9,8 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
 from bot.render import Renderer
-from bot.tg import handlers
 from bot.services import Services
+from bot.tg import handlers
 from bot.tg.context import AppServices, PitstopApplication, PitstopContext
 from bot.tg.updates import PerChatUpdateProcessor, ReadableUpdatesRequest
 

@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import buttons
 from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
@@ -49,7 +50,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("broadcast", facilitators.start_broadcast, filters=PRIVATE))
     app.add_handler(CommandHandler("reminders", facilitators.list_reminders, filters=PRIVATE))
     app.add_handler(ChatMemberHandler(sharing.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(CallbackQueryHandler(press_button))
+    app.add_handler(CallbackQueryHandler(press_button))  # one parser for every button (bot.buttons)
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, take_edit))
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(PRIVATE & filters.TEXT, take_text))
@@ -226,22 +227,8 @@ async def take_anything_else(update: Update, context: PitstopContext) -> None:
     await reply(update, context, person.language, "unsupported")
 
 
-BUTTONS = {
-    "ob": onboarding.press_onboarding,
-    "st": onboarding.press_settings,
-    "pr": reflections.press_prompt,
-    "jr": account.press_journal,
-    "fg": account.press_forget,
-    "sh": sharing.press_share,
-    "cs": sharing.press_case,
-    "cf": sharing.press_confirm,
-    "bc": facilitators.press_broadcast,
-    "rm": facilitators.press_reminders,
-}
-
-
 async def press_button(update: Update, context: PitstopContext) -> None:
-    """Routes a button press by its data's prefix; anything unknown or not the presser's changes nothing."""
+    """Routes a button press by its parsed data; data the bot did not write, or not the presser's, changes nothing."""
     query = update.callback_query
     if query is None:
         return
@@ -249,12 +236,29 @@ async def press_button(update: Update, context: PitstopContext) -> None:
     if person is None:
         await stale_button(update, context, language_of(update, context))
         return
-    parts = (query.data or "").split(":")
-    handler = BUTTONS.get(parts[0])
-    if handler is None or len(query.data or "") > 64:
+    pressed = buttons.parse(query.data)
+    if isinstance(pressed, buttons.OnboardingButton):
+        await onboarding.press_onboarding(update, context, person, pressed)
+    elif isinstance(pressed, buttons.SettingButton):
+        await onboarding.press_settings(update, context, person, pressed)
+    elif isinstance(pressed, buttons.PromptButton):
+        await reflections.press_prompt(update, context, person, pressed)
+    elif isinstance(pressed, buttons.JournalButton):
+        await account.press_journal(update, context, person, pressed)
+    elif isinstance(pressed, buttons.ForgetButton):
+        await account.press_forget(update, context, person, pressed)
+    elif isinstance(pressed, buttons.ShareButton):
+        await sharing.press_share(update, context, person, pressed)
+    elif isinstance(pressed, buttons.CaseButton):
+        await sharing.press_case(update, context, person, pressed)
+    elif isinstance(pressed, buttons.ConfirmButton):
+        await sharing.press_confirm(update, context, person, pressed)
+    elif isinstance(pressed, buttons.BroadcastButton):
+        await facilitators.press_broadcast(update, context, person, pressed)
+    elif isinstance(pressed, buttons.RemindersButton):
+        await facilitators.press_reminders(update, context, person, pressed)
+    else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
-        return
-    await handler(update, context, person, parts)
 
 
 async def report_error(update: object, context: PitstopContext) -> None:
