@@ -10,13 +10,8 @@ import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from telegram import (
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
-from telegram.error import BadRequest, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.buttons import AudienceButton, BroadcastButton, DraftButton, RemindersButton
 from bot.domain.nudges import local_moment
@@ -26,6 +21,7 @@ from bot.jobs.reminders import replan_programme, upcoming
 from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
 from bot.store.people import Person
+from bot.store.programmes import StoredProgramme
 from bot.tg.common import (
     Question,
     answer_button,
@@ -35,20 +31,15 @@ from bot.tg.common import (
     stale_button,
 )
 from bot.tg.context import PitstopContext
-from bot.tg.roles import facilitator, may_lead
+from bot.tg.roles import may_lead
 
 log = logging.getLogger(__name__)
 
 BROADCAST_LIMIT = 3500  # leaves room for the header within Telegram's 4096
-FACILITATOR_COMMANDS = ("broadcast", "stats", "reminders")
 
 
-async def start_broadcast(update: Update, context: PitstopContext) -> None:
-    """/broadcast: asks for the audience with a button per programme, set and the facilitators."""
-    found = await facilitator(update, context)
-    if found is None:
-        return
-    person, led = found
+async def start_broadcast(update: Update, context: PitstopContext, person: Person, led: list[StoredProgramme]) -> None:
+    """/broadcast: asks for the audience with a button per programme it leads, per set and the facilitators."""
     render, lang = context.render, person.language
     rows = []
     for stored in led:
@@ -228,12 +219,8 @@ async def _launch(update: Update, context: PitstopContext, person: Person, draft
     log.info("broadcast launched id=%d recipients=%d scheduled=%s", draft.id, len(recipients), scheduled)
 
 
-async def list_reminders(update: Update, context: PitstopContext) -> None:
-    """/reminders: the calendar's next reminders per programme, with a mute/unmute button each."""
-    found = await facilitator(update, context)
-    if found is None:
-        return
-    person, led = found
+async def list_reminders(update: Update, context: PitstopContext, person: Person, led: list[StoredProgramme]) -> None:
+    """/reminders: the calendar's next reminders per programme led, with a mute/unmute button each."""
     await _send_reminders(update, context, person, [s.id for s in led])
 
 
@@ -278,18 +265,3 @@ async def press_reminders(update: Update, context: PitstopContext, person: Perso
     await answer_button(update, context, person.language, "chosen")
     await remove_buttons(update)
     await _send_reminders(update, context, person, [programme_id])
-
-
-async def set_facilitator_menu(context_bot: object, render: object, person: Person) -> None:
-    """Gives a facilitator their own command menu (participant commands plus theirs), in both languages."""
-    from bot.tg.app import PARTICIPANT_COMMANDS, command_list
-
-    bot = context_bot
-    for language in ("en", "nl"):
-        commands = command_list(render, language, PARTICIPANT_COMMANDS + FACILITATOR_COMMANDS)  # type: ignore[arg-type]
-        try:
-            await bot.set_my_commands(  # type: ignore[attr-defined]
-                commands, scope=BotCommandScopeChat(person.chat_id), language_code=None if language == "en" else language
-            )
-        except TelegramError:
-            log.warning("could not set the facilitator menu person=%d", person.id)

@@ -30,6 +30,7 @@ from bot.jobs.planner import nudge_settings, replan_person
 from bot.render import moment_text, short_day_text
 from bot.store import people, programmes
 from bot.store.people import Person, Redeemed
+from bot.tg import menus
 from bot.tg.common import acknowledge, answer_button, awaiting, language_of, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -58,9 +59,7 @@ async def join_with_invite(update: Update, context: PitstopContext, code: str) -
         return
     assert person is not None and invite is not None
     if invite.role == "facilitator":
-        from bot.tg.facilitators import set_facilitator_menu
-
-        await set_facilitator_menu(context.bot, context.render, person)
+        await menus.set_facilitator_menu(context.bot, context.render, person)
     log.info("invite redeemed person=%d programme=%d outcome=%s", person.id, invite.programme_id, outcome.value)
     if person.status == "onboarding":
         if outcome is Redeemed.JOINED and person.onboarding_step == "language":
