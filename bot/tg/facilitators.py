@@ -232,7 +232,7 @@ async def _send_reminders(update: Update, context: PitstopContext, person: Perso
         stored = await programmes.get_programme_by_id(context.db, programme_id)
         if stored is None:
             continue
-        muted = bool(await context.db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (programme_id,)))
+        muted = await programmes.reminders_muted(context.db, programme_id)
         zone = stored.programme.zone
         items = [
             {"when": moment_text(due, lang, zone), "reminder": kind, "kind": render.button(lang, "kind", kind=event.kind),
@@ -257,8 +257,7 @@ async def press_reminders(update: Update, context: PitstopContext, person: Perso
             or await programmes.get_programme_by_id(context.db, programme_id) is None:
         await stale_button(update, context, person.language)
         return
-    async with context.db.transaction() as conn:
-        await conn.execute("UPDATE programme SET reminders_muted = ? WHERE id = ?", (int(action == "mute"), programme_id))
+    await programmes.mute_reminders(context.db, programme_id, pressed.mute)
     if action == "unmute":
         await replan_programme(context.db, programme_id, now)
     await audit.record(context.db, now, str(person.telegram_id), f"reminders.{action}", programme_id)
