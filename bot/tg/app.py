@@ -31,8 +31,9 @@ def build_application(services: Services, *, polling: bool = True) -> PitstopApp
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
-    if settings.base_url:
-        builder = builder.base_url(settings.api_base()).base_file_url(settings.file_base())
+    api, files = settings.api_base(), settings.file_base()
+    if api is not None and files is not None:  # another Bot API server (TELEGRAM_BASE_URL)
+        builder = builder.base_url(api).base_file_url(files)
     # The Updater serves both long polling and the webhook server (PTB's start_webhook).
     app = builder.build()
     assert isinstance(app, PitstopApplication)
