@@ -92,13 +92,12 @@ async def one_run(
     """
     from bot.clock import SystemClock
     from bot.config import Settings
-    from bot.jobs.dispatcher import Dispatcher
     from bot.render import Renderer
+    from bot.services import Services
     from bot.store import outbox
     from bot.store.db import open_database
     from bot.store.outbox import ts
     from bot.tg.app import build_application
-    from bot.tg.context import Services
 
     clock = SystemClock()
     fake = CountingFake(rate_limits=rate_limits)
@@ -121,8 +120,8 @@ async def one_run(
             rate_per_second=rate,
         )
         services = Services(settings=settings, db=db, clock=clock, render=Renderer())
-        services.dispatcher = dispatcher = Dispatcher(services)
         app = build_application(services)
+        dispatcher = app.services.dispatcher
         bot = app.bot
         await bot.initialize()
         try:

@@ -343,7 +343,7 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
 
         # The weeks go by: the clock jumps to whatever is due next.
         while clock.now() < END:
-            await demo.app.services.dispatcher.plan()  # type: ignore[union-attr]
+            await demo.app.services.dispatcher.plan()
             next_due = await db.scalar("SELECT min(due_at) FROM outbox WHERE status = 'pending'")
             moments = [END.astimezone(UTC)]
             if next_due:

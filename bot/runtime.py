@@ -8,12 +8,12 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.jobs.dispatcher import Dispatcher
 from bot.logs import install_redaction
 from bot.render import Renderer
+from bot.services import Services
 from bot.store.db import Database
 from bot.tg.app import build_application
-from bot.tg.context import PitstopApplication, Services
+from bot.tg.context import PitstopApplication
 from bot.tg.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ async def launch(
     """Builds, initialises and starts the Application, long polling unless a webhook is configured."""
     install_redaction(settings.token)  # before the first request: the libraries log payloads at several levels
     services = Services(settings=settings, db=db, clock=clock, render=render or Renderer())
-    services.dispatcher = Dispatcher(services)
     app = build_application(services, polling=settings.webhook_url is None)
     try:
         await app.initialize()
@@ -54,9 +53,8 @@ async def launch(
 
 async def halt(app: PitstopApplication) -> None:
     """Stops polling and jobs, lets the dispatcher finish what is in flight, and shuts down."""
-    if app.services.dispatcher is not None:
-        # Before the JobQueue stops: it waits for running jobs, and a broadcast may have thousands left.
-        app.services.dispatcher.request_stop()
+    # Before the JobQueue stops: it waits for running jobs, and a broadcast may have thousands left.
+    app.services.dispatcher.request_stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     webhook = _webhooks.pop(id(app), None)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.buttons import CaseRoundButton, PromptButton
 from bot.domain.choice import choose_prompt
 from bot.domain.programme import Event, Phase, Position, locate
 from bot.render import Renderer, day_text
@@ -77,8 +78,8 @@ def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKe
     """Gives the *later* / *skip* buttons of a prompt."""
     return InlineKeyboardMarkup(
         [[
-            InlineKeyboardButton(render.button(language, "later"), callback_data=f"pr:later:{outbox_id}"),
-            InlineKeyboardButton(render.button(language, "skip"), callback_data=f"pr:skip:{outbox_id}"),
+            InlineKeyboardButton(render.button(language, "later"), callback_data=PromptButton("later", outbox_id).data),
+            InlineKeyboardButton(render.button(language, "skip"), callback_data=PromptButton("skip", outbox_id).data),
         ]]
     )
 
@@ -192,7 +193,7 @@ async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, per
         written_on=day_text(intention.created_at, person.language, person_zone(person)),
     )
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(render.button(person.language, "skip"), callback_data=f"pr:skip:{row.id}")]]
+        [[InlineKeyboardButton(render.button(person.language, "skip"), callback_data=PromptButton("skip", row.id).data)]]
     )
     return Composed(text, keyboard, module_key=intention.module_key)
 
@@ -220,8 +221,8 @@ async def _compose_case_round(db: Database, render: Renderer, row: OutboxRow, no
         meeting_date=day_text(digest.meeting_starts, person.language, zone), meeting_place=digest.meeting_place,
     )
     keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(render.button(person.language, "case_yes"), callback_data=f"cs:yes:{row.id}"),
-        InlineKeyboardButton(render.button(person.language, "case_no"), callback_data=f"cs:no:{row.id}"),
+        InlineKeyboardButton(render.button(person.language, "case_yes"), callback_data=CaseRoundButton(True, row.id).data),
+        InlineKeyboardButton(render.button(person.language, "case_no"), callback_data=CaseRoundButton(False, row.id).data),
     ]])
     return Composed(text, keyboard)
 

@@ -29,13 +29,12 @@ from telegram.error import (
 from bot.jobs import compose
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.pacing import Pacer
+from bot.services import Services
 from bot.store import outbox, people
 from bot.store.outbox import OutboxRow
 
 if TYPE_CHECKING:
     from telegram.ext import Application
-
-    from bot.tg.context import Services
 
 log = logging.getLogger(__name__)
 

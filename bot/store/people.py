@@ -328,3 +328,16 @@ async def grant(
     person = await get_person(db, person_id)
     assert person is not None
     return person, changed
+
+
+async def leaders(db: Database, admins: frozenset[int]) -> list[Person]:
+    """Gives everyone who gets the facilitators' menu: each facilitator of any programme and each known admin
+    (by Telegram id), leaving out those who blocked the bot."""
+    marks = ",".join("?" * len(admins))
+    by_admin = f" OR person.telegram_id IN ({marks})" if admins else ""
+    rows = await db.fetchall(
+        "SELECT DISTINCT person.* FROM person LEFT JOIN membership ON membership.person_id = person.id"
+        f" WHERE person.status != 'blocked' AND (membership.role = 'facilitator'{by_admin}) ORDER BY person.id",
+        tuple(admins),
+    )
+    return [_person(r) for r in rows]

@@ -222,3 +222,14 @@ def _set(row: object) -> StoredSet:
         r["id"], r["programme_id"], r["key"], r["name"], r["group_chat_id"],  # type: ignore[index]
         r["digest_days_before"], r["empty_digest"], bool(r["active"]),  # type: ignore[index]
     )
+
+
+async def reminders_muted(db: Database, programme_id: int) -> bool:
+    """Gives whether a facilitator muted the programme's calendar reminders (/reminders)."""
+    return bool(await db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (programme_id,)))
+
+
+async def mute_reminders(db: Database, programme_id: int, muted: bool) -> None:
+    """Mutes (or unmutes) the programme's calendar reminders."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE programme SET reminders_muted = ? WHERE id = ?", (int(muted), programme_id))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
 
+from bot.buttons import ForgetButton, JournalButton, JournalEntryButton, JournalPageButton
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day
 from bot.jobs.compose import event_values, where_is
@@ -25,7 +26,6 @@ from bot.tg.common import (
     acknowledge,
     answer_button,
     awaiting,
-    is_id,
     open_question,
     read_awaiting,
     remove_buttons,
@@ -75,17 +75,17 @@ async def journal_page(context: PitstopContext, person: Person, page: int) -> tu
     for number, e in zip(numbers, entries):
         words = first_words(e, person.language, zone)
         rows.append([InlineKeyboardButton(render.button(person.language, "open_entry", number=number, words=words),
-                                          callback_data=f"jr:{page}:o:{e.id}")])
+                                          callback_data=JournalEntryButton(page, "o", e.id).data)])
         if e.visibility != "private" and e.digest_id is None:
             rows.append([InlineKeyboardButton(
                 render.button(person.language, "unshare_entry", number=number, words=words),
-                callback_data=f"jr:{page}:u:{e.id}",
+                callback_data=JournalEntryButton(page, "u", e.id).data,
             )])
     buttons = []
     if page > 0:
-        buttons.append(InlineKeyboardButton(render.button(person.language, "newer"), callback_data=f"jr:{page - 1}"))
+        buttons.append(InlineKeyboardButton(render.button(person.language, "newer"), callback_data=JournalPageButton(page - 1).data))
     if page < pages - 1:
-        buttons.append(InlineKeyboardButton(render.button(person.language, "older"), callback_data=f"jr:{page + 1}"))
+        buttons.append(InlineKeyboardButton(render.button(person.language, "older"), callback_data=JournalPageButton(page + 1).data))
     rows += [buttons] if buttons else []
     return body, InlineKeyboardMarkup(rows) if rows else None
 
@@ -143,38 +143,29 @@ async def entry_view(
         for i, piece in enumerate(pieces)
     ]
     rows = [[
-        InlineKeyboardButton(render.button(language, "correct_entry"), callback_data=f"jr:{page}:c:{entry.id}"),
-        InlineKeyboardButton(render.button(language, "delete_entry"), callback_data=f"jr:{page}:d:{entry.id}"),
+        InlineKeyboardButton(render.button(language, "correct_entry"),
+                             callback_data=JournalEntryButton(page, "c", entry.id).data),
+        InlineKeyboardButton(render.button(language, "delete_entry"),
+                             callback_data=JournalEntryButton(page, "d", entry.id).data),
     ]]
     if entry.visibility != "private" and entry.digest_id is None:
         words = first_words(entry, language, zone)
         rows.append([InlineKeyboardButton(render.button(language, "unshare_entry", number=number, words=words),
-                                          callback_data=f"jr:{page}:u:{entry.id}")])
-    rows.append([InlineKeyboardButton(render.button(language, "back_to_journal"), callback_data=f"jr:{page}")])
+                                          callback_data=JournalEntryButton(page, "u", entry.id).data)])
+    rows.append([InlineKeyboardButton(render.button(language, "back_to_journal"), callback_data=JournalPageButton(page).data)])
     return texts, InlineKeyboardMarkup(rows)
 
 
-JOURNAL_ACTIONS = ("u", "o", "c", "d", "y", "n", "x")
-
-
-async def press_journal(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles `jr:<page>` (turn to a page) and `jr:<page>:<action>:<entry>` on one of the presser's entries:
-    u make private again, o open whole, c correct, x stop correcting, d ask to delete, y delete, n keep."""
-    query = update.callback_query
-    assert query is not None
-    raw = parts[1] if len(parts) > 1 else ""
-    if not is_id(raw) or len(raw) > 6 or len(parts) not in (2, 4) or (
-        len(parts) == 4 and (parts[2] not in JOURNAL_ACTIONS or not is_id(parts[3]))
-    ):
-        await stale_button(update, context, person.language)
-        return
-    page = int(raw)
-    if len(parts) == 2:
+async def press_journal(update: Update, context: PitstopContext, person: Person, pressed: JournalButton) -> None:
+    """Turns to a page, or acts on one of the presser's entries: u make private again, o open whole,
+    c correct, x stop correcting, d ask to delete, y delete, n keep."""
+    page = pressed.page
+    if isinstance(pressed, JournalPageButton):
         await acknowledge(update)
         await redraw_page(update, context, person, page)
         return
-    action = parts[2]
-    entry = await journal.get(context.db, int(parts[3]))
+    action = pressed.action
+    entry = await journal.get(context.db, pressed.reflection_id)
     if entry is None or entry.person_id != person.id:
         await stale_button(update, context, person.language)
         return
@@ -203,8 +194,10 @@ async def press_journal(update: Update, context: PitstopContext, person: Person,
         await acknowledge(update)
         number = await journal.number_of(context.db, entry)
         keyboard = InlineKeyboardMarkup([[
-            InlineKeyboardButton(context.render.button(person.language, "delete_yes"), callback_data=f"jr:{page}:y:{entry.id}"),
-            InlineKeyboardButton(context.render.button(person.language, "forget_no"), callback_data=f"jr:{page}:n:{entry.id}"),
+            InlineKeyboardButton(context.render.button(person.language, "delete_yes"),
+                                 callback_data=JournalEntryButton(page, "y", entry.id).data),
+            InlineKeyboardButton(context.render.button(person.language, "forget_no"),
+                                 callback_data=JournalEntryButton(page, "n", entry.id).data),
         ]])
         text = context.render.message(
             person.language, "journal_delete_confirm", number=number,
@@ -249,7 +242,7 @@ async def ask_correction(
 ) -> None:
     """Asks for the corrected text of an entry, with a button to stop correcting."""
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-        context.render.button(person.language, "cancel"), callback_data=f"jr:{page}:x:{entry.id}"
+        context.render.button(person.language, "cancel"), callback_data=JournalEntryButton(page, "x", entry.id).data
     )]])
     text = context.render.message(
         person.language, "journal_correct_ask", number=await journal.number_of(context.db, entry),
@@ -474,8 +467,8 @@ async def ask_forget(update: Update, context: PitstopContext, person: Person) ->
     """Asks for a confirmation before erasing everything."""
     render = context.render
     keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(render.button(person.language, "forget_yes"), callback_data="fg:yes"),
-        InlineKeyboardButton(render.button(person.language, "forget_no"), callback_data="fg:no"),
+        InlineKeyboardButton(render.button(person.language, "forget_yes"), callback_data=ForgetButton(True).data),
+        InlineKeyboardButton(render.button(person.language, "forget_no"), callback_data=ForgetButton(False).data),
     ]])
     count = await journal.count(context.db, person.id)
     assert update.effective_chat is not None
@@ -484,20 +477,15 @@ async def ask_forget(update: Update, context: PitstopContext, person: Person) ->
     )
 
 
-async def press_forget(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Erases the person after *yes* (`fg:yes`), or keeps everything (`fg:no`)."""
-    query = update.callback_query
-    assert query is not None
-    choice = parts[1] if len(parts) > 1 else ""
-    if choice == "yes":
+async def press_forget(update: Update, context: PitstopContext, person: Person, pressed: ForgetButton) -> None:
+    """Erases the person after *yes*, or keeps everything after *no*."""
+    if pressed.erase:
         language = person.language
         await people.erase_person(context.db, person.id)
         log.info("person erased person=%d", person.id)
         await acknowledge(update)
         await remove_buttons(update)
         await reply(update, context, language, "forgotten")
-    elif choice == "no":
+    else:
         await answer_button(update, context, person.language, "kept")
         await remove_buttons(update)
-    else:
-        await stale_button(update, context, person.language)

@@ -4,41 +4,37 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, BotCommandScopeDefault
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.render import Renderer
-from bot.tg import handlers
-from bot.tg.context import PitstopApplication, PitstopContext, Services
+from bot.services import Services
+from bot.tg import handlers, menus
+from bot.tg.context import AppServices, PitstopApplication, PitstopContext
 from bot.tg.updates import PerChatUpdateProcessor, ReadableUpdatesRequest
 
 log = logging.getLogger(__name__)
 
-PARTICIPANT_COMMANDS = ("journal", "digest", "settings", "pause", "resume", "export", "forget", "help")
-
 
 def build_application(services: Services, *, polling: bool = True) -> PitstopApplication:
-    """Gives the Application wired to the services: handlers, jobs, start-up and shut-down hooks."""
+    """Gives the Application wired to the services: handlers, its dispatcher, start-up and shut-down hooks."""
     settings = services.settings
     builder = (
         ApplicationBuilder()
-        .application_class(PitstopApplication, kwargs={"services": services})
+        .application_class(PitstopApplication, kwargs={"services": AppServices.around(services)})
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone, link_preview_options=None))
         .context_types(ContextTypes(context=PitstopContext))
         # Side by side across chats, in order within one: a person's messages never race each other.
-        .concurrent_updates(PerChatUpdateProcessor(16))
+        .concurrent_updates(PerChatUpdateProcessor())
         # One update the library cannot read must not hold up the rest of its batch.
         .get_updates_request(ReadableUpdatesRequest())
         # PTB types these hooks for its own Application, not for the subclass set above.
         .post_init(_post_init)  # type: ignore[arg-type]
         .post_stop(_post_stop)  # type: ignore[arg-type]
     )
-    if settings.base_url:
-        base, file_base = settings.api_base(), settings.file_base()
-        assert base is not None and file_base is not None
-        builder = builder.base_url(base).base_file_url(file_base)
+    api, files = settings.api_base(), settings.file_base()
+    if api is not None and files is not None:  # another Bot API server (TELEGRAM_BASE_URL)
+        builder = builder.base_url(api).base_file_url(files)
     # The Updater serves both long polling and the webhook server (PTB's start_webhook).
     app = builder.build()
     assert isinstance(app, PitstopApplication)
@@ -46,44 +42,18 @@ def build_application(services: Services, *, polling: bool = True) -> PitstopApp
     return app
 
 
-def command_list(render: Renderer, language: str, names: tuple[str, ...]) -> list[BotCommand]:
-    """Gives a command menu in a language, each described by its `command_<name>` template."""
-    return [BotCommand(name, render.message(language, f"command_{name}")) for name in names]
-
-
-async def _post_init(app: PitstopApplication) -> None:  # type: ignore[type-arg]
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     """Learns the bot's username, registers its commands, and arms the jobs from the database."""
+    assert isinstance(app, PitstopApplication)
     services = app.services
-    for language in ("en", "nl"):
-        await app.bot.set_my_commands(
-            command_list(services.render, language, PARTICIPANT_COMMANDS),
-            scope=BotCommandScopeDefault(), language_code=None if language == "en" else language,
-        )
-    await _facilitator_menus(app)
-    if services.dispatcher is not None:
-        await services.dispatcher.start()
-        services.dispatcher.arm(app)
+    await menus.set_participant_menu(app.bot, services.render)
+    await menus.set_leaders_menus(app.bot, services.db, services.render, services.settings.admins)
+    await services.dispatcher.start()
+    services.dispatcher.arm(app)
     log.info("bot ready username=%s", app.bot.username)
 
 
-async def _facilitator_menus(app: PitstopApplication) -> None:  # type: ignore[type-arg]
-    """Gives every facilitator and admin the menu with their commands."""
-    from bot.store import people
-    from bot.tg.facilitators import set_facilitator_menu
-
-    services = app.services
-    rows = await services.db.fetchall(
-        "SELECT DISTINCT person.id FROM person LEFT JOIN membership ON membership.person_id = person.id"
-        " WHERE person.status != 'blocked' AND (membership.role = 'facilitator' OR person.telegram_id IN (%s))"
-        % ",".join(str(int(a)) for a in services.settings.admins or {0})  # noqa: UP031 (integers only)
-    )
-    for row in rows:
-        person = await people.get_person(services.db, row[0])
-        if person is not None:
-            await set_facilitator_menu(app.bot, services.render, person)
-
-
-async def _post_stop(app: PitstopApplication) -> None:  # type: ignore[type-arg]
+async def _post_stop(app: Application) -> None:  # type: ignore[type-arg]
     """Lets the dispatcher finish what is in flight before the process ends."""
-    if app.services.dispatcher is not None:
-        await app.services.dispatcher.stop()
+    assert isinstance(app, PitstopApplication)
+    await app.services.dispatcher.stop()

@@ -69,11 +69,6 @@ async def stale_button(update: Update, context: PitstopContext, language: str) -
     await answer_button(update, context, language, "stale")
 
 
-def is_id(raw: str) -> bool:
-    """Gives whether button data holds a plain row id (ASCII digits: `str.isdigit` also accepts "²")."""
-    return re.fullmatch(r"[0-9]{1,11}", raw) is not None
-
-
 async def remove_buttons(update: Update) -> None:
     """Takes the buttons off the message a button was pressed on (an old message may refuse: fine)."""
     query = update.callback_query

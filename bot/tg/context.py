@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.jobs.dispatcher import Dispatcher
 from bot.render import Renderer
+from bot.services import Services
 from bot.store.db import Database
 
-if TYPE_CHECKING:
-    from bot.jobs.dispatcher import Dispatcher
 
+@dataclass(frozen=True)
+class AppServices(Services):
+    """The services as the Application holds them: the shared ones and the dispatcher it owns."""
 
-@dataclass
-class Services:
-    """What every handler and job needs, built once at start-up."""
+    dispatcher: Dispatcher
 
-    settings: Settings
-    db: Database
-    clock: Clock
-    render: Renderer
-    dispatcher: Dispatcher | None = None
+    @classmethod
+    def around(cls, services: Services) -> AppServices:
+        """Gives the services with a dispatcher of their own, built from them (the jobs never see this class)."""
+        return cls(services.settings, services.db, services.clock, services.render, Dispatcher(services))
 
 
 class PitstopApplication(Application):  # type: ignore[type-arg]
-    """The python-telegram-bot Application, carrying the services."""
+    """The python-telegram-bot Application, carrying the services and its dispatcher."""
 
-    def __init__(self, services: Services, **kwargs: Any) -> None:
+    def __init__(self, services: AppServices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
 
@@ -39,7 +38,7 @@ class PitstopContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
     """A context that exposes the services by name instead of bot_data string keys."""
 
     @property
-    def services(self) -> Services:
+    def services(self) -> AppServices:
         """Gives the services of the running application."""
         app = self.application
         assert isinstance(app, PitstopApplication)

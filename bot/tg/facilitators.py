@@ -10,14 +10,10 @@ import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from telegram import (
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
-from telegram.error import BadRequest, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
+from bot.buttons import AudienceButton, BroadcastButton, DraftButton, RemindersButton
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day, parse_hour
 from bot.jobs.broadcasts import broadcast_text
@@ -25,55 +21,49 @@ from bot.jobs.reminders import replan_programme, upcoming
 from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
 from bot.store.people import Person
+from bot.store.programmes import StoredProgramme
 from bot.tg.common import (
     Question,
     answer_button,
     awaiting,
-    is_id,
     remove_buttons,
     reply,
     stale_button,
 )
 from bot.tg.context import PitstopContext
-from bot.tg.roles import facilitator, may_lead
+from bot.tg.roles import may_lead
 
 log = logging.getLogger(__name__)
 
 BROADCAST_LIMIT = 3500  # leaves room for the header within Telegram's 4096
-FACILITATOR_COMMANDS = ("broadcast", "stats", "reminders")
 
 
-async def start_broadcast(update: Update, context: PitstopContext) -> None:
-    """/broadcast: asks for the audience with a button per programme, set and the facilitators."""
-    found = await facilitator(update, context)
-    if found is None:
-        return
-    person, led = found
+async def start_broadcast(update: Update, context: PitstopContext, person: Person, led: list[StoredProgramme]) -> None:
+    """/broadcast: asks for the audience with a button per programme it leads, per set and the facilitators."""
     render, lang = context.render, person.language
     rows = []
     for stored in led:
         title = stored.programme.title
-        rows.append([InlineKeyboardButton(render.button(lang, "audience_programme", title=title), callback_data=f"bc:aud:p:{stored.id}")])
+        rows.append([InlineKeyboardButton(render.button(lang, "audience_programme", title=title),
+                                          callback_data=AudienceButton("p", stored.id).data)])
         for learning_set in await programmes.list_sets(context.db, stored.id):
-            rows.append([InlineKeyboardButton(render.button(lang, "audience_set", name=learning_set.name), callback_data=f"bc:aud:s:{learning_set.id}")])
-        rows.append([InlineKeyboardButton(render.button(lang, "audience_facilitators", title=title), callback_data=f"bc:aud:f:{stored.id}")])
+            rows.append([InlineKeyboardButton(render.button(lang, "audience_set", name=learning_set.name),
+                                              callback_data=AudienceButton("s", learning_set.id).data)])
+        rows.append([InlineKeyboardButton(render.button(lang, "audience_facilitators", title=title),
+                                          callback_data=AudienceButton("f", stored.id).data)])
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, render.message(lang, "broadcast_audience", chosen=""),
                                    reply_markup=InlineKeyboardMarkup(rows[:90]))
 
 
-async def press_broadcast(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles `bc:aud:<p|s|f>:<id>`, `bc:send:<id>`, `bc:when:<id>`, `bc:cancel:<id>`."""
-    action = parts[1] if len(parts) > 1 else ""
-    if action == "aud" and len(parts) == 4 and is_id(parts[3]) and len(parts[3]) < 12:
-        await _choose_audience(update, context, person, parts[2], int(parts[3]))
+async def press_broadcast(update: Update, context: PitstopContext, person: Person, pressed: BroadcastButton) -> None:
+    """Handles the choice of an audience, and *send*, *schedule* and *cancel* on a draft of the presser's."""
+    if isinstance(pressed, AudienceButton):
+        await _choose_audience(update, context, person, pressed.audience, pressed.target_id)
         return
-    raw = parts[2] if len(parts) > 2 else ""
-    draft = await broadcasts.get(context.db, int(raw)) if is_id(raw) and len(raw) < 12 else None
-    if (
-        draft is None or draft.created_by != person.id or action not in ("send", "when", "cancel")
-        or not await may_lead(context, person, draft.programme_id)
-    ):
+    action = pressed.action
+    draft = await broadcasts.get(context.db, pressed.broadcast_id)
+    if draft is None or draft.created_by != person.id or not await may_lead(context, person, draft.programme_id):
         await stale_button(update, context, person.language)
         return
     now = context.clock.now()
@@ -94,7 +84,7 @@ async def press_broadcast(update: Update, context: PitstopContext, person: Perso
         await remove_buttons(update)  # the choice is made: the preview's buttons would only confuse
         assert update.effective_chat is not None
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-            context.render.button(person.language, "cancel"), callback_data=f"bc:cancel:{draft.id}")]])
+            context.render.button(person.language, "cancel"), callback_data=DraftButton("cancel", draft.id).data)]])
         await context.bot.send_message(
             update.effective_chat.id,
             context.render.message(person.language, "broadcast_ask_when", timezone=person.timezone),
@@ -199,9 +189,9 @@ async def _preview(update: Update, context: PitstopContext, person: Person, draf
     render, lang = context.render, person.language
     await reply(update, context, lang, "broadcast_preview_intro", count=count)
     keyboard = InlineKeyboardMarkup([
-        [InlineKeyboardButton(render.button(lang, "send_now", count=count), callback_data=f"bc:send:{draft.id}")],
-        [InlineKeyboardButton(render.button(lang, "schedule"), callback_data=f"bc:when:{draft.id}"),
-         InlineKeyboardButton(render.button(lang, "cancel"), callback_data=f"bc:cancel:{draft.id}")],
+        [InlineKeyboardButton(render.button(lang, "send_now", count=count), callback_data=DraftButton("send", draft.id).data)],
+        [InlineKeyboardButton(render.button(lang, "schedule"), callback_data=DraftButton("when", draft.id).data),
+         InlineKeyboardButton(render.button(lang, "cancel"), callback_data=DraftButton("cancel", draft.id).data)],
     ])
     await context.bot.send_message(
         update.effective_chat.id, await broadcast_text(context.db, render, draft, lang), reply_markup=keyboard
@@ -229,12 +219,8 @@ async def _launch(update: Update, context: PitstopContext, person: Person, draft
     log.info("broadcast launched id=%d recipients=%d scheduled=%s", draft.id, len(recipients), scheduled)
 
 
-async def list_reminders(update: Update, context: PitstopContext) -> None:
-    """/reminders: the calendar's next reminders per programme, with a mute/unmute button each."""
-    found = await facilitator(update, context)
-    if found is None:
-        return
-    person, led = found
+async def list_reminders(update: Update, context: PitstopContext, person: Person, led: list[StoredProgramme]) -> None:
+    """/reminders: the calendar's next reminders per programme led, with a mute/unmute button each."""
     await _send_reminders(update, context, person, [s.id for s in led])
 
 
@@ -246,7 +232,7 @@ async def _send_reminders(update: Update, context: PitstopContext, person: Perso
         stored = await programmes.get_programme_by_id(context.db, programme_id)
         if stored is None:
             continue
-        muted = bool(await context.db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (programme_id,)))
+        muted = await programmes.reminders_muted(context.db, programme_id)
         zone = stored.programme.zone
         items = [
             {"when": moment_text(due, lang, zone), "reminder": kind, "kind": render.button(lang, "kind", kind=event.kind),
@@ -255,7 +241,7 @@ async def _send_reminders(update: Update, context: PitstopContext, person: Perso
         ]
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
             render.button(lang, "unmute" if muted else "mute"),
-            callback_data=f"rm:{'unmute' if muted else 'mute'}:{programme_id}")]])
+            callback_data=RemindersButton(not muted, programme_id).data)]])
         await context.bot.send_message(
             update.effective_chat.id,
             render.message(lang, "reminders", programme=stored.programme.title, muted=muted, items=items),
@@ -263,36 +249,18 @@ async def _send_reminders(update: Update, context: PitstopContext, person: Perso
         )
 
 
-async def press_reminders(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles `rm:<mute|unmute>:<programme id>` for a facilitator of that programme."""
-    action = parts[1] if len(parts) > 1 else ""
-    raw = parts[2] if len(parts) > 2 else ""
-    if action not in ("mute", "unmute") or not is_id(raw) or len(raw) > 11 \
-            or not await may_lead(context, person, int(raw)) \
-            or await programmes.get_programme_by_id(context.db, int(raw)) is None:
+async def press_reminders(update: Update, context: PitstopContext, person: Person, pressed: RemindersButton) -> None:
+    """Mutes or unmutes a programme's calendar reminders, for a facilitator of that programme."""
+    programme_id, now = pressed.programme_id, context.clock.now()
+    action = "mute" if pressed.mute else "unmute"
+    if not await may_lead(context, person, programme_id) \
+            or await programmes.get_programme_by_id(context.db, programme_id) is None:
         await stale_button(update, context, person.language)
         return
-    programme_id, now = int(raw), context.clock.now()
-    async with context.db.transaction() as conn:
-        await conn.execute("UPDATE programme SET reminders_muted = ? WHERE id = ?", (int(action == "mute"), programme_id))
+    await programmes.mute_reminders(context.db, programme_id, pressed.mute)
     if action == "unmute":
         await replan_programme(context.db, programme_id, now)
     await audit.record(context.db, now, str(person.telegram_id), f"reminders.{action}", programme_id)
     await answer_button(update, context, person.language, "chosen")
     await remove_buttons(update)
     await _send_reminders(update, context, person, [programme_id])
-
-
-async def set_facilitator_menu(context_bot: object, render: object, person: Person) -> None:
-    """Gives a facilitator their own command menu (participant commands plus theirs), in both languages."""
-    from bot.tg.app import PARTICIPANT_COMMANDS, command_list
-
-    bot = context_bot
-    for language in ("en", "nl"):
-        commands = command_list(render, language, PARTICIPANT_COMMANDS + FACILITATOR_COMMANDS)  # type: ignore[arg-type]
-        try:
-            await bot.set_my_commands(  # type: ignore[attr-defined]
-                commands, scope=BotCommandScopeChat(person.chat_id), language_code=None if language == "en" else language
-            )
-        except TelegramError:
-            log.warning("could not set the facilitator menu person=%d", person.id)

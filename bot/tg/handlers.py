@@ -18,10 +18,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot import buttons
 from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
-from bot.tg import account, facilitators, onboarding, reflections, sharing, stats
+from bot.store.programmes import StoredProgramme
+from bot.tg import account, facilitators, menus, onboarding, reflections, roles, sharing, stats
 from bot.tg.common import language_of, open_question, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -45,11 +47,11 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
     app.add_handler(CommandHandler("digest", run_digest, filters=PRIVATE))
     app.add_handler(CommandHandler("link", sharing.link_group))
-    app.add_handler(CommandHandler("stats", stats.show_stats, filters=PRIVATE))
-    app.add_handler(CommandHandler("broadcast", facilitators.start_broadcast, filters=PRIVATE))
-    app.add_handler(CommandHandler("reminders", facilitators.list_reminders, filters=PRIVATE))
+    app.add_handler(CommandHandler("stats", run_stats, filters=PRIVATE))
+    app.add_handler(CommandHandler("broadcast", run_broadcast, filters=PRIVATE))
+    app.add_handler(CommandHandler("reminders", run_reminders, filters=PRIVATE))
     app.add_handler(ChatMemberHandler(sharing.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(CallbackQueryHandler(press_button))
+    app.add_handler(CallbackQueryHandler(press_button))  # one parser for every button (bot.buttons)
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, take_edit))
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(PRIVATE & filters.TEXT, take_text))
@@ -78,6 +80,31 @@ async def _ready(update: Update, context: PitstopContext, known: Person | None =
         person = await people.update_person(context.db, person.id, context.clock.now(), status="active")
         await replan_person(context.db, person.id, context.clock.now())
         log.info("person came back after blocking person=%d", person.id)
+    return person
+
+
+async def _leader(update: Update, context: PitstopContext) -> tuple[Person, list[StoredProgramme]] | None:
+    """Gives a facilitator or admin and the programmes they lead; otherwise answers with a refusal and gives None."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None:
+        return None
+    person = await _person(update, context)
+    if person is None and chat is not None and roles.is_admin(context, user.id):
+        person = await enrol_admin(update, context)
+    led = await roles.facilitator(update, context, person)
+    return None if person is None or led is None else (person, led)
+
+
+async def enrol_admin(update: Update, context: PitstopContext) -> Person:
+    """Gives an admin by configuration (PITSTOP_ADMINS) who never joined by invite a record and the facilitators' menu."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    person = await people.create_admin(
+        context.db, user.id, chat.id, user.first_name or "", language_of(update, context),
+        context.services.settings.timezone, context.clock.now(),
+    )
+    await menus.set_facilitator_menu(context.bot, context.render, person)
+    log.info("admin enrolled person=%d", person.id)
     return person
 
 
@@ -150,6 +177,24 @@ async def run_forget(update: Update, context: PitstopContext) -> None:
         await reply(update, context, language_of(update, context), "not_invited")
         return
     await account.ask_forget(update, context, person)
+
+
+async def run_stats(update: Update, context: PitstopContext) -> None:
+    """Shows participation in the programmes the person leads, as counts and a chart."""
+    if (found := await _leader(update, context)) is not None:
+        await stats.show_stats(update, context, *found)
+
+
+async def run_broadcast(update: Update, context: PitstopContext) -> None:
+    """Starts a broadcast to a programme, set or the facilitators the person leads."""
+    if (found := await _leader(update, context)) is not None:
+        await facilitators.start_broadcast(update, context, *found)
+
+
+async def run_reminders(update: Update, context: PitstopContext) -> None:
+    """Lists the calendar's next reminders of the programmes the person leads."""
+    if (found := await _leader(update, context)) is not None:
+        await facilitators.list_reminders(update, context, *found)
 
 
 async def unknown_command(update: Update, context: PitstopContext) -> None:
@@ -226,22 +271,8 @@ async def take_anything_else(update: Update, context: PitstopContext) -> None:
     await reply(update, context, person.language, "unsupported")
 
 
-BUTTONS = {
-    "ob": onboarding.press_onboarding,
-    "st": onboarding.press_settings,
-    "pr": reflections.press_prompt,
-    "jr": account.press_journal,
-    "fg": account.press_forget,
-    "sh": sharing.press_share,
-    "cs": sharing.press_case,
-    "cf": sharing.press_confirm,
-    "bc": facilitators.press_broadcast,
-    "rm": facilitators.press_reminders,
-}
-
-
 async def press_button(update: Update, context: PitstopContext) -> None:
-    """Routes a button press by its data's prefix; anything unknown or not the presser's changes nothing."""
+    """Routes a button press by its parsed data; data the bot did not write, or not the presser's, changes nothing."""
     query = update.callback_query
     if query is None:
         return
@@ -249,12 +280,29 @@ async def press_button(update: Update, context: PitstopContext) -> None:
     if person is None:
         await stale_button(update, context, language_of(update, context))
         return
-    parts = (query.data or "").split(":")
-    handler = BUTTONS.get(parts[0])
-    if handler is None or len(query.data or "") > 64:
+    pressed = buttons.parse(query.data)
+    if isinstance(pressed, buttons.OnboardingButton):
+        await onboarding.press_onboarding(update, context, person, pressed)
+    elif isinstance(pressed, buttons.SettingButton):
+        await onboarding.press_settings(update, context, person, pressed)
+    elif isinstance(pressed, buttons.PromptButton):
+        await reflections.press_prompt(update, context, person, pressed)
+    elif isinstance(pressed, buttons.JournalButton):
+        await account.press_journal(update, context, person, pressed)
+    elif isinstance(pressed, buttons.ForgetButton):
+        await account.press_forget(update, context, person, pressed)
+    elif isinstance(pressed, buttons.ShareButton):
+        await sharing.press_share(update, context, person, pressed)
+    elif isinstance(pressed, buttons.CaseButton):
+        await sharing.press_case(update, context, person, pressed)
+    elif isinstance(pressed, buttons.ConfirmButton):
+        await sharing.press_confirm(update, context, person, pressed)
+    elif isinstance(pressed, buttons.BroadcastButton):
+        await facilitators.press_broadcast(update, context, person, pressed)
+    elif isinstance(pressed, buttons.RemindersButton):
+        await facilitators.press_reminders(update, context, person, pressed)
+    else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
-        return
-    await handler(update, context, person, parts)
 
 
 async def report_error(update: object, context: PitstopContext) -> None:

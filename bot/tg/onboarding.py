@@ -12,19 +12,30 @@ from dataclasses import replace
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.buttons import (
+    HOUR_BUTTONS,
+    ZONE_BUTTONS,
+    DayButton,
+    DaysDoneButton,
+    HourButton,
+    LanguageButton,
+    OnboardingButton,
+    PrivacyButton,
+    SettingButton,
+    ZoneButton,
+)
 from bot.domain.nudges import next_nudge
 from bot.domain.parsing import parse_hour, parse_zone
 from bot.jobs.planner import nudge_settings, replan_person
 from bot.render import moment_text, short_day_text
 from bot.store import people, programmes
 from bot.store.people import Person, Redeemed
-from bot.tg.common import acknowledge, answer_button, awaiting, is_id, language_of, remove_buttons, reply, stale_button
+from bot.tg import menus
+from bot.tg.common import acknowledge, answer_button, awaiting, language_of, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
 
-ZONE_BUTTONS = ("Europe/Amsterdam", "Europe/Brussels", "Europe/London", "Europe/Vilnius")
-HOUR_BUTTONS = (7, 8, 9, 12, 17, 20)
 STEPS = ("language", "timezone", "hour", "days", "privacy")
 PROMPT_STEPS = ("hour", "days")  # only for people who get reflection prompts
 
@@ -48,9 +59,7 @@ async def join_with_invite(update: Update, context: PitstopContext, code: str) -
         return
     assert person is not None and invite is not None
     if invite.role == "facilitator":
-        from bot.tg.facilitators import set_facilitator_menu
-
-        await set_facilitator_menu(context.bot, context.render, person)
+        await menus.set_facilitator_menu(context.bot, context.render, person)
     log.info("invite redeemed person=%d programme=%d outcome=%s", person.id, invite.programme_id, outcome.value)
     if person.status == "onboarding":
         if outcome is Redeemed.JOINED and person.onboarding_step == "language":
@@ -76,7 +85,7 @@ def step_keyboard(context: PitstopContext, person: Person, step: str) -> InlineK
     keyboard = _step_buttons(context, person, step)
     if keyboard is None or person.status != "active" or step == "days":
         return keyboard  # the days step of /settings saves each tap and ends with Done
-    cancel = InlineKeyboardButton(context.render.button(person.language, "cancel"), callback_data="st:cancel")
+    cancel = InlineKeyboardButton(context.render.button(person.language, "cancel"), callback_data=SettingButton("cancel").data)
     return InlineKeyboardMarkup([*keyboard.inline_keyboard, [cancel]])
 
 
@@ -84,26 +93,28 @@ def _step_buttons(context: PitstopContext, person: Person, step: str) -> InlineK
     render, lang = context.render, person.language
     if step == "language":
         return InlineKeyboardMarkup([[
-            InlineKeyboardButton("Nederlands", callback_data="ob:lang:nl"),
-            InlineKeyboardButton("English", callback_data="ob:lang:en"),
+            InlineKeyboardButton("Nederlands", callback_data=LanguageButton("nl").data),
+            InlineKeyboardButton("English", callback_data=LanguageButton("en").data),
         ]])
     if step == "timezone":
-        rows = [[InlineKeyboardButton(render.button(lang, "zone", zone=z), callback_data=f"ob:tz:{z}")] for z in ZONE_BUTTONS]
+        rows = [[InlineKeyboardButton(render.button(lang, "zone", zone=z), callback_data=ZoneButton(z).data)]
+                for z in ZONE_BUTTONS]
         return InlineKeyboardMarkup(rows)
     if step == "hour":
-        buttons = [InlineKeyboardButton(f"{h:02d}:00", callback_data=f"ob:hour:{h}") for h in HOUR_BUTTONS]
+        buttons = [InlineKeyboardButton(f"{h:02d}:00", callback_data=HourButton(h).data) for h in HOUR_BUTTONS]
         return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
     if step == "days":
         chosen = set(person.nudge_days)
         days = [
             InlineKeyboardButton(
-                ("✓ " if d in chosen else "") + render.button(lang, "weekday", day=d), callback_data=f"ob:day:{d}"
+                ("✓ " if d in chosen else "") + render.button(lang, "weekday", day=d), callback_data=DayButton(d).data
             )
             for d in range(7)
         ]
-        return InlineKeyboardMarkup([days[:4], days[4:], [InlineKeyboardButton(render.button(lang, "done"), callback_data="ob:days:ok")]])
+        done = InlineKeyboardButton(render.button(lang, "done"), callback_data=DaysDoneButton().data)
+        return InlineKeyboardMarkup([days[:4], days[4:], [done]])
     if step == "privacy":
-        return InlineKeyboardMarkup([[InlineKeyboardButton(render.button(lang, "understood"), callback_data="ob:ok")]])
+        return InlineKeyboardMarkup([[InlineKeyboardButton(render.button(lang, "understood"), callback_data=PrivacyButton().data)]])
     return None
 
 
@@ -119,28 +130,26 @@ async def show_step(update: Update, context: PitstopContext, person: Person) -> 
     await context.bot.send_message(chat.id, text, reply_markup=step_keyboard(context, person, step))
 
 
-async def press_onboarding(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles a button of an onboarding or settings step: `ob:<what>[:<value>]`."""
+async def press_onboarding(update: Update, context: PitstopContext, person: Person, pressed: OnboardingButton) -> None:
+    """Handles a button of an onboarding or settings step, when that step is the one the person is at."""
     query = update.callback_query
     assert query is not None
     step = person.onboarding_step
-    what = parts[1] if len(parts) > 1 else ""
-    value = parts[2] if len(parts) > 2 else ""
     now = context.clock.now()
-    if what == "lang" and step == "language" and value in ("en", "nl"):
-        person = await people.update_person(context.db, person.id, now, language=value)
+    if isinstance(pressed, LanguageButton) and step == "language":
+        person = await people.update_person(context.db, person.id, now, language=pressed.language)
         await answer_button(update, context, person.language, "chosen")
         await _advance(update, context, person)
-    elif what == "tz" and step == "timezone" and value in ZONE_BUTTONS:
-        person = await people.update_person(context.db, person.id, now, timezone=value)
+    elif isinstance(pressed, ZoneButton) and step == "timezone":
+        person = await people.update_person(context.db, person.id, now, timezone=pressed.zone)
         await answer_button(update, context, person.language, "chosen")
         await _advance(update, context, person)
-    elif what == "hour" and step == "hour" and is_id(value) and int(value) in HOUR_BUTTONS:
-        person = await people.update_person(context.db, person.id, now, nudge_hour=int(value), nudge_minute=0)
+    elif isinstance(pressed, HourButton) and step == "hour":
+        person = await people.update_person(context.db, person.id, now, nudge_hour=pressed.hour, nudge_minute=0)
         await answer_button(update, context, person.language, "chosen")
         await _advance(update, context, person)
-    elif what == "day" and step == "days" and is_id(value) and 0 <= int(value) <= 6:
-        days = set(person.nudge_days) ^ {int(value)}
+    elif isinstance(pressed, DayButton) and step == "days":
+        days = set(person.nudge_days) ^ {pressed.day}
         person = await people.update_person(context.db, person.id, now, nudge_days=tuple(sorted(days)))
         if person.status == "active":
             await replan_person(context.db, person.id, now)  # saved at once, so planned at once
@@ -149,13 +158,13 @@ async def press_onboarding(update: Update, context: PitstopContext, person: Pers
             await query.edit_message_reply_markup(step_keyboard(context, person, "days"))
         except BadRequest:
             pass  # the same keyboard twice ("message is not modified"): nothing to show
-    elif what == "days" and value == "ok" and step == "days":
+    elif isinstance(pressed, DaysDoneButton) and step == "days":
         if not person.nudge_days:
             await answer_button(update, context, person.language, "pick_a_day", alert=True)
             return
         await answer_button(update, context, person.language, "chosen")
         await _advance(update, context, person)
-    elif what == "ok" and step == "privacy":
+    elif isinstance(pressed, PrivacyButton) and step == "privacy":
         await answer_button(update, context, person.language, "chosen")
         await _advance(update, context, person)
     else:
@@ -234,18 +243,19 @@ async def show_settings(update: Update, context: PitstopContext, person: Person,
         paused=paused, show_activity=person.show_activity,
     )
     keyboard = InlineKeyboardMarkup([
-        [InlineKeyboardButton(render.button(lang, "set_language"), callback_data="st:language"),
-         InlineKeyboardButton(render.button(lang, "set_timezone"), callback_data="st:timezone")],
-        [InlineKeyboardButton(render.button(lang, "set_hour"), callback_data="st:hour"),
-         InlineKeyboardButton(render.button(lang, "set_days"), callback_data="st:days")],
-        [InlineKeyboardButton(render.button(lang, "set_activity", on=person.show_activity), callback_data="st:activity")],
+        [InlineKeyboardButton(render.button(lang, "set_language"), callback_data=SettingButton("language").data),
+         InlineKeyboardButton(render.button(lang, "set_timezone"), callback_data=SettingButton("timezone").data)],
+        [InlineKeyboardButton(render.button(lang, "set_hour"), callback_data=SettingButton("hour").data),
+         InlineKeyboardButton(render.button(lang, "set_days"), callback_data=SettingButton("days").data)],
+        [InlineKeyboardButton(render.button(lang, "set_activity", on=person.show_activity),
+                              callback_data=SettingButton("activity").data)],
     ])
     await context.bot.send_message(chat.id, text, reply_markup=keyboard)
 
 
-async def press_settings(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Opens one setting for change (`st:<step>`) or flips the show-activity choice."""
-    what = parts[1] if len(parts) > 1 else ""
+async def press_settings(update: Update, context: PitstopContext, person: Person, pressed: SettingButton) -> None:
+    """Opens one setting for change, flips the show-activity choice, or leaves the change."""
+    what = pressed.setting
     now = context.clock.now()
     if person.status != "active":
         await stale_button(update, context, person.language)
@@ -261,9 +271,7 @@ async def press_settings(update: Update, context: PitstopContext, person: Person
         await answer_button(update, context, person.language, "cancelled")
         await remove_buttons(update)
         await show_settings(update, context, person)
-    elif what == "activity":
+    else:  # "activity"
         person = await people.update_person(context.db, person.id, now, show_activity=not person.show_activity)
         await answer_button(update, context, person.language, "chosen")
         await show_settings(update, context, person, saved=True)
-    else:
-        await stale_button(update, context, person.language)

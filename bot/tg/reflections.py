@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from bot.buttons import PromptButton, ShareButton
 from bot.domain.nudges import later_time
 from bot.jobs.compose import Where, where_is
 from bot.jobs.planner import nudge_settings, plan_follow_up
@@ -18,7 +19,7 @@ from bot.store import journal, outbox
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
-from bot.tg.common import answer_button, is_id, remove_buttons, reply, stale_button
+from bot.tg.common import answer_button, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,10 @@ def share_keyboard(render: Renderer, language: str, reflection_id: int, visibili
         return ("✓ " if visibility == value else "") + render.button(language, name)
 
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(label("keep_private", "private"), callback_data=f"sh:{reflection_id}:private")],
-        [InlineKeyboardButton(label("share_set", "shared"), callback_data=f"sh:{reflection_id}:shared")],
-        [InlineKeyboardButton(label("share_takeaway", "takeaway"), callback_data=f"sh:{reflection_id}:takeaway")],
+        [InlineKeyboardButton(label("keep_private", "private"), callback_data=ShareButton(reflection_id, "private").data)],
+        [InlineKeyboardButton(label("share_set", "shared"), callback_data=ShareButton(reflection_id, "shared").data)],
+        [InlineKeyboardButton(label("share_takeaway", "takeaway"),
+                              callback_data=ShareButton(reflection_id, "takeaway").data)],
     ])
 
 
@@ -151,16 +153,12 @@ async def take_edit(update: Update, context: PitstopContext, person: Person) -> 
     await reply(update, context, person.language, "kept_edit")
 
 
-async def press_prompt(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles *later* and *skip* on a prompt: `pr:<later|skip>:<outbox id>`, checked against the presser."""
-    query = update.callback_query
-    assert query is not None
-    action = parts[1] if len(parts) > 1 else ""
-    raw_id = parts[2] if len(parts) > 2 else ""
-    row = await outbox.get(context.db, int(raw_id)) if is_id(raw_id) and len(raw_id) < 12 else None
+async def press_prompt(update: Update, context: PitstopContext, person: Person, pressed: PromptButton) -> None:
+    """Handles *later* and *skip* on a prompt or follow-up, checked against the presser."""
+    action = pressed.action
+    row = await outbox.get(context.db, pressed.outbox_id)
     valid = (
-        action in ("later", "skip")
-        and row is not None
+        row is not None
         and row.person_id == person.id
         and row.kind in ("prompt", "follow_up")
         and row.status in ("sent", "sending")  # a press can beat the record of the delivery

@@ -1,6 +1,7 @@
 """Who may do what: facilitators of a programme, and admins (PITSTOP_ADMINS) of every programme.
 
-Checked on every facilitator command and button press, not once per conversation.
+Checked on every facilitator command and button press, not once per conversation. These functions only
+check and refuse; an admin's record is made by `handlers.enrol_admin` on their first facilitator command.
 """
 
 from __future__ import annotations
@@ -32,20 +33,8 @@ async def may_lead(context: PitstopContext, person: Person, programme_id: int) -
     return is_admin(context, person.telegram_id) or await people.is_facilitator(context.db, person.id, programme_id)
 
 
-async def facilitator(update: Update, context: PitstopContext) -> tuple[Person, list[StoredProgramme]] | None:
-    """Gives the person and the programmes they lead, or answers with a refusal and gives None."""
-    user = update.effective_user
-    if user is None:
-        return None
-    person = await people.get_person_by_telegram(context.db, user.id)
-    if person is None and is_admin(context, user.id) and update.effective_chat is not None:
-        person = await people.create_admin(
-            context.db, user.id, update.effective_chat.id, user.first_name or "", language_of(update, context),
-            context.services.settings.timezone, context.clock.now(),
-        )
-        from bot.tg.facilitators import set_facilitator_menu
-
-        await set_facilitator_menu(context.bot, context.render, person)
+async def facilitator(update: Update, context: PitstopContext, person: Person | None) -> list[StoredProgramme] | None:
+    """Gives the programmes a person leads, or answers with a refusal and gives None."""
     if person is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return None
@@ -53,4 +42,4 @@ async def facilitator(update: Update, context: PitstopContext) -> tuple[Person, 
     if not led:
         await reply(update, context, person.language, "not_facilitator")
         return None
-    return person, led
+    return led

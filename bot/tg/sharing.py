@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
+from bot.buttons import CaseButton, CaseStopButton, ConfirmButton, ShareButton
 from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, split_message
 from bot.jobs.sets import members_for_template, tell_facilitators_group_lost
 from bot.render import day_text
@@ -21,7 +22,6 @@ from bot.tg.common import (
     Question,
     answer_button,
     awaiting,
-    is_id,
     language_of,
     open_question,
     remove_buttons,
@@ -34,15 +34,14 @@ from bot.tg.reflections import share_keyboard
 log = logging.getLogger(__name__)
 
 
-async def press_share(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles `sh:<reflection>:<private|shared|takeaway|cancel>`, checked against the presser and the digest."""
+async def press_share(update: Update, context: PitstopContext, person: Person, pressed: ShareButton) -> None:
+    """Handles a share choice on a reflection, checked against the presser and the digest."""
     query = update.callback_query
     assert query is not None
-    raw_id = parts[1] if len(parts) > 1 else ""
-    choice = parts[2] if len(parts) > 2 else ""
-    entry = await journal.get(context.db, int(raw_id)) if is_id(raw_id) and len(raw_id) < 12 else None
+    choice = pressed.choice
+    entry = await journal.get(context.db, pressed.reflection_id)
     set_id = await sharing.set_of(context.db, person.id)
-    if entry is None or entry.person_id != person.id or choice not in ("private", "shared", "takeaway", "cancel"):
+    if entry is None or entry.person_id != person.id:
         await stale_button(update, context, person.language)
         return
     if set_id is None and choice != "private":
@@ -74,7 +73,7 @@ async def ask_takeaway(update: Update, context: PitstopContext, person: Person, 
     assert update.effective_chat is not None
     now = context.clock.now()  # the question's age counts from when it was asked
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-        context.render.button(person.language, "cancel"), callback_data=f"sh:{entry_id}:cancel")]])
+        context.render.button(person.language, "cancel"), callback_data=ShareButton(entry_id, "cancel").data)]])
     await context.bot.send_message(
         update.effective_chat.id,
         context.render.message(person.language, "ask_takeaway", limit=TAKEAWAY_LIMIT),
@@ -130,8 +129,8 @@ async def take_awaited_text(update: Update, context: PitstopContext, person: Per
     await people.update_person(context.db, person.id, now, awaiting=None)
     render, lang = context.render, person.language
     keyboard = InlineKeyboardMarkup([
-        [InlineKeyboardButton(render.button(lang, f"confirm_{kind}"), callback_data=f"cf:{draft_id}:yes")],
-        [InlineKeyboardButton(render.button(lang, "keep_it_private"), callback_data=f"cf:{draft_id}:no")],
+        [InlineKeyboardButton(render.button(lang, f"confirm_{kind}"), callback_data=ConfirmButton(draft_id, True).data)],
+        [InlineKeyboardButton(render.button(lang, "keep_it_private"), callback_data=ConfirmButton(draft_id, False).data)],
     ])
     await context.bot.send_message(message.chat.id, render.message(lang, f"{kind}_confirm", text=line), reply_markup=keyboard)
     log.info("%s drafted person=%d draft=%d", kind, person.id, draft_id)
@@ -145,7 +144,7 @@ async def _ask_again(
     await reply(update, context, person.language, template, **values)
     assert update.effective_chat is not None
     kind = question.kind
-    cancel = f"sh:{question.target}:cancel" if kind == "takeaway" else f"cs:stop:{question.target}"
+    cancel = ShareButton(question.target, "cancel").data if kind == "takeaway" else CaseStopButton(question.target).data
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(context.render.button(person.language, "cancel"),
                                                            callback_data=cancel)]])
     limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
@@ -154,19 +153,15 @@ async def _ask_again(
                                    reply_markup=keyboard)
 
 
-async def press_confirm(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles `cf:<draft>:<yes|no>`: shares the quoted takeaway or case, or keeps it privately in the journal."""
-    query = update.callback_query
-    assert query is not None
-    raw_id = parts[1] if len(parts) > 1 else ""
-    choice = parts[2] if len(parts) > 2 else ""
-    draft = await drafts.take(context.db, int(raw_id), person.id) if is_id(raw_id) and choice in ("yes", "no") else None
+async def press_confirm(update: Update, context: PitstopContext, person: Person, pressed: ConfirmButton) -> None:
+    """Shares the quoted takeaway or case, or keeps it privately in the journal."""
+    draft = await drafts.take(context.db, pressed.draft_id, person.id)
     if draft is None:
         await stale_button(update, context, person.language)
         return
     now = context.clock.now()
     await remove_buttons(update)
-    if choice == "no":
+    if not pressed.share:
         await reflections.keep_privately(context, person, draft.chat_id, draft.message_id, draft.text)
         await answer_button(update, context, person.language, "private")
         await reply(update, context, person.language, "draft_kept_private")
@@ -194,22 +189,20 @@ async def press_confirm(update: Update, context: PitstopContext, person: Person,
         await reply(update, context, person.language, "case_kept")
 
 
-async def press_case(update: Update, context: PitstopContext, person: Person, parts: list[str]) -> None:
-    """Handles `cs:<yes|no>:<outbox id>` on a case-round question, and `cs:stop:<digest id>` to stop writing one."""
-    choice = parts[1] if len(parts) > 1 else ""
-    raw_id = parts[2] if len(parts) > 2 else ""
-    if choice == "stop":
+async def press_case(update: Update, context: PitstopContext, person: Person, pressed: CaseButton) -> None:
+    """Handles *yes* / *no* on a case-round question, and the way out of writing a case."""
+    if isinstance(pressed, CaseStopButton):
         question = open_question(person, context.clock.now())
-        if question is None or question.kind != "case" or raw_id != str(question.target):
+        if question is None or question.kind != "case" or pressed.digest_id != question.target:
             await stale_button(update, context, person.language)
             return
         await people.update_person(context.db, person.id, context.clock.now(), awaiting=None)
         await answer_button(update, context, person.language, "cancelled")
         await remove_buttons(update)
         return
-    row = await outbox.get(context.db, int(raw_id)) if is_id(raw_id) and len(raw_id) < 12 else None
+    row = await outbox.get(context.db, pressed.outbox_id)
     valid = (
-        choice in ("yes", "no") and row is not None and row.kind == "case_round" and row.person_id == person.id
+        row is not None and row.kind == "case_round" and row.person_id == person.id
         and row.status in ("sent", "sending") and row.response is None
     )
     if not valid or row is None:
@@ -220,14 +213,14 @@ async def press_case(update: Update, context: PitstopContext, person: Person, pa
         await answer_button(update, context, person.language, "digest_gone", alert=True)
         return
     now = context.clock.now()
-    await outbox.set_response(context.db, row.id, "answered" if choice == "yes" else "skipped")
+    await outbox.set_response(context.db, row.id, "answered" if pressed.bring else "skipped")
     await remove_buttons(update)
-    if choice == "no":
+    if not pressed.bring:
         await answer_button(update, context, person.language, "no_case")
         return
     assert update.effective_chat is not None
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(context.render.button(person.language, "cancel"),
-                                                           callback_data=f"cs:stop:{digest.id}")]])
+                                                           callback_data=CaseStopButton(digest.id).data)]])
     await context.bot.send_message(update.effective_chat.id,
                                    context.render.message(person.language, "ask_case", limit=CASE_LIMIT),
                                    reply_markup=keyboard)

@@ -21,10 +21,10 @@ from bot.domain.digest import split_message
 from bot.domain.programme import locate
 from bot.render import Renderer
 from bot.store import stats
+from bot.store.people import Person
 from bot.store.programmes import StoredProgramme
 from bot.store.stats import ProgrammeStats, SetStats, WeeklyCounts
 from bot.tg.context import PitstopContext
-from bot.tg.roles import facilitator
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,11 @@ class Report:
     caption: str
 
 
-async def show_stats(update: Update, context: PitstopContext) -> None:
-    """Sends each programme the person leads as counts per set and a chart; refuses anyone else."""
-    found = await facilitator(update, context)
+async def show_stats(update: Update, context: PitstopContext, person: Person, led: list[StoredProgramme]) -> None:
+    """Sends each programme the person leads as counts per set and a chart."""
     chat = update.effective_chat
-    if found is None or chat is None:
+    if chat is None:
         return
-    person, led = found
     now = context.clock.now()
     for stored in led:
         report = await programme_report(context, person.language, stored, now)

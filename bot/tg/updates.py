@@ -9,46 +9,49 @@ chat: parallel across chats, sequential within one.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
 
+RUNNING = 16  # handlers running at once, across chats
+TAKEN_IN = 4096  # updates taken in at once, running or waiting for their chat's turn
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Processes updates concurrently across chats and in arrival order within a chat."""
+    """Processes updates concurrently across chats and in arrival order within a chat.
 
-    def __init__(self, max_concurrent_updates: int = 16) -> None:
-        super().__init__(max_concurrent_updates)
+    The library lets `TAKEN_IN` updates into `do_process_update` at once (its slots); each then waits
+    for its chat's turn and only then for one of the `running` handler slots. Were the library's slots
+    the only limit, a burst from one chat (an album, repeated taps) would fill them all while queueing
+    for its own chat, and hold up everyone else.
+    """
+
+    def __init__(self, running: int = RUNNING, taken_in: int = TAKEN_IN) -> None:
+        super().__init__(taken_in)
+        self._running = asyncio.Semaphore(running)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:  # type: ignore[misc]
-        """Waits for the chat's turn first and only then for one of the shared slots.
-
-        The base class takes a shared slot first; then a burst from one chat (an album, repeated
-        taps) would fill every slot while queueing for its own chat, and hold up everyone else.
-        """
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Runs the handler once the chat's earlier updates are done and a handler slot is free."""
         key = _chat_key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock, self._semaphore:
-                await self.do_process_update(update, coroutine)
+            async with lock, self._running:
+                await coroutine
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:  # nobody else queued for this chat: forget its lock
                 del self._waiting[key]
                 self._locks.pop(key, None)
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Runs the handler (process_update holds the chat's turn and a slot)."""
-        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -79,12 +82,30 @@ class ReadableUpdatesRequest(HTTPXRequest):
         super().__init__(connection_pool_size=1)
         self.skipped = 0
 
-    async def post(self, url: str, request_data: RequestData | None = None, **timeouts: Any) -> Any:  # type: ignore[override,misc]
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,  # float, None or the library's "not given"
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
         """Gives the Bot API's answer, with unreadable updates of a getUpdates answer emptied."""
-        result = await super().post(url, request_data, **timeouts)
-        if url.endswith("/getUpdates") and isinstance(result, list):
-            result = [self._readable(raw) for raw in result]
-        return result
+        status, payload = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if not url.endswith("/getUpdates") or status != 200:
+            return status, payload
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            return status, payload  # not JSON: the library says so
+        if not isinstance(answer, dict) or not isinstance(answer.get("result"), list):
+            return status, payload
+        answer["result"] = [self._readable(raw) for raw in answer["result"]]
+        return status, json.dumps(answer).encode()
 
     def _readable(self, raw: Any) -> Any:
         if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
