@@ -1,4 +1,5 @@
-"""The database: migrations applied once and in order, refusal of foreign or newer files."""
+"""The database: migrations applied once and in order, refusal of foreign, newer, locked or missing
+files, transactions that leave nothing half done, a programme loaded twice, and backups."""
 
 from __future__ import annotations
 

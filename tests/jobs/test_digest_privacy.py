@@ -1,5 +1,6 @@
-"""The sharing rule, tried on random sets, entries and choices: a digest never holds the text of a
-private entry, of another set's entry, or of an entry an earlier digest carried."""
+"""The digest a set's job composes (bot.jobs.sets), tried on random sets, entries and choices: it
+never holds the text of a private entry, of another set's entry, or of an entry an earlier digest
+carried."""
 
 from __future__ import annotations
 
