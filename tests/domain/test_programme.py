@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,68 +10,33 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.programme import Phase, ProgrammeError, locate, next_event, parse_programme
+from tests.factories import LearningSet, Module, event, learning_set, meeting, module, programme
 
 AMS = ZoneInfo("Europe/Amsterdam")
 PROGRAMMES = Path(__file__).resolve().parents[2] / "programmes"
 
-GOOD = """
-[programme]
-key = "cpm-test"
-title = "Certified Public Manager (test)"
-language = "en"
-timezone = "Europe/Amsterdam"
+CHALLENGES = module(
+    "m1", "The Challenges", "2027-01-04", "2027-02-28",
+    theme="Challenges of public management", capacities=["cognitive", "cross-boundary"],
+    events=[
+        event("pre-work", "2027-01-04", "2027-01-17"),
+        event("residential", "2027-01-18", "2027-01-22", place="The Hague"),
+        event("online", "2027-01-25", "2027-02-07"),
+    ],
+)
+PERSON = module("m2", "The Person", "2027-03-01", "2027-04-25", events=[
+    event("residential", "2027-03-15", "2027-03-19", place="Brussels"),
+])
+SET_A = learning_set("set-a", "Set A", [meeting("2027-02-10T14:00:00", place="Utrecht")])
+SET_B = learning_set("set-b", "Set B", [meeting("2027-02-12T10:00:00")])
 
-[[modules]]
-key = "m1"
-title = "The Challenges"
-theme = "Challenges of public management"
-capacities = ["cognitive", "cross-boundary"]
-starts = 2027-01-04
-ends = 2027-02-28
 
-[[modules.events]]
-kind = "pre-work"
-starts = 2027-01-04
-ends = 2027-01-17
+def cpm_test(modules: Sequence[Module] = (CHALLENGES, PERSON), sets: Sequence[LearningSet] = (SET_A, SET_B)) -> str:
+    """Gives the test programme "cpm-test": two modules, two sets; other tests load it too."""
+    return programme(key="cpm-test", title="Certified Public Manager (test)", modules=modules, sets=sets)
 
-[[modules.events]]
-kind = "residential"
-starts = 2027-01-18
-ends = 2027-01-22
-place = "The Hague"
 
-[[modules.events]]
-kind = "online"
-starts = 2027-01-25
-ends = 2027-02-07
-
-[[modules]]
-key = "m2"
-title = "The Person"
-starts = 2027-03-01
-ends = 2027-04-25
-
-[[modules.events]]
-kind = "residential"
-starts = 2027-03-15
-ends = 2027-03-19
-place = "Brussels"
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-
-[[sets.meetings]]
-at = 2027-02-10T14:00:00
-place = "Utrecht"
-
-[[sets]]
-key = "set-b"
-name = "Set B"
-
-[[sets.meetings]]
-at = 2027-02-12T10:00:00
-"""
+GOOD = cpm_test()
 
 
 def at(text: str) -> datetime:

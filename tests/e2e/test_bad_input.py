@@ -20,35 +20,15 @@ from jinja2 import meta
 from bot.fakeapi import FakeChat, FakeUser, SentMessage
 from bot.store import outbox
 from tests.e2e.world import World, local
+from tests.factories import event, learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "bad-input"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m2"
-title = "The Person"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[modules.events]]
-kind = "residential"
-starts = 2027-05-10
-ends = 2027-05-14
-place = "Manchester"
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-
-[[sets.meetings]]
-at = 2027-04-06T14:00:00
-place = "Utrecht"
-"""
+PROGRAMME = programme(
+    key="bad-input",
+    modules=[module("m2", "The Person", capacities=["relational"], events=[
+        event("residential", "2027-05-10", "2027-05-14", place="Manchester"),
+    ])],
+    sets=[learning_set("set-a", "Set A", [meeting("2027-04-06T14:00:00", place="Utrecht")])],
+)
 
 # Nina's Telegram app is in English but she chose Dutch in the bot: every answer must be Dutch.
 NINA = FakeUser(id=3001, first_name="Nina", language_code="en")

@@ -11,34 +11,13 @@ from datetime import UTC
 
 from bot.fakeapi import FakeUser, SentMessage
 from tests.e2e.world import World, local, plain
+from tests.factories import event, learning_set, module, programme
 
-PROGRAMME = """
-[programme]
-key = "cpm-fac"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m2"
-title = "The Person"
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[modules.events]]
-kind = "residential"
-starts = 2027-04-12
-ends = 2027-04-16
-place = "The Hague"
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-
-[[sets]]
-key = "set-b"
-name = "Set B"
-"""
+PROGRAMME = programme(
+    key="cpm-fac",
+    modules=[module("m2", "The Person", events=[event("residential", "2027-04-12", "2027-04-16", place="The Hague")])],
+    sets=[learning_set("set-a", "Set A"), learning_set("set-b", "Set B")],
+)
 
 FIONA = FakeUser(id=6000, first_name="Fiona")
 SET_A = [FakeUser(id=6001 + i, first_name=f"A{i}") for i in range(3)]

@@ -6,32 +6,15 @@ from __future__ import annotations
 from bot.fakeapi import FakeChat, FakeUser
 from bot.store import programmes
 from tests.e2e.world import World, local
+from tests.factories import learning_set, programme
 
-PROGRAMME_A = """
-[programme]
-key = "prog-a"
-title = "Programme A"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "One"
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-
-[[sets]]
-key = "set-c"
-name = "Set C"
-"""
-
-PROGRAMME_B = PROGRAMME_A.replace("prog-a", "prog-b").replace("Programme A", "Programme B").replace(
-    'key = "set-a"\nname = "Set A"', 'key = "set-b"\nname = "Set B"').replace(
-    'key = "set-c"\nname = "Set C"', 'key = "set-a"\nname = "B\'s own set A"')
+PROGRAMME_A = programme(
+    key="prog-a", title="Programme A", sets=[learning_set("set-a", "Set A"), learning_set("set-c", "Set C")]
+)
+# Programme B has a set "set-a" of its own.
+PROGRAMME_B = programme(
+    key="prog-b", title="Programme B", sets=[learning_set("set-b", "Set B"), learning_set("set-a", "B's own set A")]
+)
 
 FIONA = FakeUser(id=7001, first_name="Fiona")  # leads programme A
 HANNA = FakeUser(id=7003, first_name="Hanna")  # leads programme A too

@@ -11,33 +11,22 @@ from bot.jobs.reminders import plan_reminders
 from bot.jobs.sets import plan_sets
 from bot.store.outbox import ts
 from tests.e2e.world import World, local
+from tests.factories import Event, event, learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "pit"
-title = "Pitstop"
-language = "nl"
-timezone = "Europe/Amsterdam"
 
-[[modules]]
-key = "m1"
-title = "Verbinden"
-starts = 2027-03-01
-ends = 2027-05-30
+def pitstop_programme(pitstop_at: str, *before: Event, residential_prompt: str | None = None) -> str:
+    """Gives the Dutch programme "pit": one module whose "Pitstop 2" (after these events) is also the set's meeting."""
+    return programme(
+        key="pit",
+        title="Pitstop",
+        language="nl",
+        residential_prompt=residential_prompt,
+        modules=[module("m1", "Verbinden", events=[*before, event("pitstop", pitstop_at, title="Pitstop 2")])],
+        sets=[learning_set("set-a", "Leergroep 1", [meeting(pitstop_at, place="Scheveningen")])],
+    )
 
-[[modules.events]]
-kind = "pitstop"
-title = "Pitstop 2"
-starts = 2027-04-06T13:00:00
 
-[[sets]]
-key = "set-a"
-name = "Leergroep 1"
-
-[[sets.meetings]]
-at = 2027-04-06T13:00:00
-place = "Scheveningen"
-"""
+PROGRAMME = pitstop_programme("2027-04-06T13:00:00")
 
 SANNE = FakeUser(id=8101, first_name="Sanne", language_code="nl")  # prompts at 08:00, before the reminders
 TOM = FakeUser(id=8102, first_name="Tom")  # prompts at 09:00, after them
@@ -123,15 +112,9 @@ async def test_a_reminder_on_a_day_without_a_prompt_comes_alone_and_once(world: 
     assert (tom[0].text or "").startswith("Tomorrow: <b>Pitstop 2</b>")
 
 
-RESIDENTIAL = PROGRAMME.replace('''[[modules.events]]
-kind = "pitstop"''', '''[[modules.events]]
-kind = "residential"
-starts = 2027-04-12
-ends = 2027-04-14
-place = "Den Haag"
-
-[[modules.events]]
-kind = "pitstop"''').replace("2027-04-06T13:00:00", "2027-04-15T13:00:00")
+# A residential week, and the pitstop (the set's meeting) the day after it.
+IN_THE_HAGUE = event("residential", "2027-04-12", "2027-04-14", place="Den Haag")
+RESIDENTIAL = pitstop_programme("2027-04-15T13:00:00", IN_THE_HAGUE)
 
 
 async def test_in_a_residential_week_one_prompt_comes_at_the_end_of_the_day(world: World) -> None:
@@ -153,7 +136,7 @@ async def test_in_a_residential_week_one_prompt_comes_at_the_end_of_the_day(worl
 
 
 async def test_a_programme_that_wants_quiet_sends_no_prompt_in_its_residential_week(world: World) -> None:
-    await world.load(RESIDENTIAL.replace('timezone = "Europe/Amsterdam"', 'timezone = "Europe/Amsterdam"\nresidential_prompt = "none"'))
+    await world.load(pitstop_programme("2027-04-15T13:00:00", IN_THE_HAGUE, residential_prompt="none"))
     await world.start()
     await world.onboard(TOM, await world.invite("pit", "set-a"), hour=9)
     for moment in ("2027-04-12T09:00", "2027-04-12T20:00", "2027-04-13T09:00", "2027-04-13T20:00"):

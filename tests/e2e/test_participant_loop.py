@@ -10,42 +10,20 @@ from datetime import UTC, datetime
 from bot.fakeapi import FakeUser
 from bot.store import journal, outbox
 from tests.e2e.world import World, local
+from tests.factories import event, learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "cpm-e2e"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m2"
-title = "The Person"
-theme = "Values, diversity and the personal side of change"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[modules.events]]
-kind = "residential"
-starts = 2027-03-15
-ends = 2027-03-19
-place = "Brussels"
-
-[[modules.events]]
-kind = "residential"
-starts = 2027-05-10
-ends = 2027-05-14
-place = "Manchester"
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-
-[[sets.meetings]]
-at = 2027-04-06T14:00:00
-place = "Utrecht"
-"""
+PROGRAMME = programme(
+    key="cpm-e2e",
+    modules=[module(
+        "m2", "The Person",
+        theme="Values, diversity and the personal side of change", capacities=["relational"],
+        events=[
+            event("residential", "2027-03-15", "2027-03-19", place="Brussels"),
+            event("residential", "2027-05-10", "2027-05-14", place="Manchester"),
+        ],
+    )],
+    sets=[learning_set("set-a", "Set A", [meeting("2027-04-06T14:00:00", place="Utrecht")])],
+)
 
 ANNA = FakeUser(id=2001, first_name="Anna", language_code="nl")
 

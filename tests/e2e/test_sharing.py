@@ -6,42 +6,24 @@ from __future__ import annotations
 from bot.fakeapi import FakeChat, FakeUser, SentMessage
 from bot.store import journal
 from tests.e2e.world import World, local
+from tests.factories import learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "cpm-sets"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
 
-[[modules]]
-key = "m2"
-title = "The Person"
-theme = "Values and diversity"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-05-30
+def cpm_sets(first_meeting: str = "2027-04-06T14:00:00") -> str:
+    """Gives the programme of the sharing tests: set A meets in Utrecht first, then in Leiden; set B online."""
+    return programme(
+        key="cpm-sets",
+        modules=[module("m2", "The Person", theme="Values and diversity", capacities=["relational"])],
+        sets=[
+            learning_set("set-a", "Action learning set A", [
+                meeting(first_meeting, place="Utrecht"), meeting("2027-04-20T14:00:00", place="Leiden"),
+            ]),
+            learning_set("set-b", "Action learning set B", [meeting("2027-04-08T10:00:00", place="Online")]),
+        ],
+    )
 
-[[sets]]
-key = "set-a"
-name = "Action learning set A"
 
-[[sets.meetings]]
-at = 2027-04-06T14:00:00
-place = "Utrecht"
-
-[[sets.meetings]]
-at = 2027-04-20T14:00:00
-place = "Leiden"
-
-[[sets]]
-key = "set-b"
-name = "Action learning set B"
-
-[[sets.meetings]]
-at = 2027-04-08T10:00:00
-place = "Online"
-"""
+PROGRAMME = cpm_sets()
 
 ANNA = FakeUser(id=4001, first_name="Anna", language_code="nl")
 BOB = FakeUser(id=4002, first_name="Bob")

@@ -10,7 +10,7 @@ from bot.domain.programme import parse_programme
 from bot.fakeapi import FakeUser
 from bot.jobs.sets import replan_programme
 from bot.store import journal, programmes, sharing
-from tests.e2e.test_sharing import PROGRAMME, data, plain, reflect
+from tests.e2e.test_sharing import PROGRAMME, cpm_sets, data, plain, reflect
 from tests.e2e.world import World, local
 
 NINA = FakeUser(id=4501, first_name="Nina")
@@ -125,7 +125,7 @@ async def test_a_meeting_moved_in_the_programme_file_moves_its_digest(world: Wor
     await setup(world)
     ack = await reflect(world, NINA, "Shared before the move.")
     await world.press(NINA, ack, data(ack, ":shared"))
-    moved = PROGRAMME.replace("at = 2027-04-06T14:00:00", "at = 2027-04-13T14:00:00")
+    moved = cpm_sets(first_meeting="2027-04-13T14:00:00")
     result = await programmes.save_programme(world.db, parse_programme(moved), moved, world.clock.now())
     await replan_programme(world.db, result.programme_id, world.clock.now())
     # The old digest (Sunday 4 April) does not go; the new one (Sunday 11 April) carries the share.

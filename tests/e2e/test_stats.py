@@ -11,50 +11,30 @@ from PIL import Image
 
 from bot.fakeapi import FakeUser, SentMessage
 from tests.e2e.world import World, local
+from tests.factories import LearningSet, learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "cpm-stats"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
+SET_B = learning_set("set-b", "Action learning set B")
 
-[[modules]]
-key = "m2"
-title = "The Person"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-05-30
 
-[[sets]]
-key = "set-a"
-name = "Action learning set A"
+def cpm_stats(key: str = "cpm-stats", sets: list[LearningSet] | None = None) -> str:
+    """Gives the programme of these tests; by default with sets A (meeting on 20 April) and B."""
+    return programme(
+        key=key,
+        modules=[module("m2", "The Person", capacities=["relational"])],
+        sets=[learning_set("set-a", "Action learning set A", [meeting("2027-04-20T14:00:00")]), SET_B]
+        if sets is None else sets,
+    )
 
-[[sets.meetings]]
-at = 2027-04-20T14:00:00
 
-[[sets]]
-key = "set-b"
-name = "Action learning set B"
-"""
+PROGRAMME = cpm_stats()
 
-OTHER = """
-[programme]
-key = "lpw-stats"
-title = "Leergang Publieke Werken"
-language = "nl"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "Publieke waarden"
-starts = 2027-02-01
-ends = 2027-06-30
-
-[[sets]]
-key = "groep-1"
-name = "Intervisiegroep 1"
-"""
+OTHER = programme(
+    key="lpw-stats",
+    title="Leergang Publieke Werken",
+    language="nl",
+    modules=[module("m1", "Publieke waarden", "2027-02-01", "2027-06-30")],
+    sets=[learning_set("groep-1", "Intervisiegroep 1")],
+)
 
 ANNA = FakeUser(id=6001, first_name="Anna")
 BOB = FakeUser(id=6002, first_name="Bob")
@@ -166,11 +146,10 @@ async def test_a_facilitator_sees_counts_and_a_chart_and_never_journal_text(worl
 
 
 def many_sets(count: int) -> str:
-    sets = "".join(
-        f'\n[[sets]]\nkey = "set-{i:02d}"\nname = "Leergroep {i:02d} van de gemeente, team Openbare Ruimte & Wijken"\n'
+    return cpm_stats("big-stats", [
+        learning_set(f"set-{i:02d}", f"Leergroep {i:02d} van de gemeente, team Openbare Ruimte & Wijken")
         for i in range(count)
-    )
-    return PROGRAMME.replace('key = "cpm-stats"', 'key = "big-stats"').split("[[sets]]")[0] + sets
+    ])
 
 
 async def test_many_sets_are_split_into_messages_telegram_accepts(world: World) -> None:

@@ -5,30 +5,18 @@ from __future__ import annotations
 
 from bot.fakeapi import FakeUser
 from tests.e2e.world import World, local
+from tests.factories import learning_set, meeting, programme
 
-FIRST = """
-[programme]
-key = "first"
-title = "First Programme"
-language = "en"
-timezone = "Europe/Amsterdam"
 
-[[modules]]
-key = "m1"
-title = "One"
-starts = 2027-03-01
-ends = 2027-05-30
+def one_set_programme(key: str, title: str, set_key: str, set_name: str) -> str:
+    """Gives a programme with one module and one set that meets on 20 April."""
+    return programme(
+        key=key, title=title, sets=[learning_set(set_key, set_name, [meeting("2027-04-20T14:00:00")])]
+    )
 
-[[sets]]
-key = "set-a"
-name = "Set A"
 
-[[sets.meetings]]
-at = 2027-04-20T14:00:00
-"""
-
-SECOND = FIRST.replace('"first"', '"second"').replace("First Programme", "Second Programme").replace(
-    '"set-a"', '"set-x"').replace('"Set A"', '"Set X"')
+FIRST = one_set_programme("first", "First Programme", "set-a", "Set A")
+SECOND = one_set_programme("second", "Second Programme", "set-x", "Set X")
 
 ANNA = FakeUser(id=8001, first_name="Anna", language_code="nl")
 SHARED = "Ik vroeg eerst wat mijn team nodig had, en dat werkte."

@@ -3,47 +3,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from bot.domain.programme import parse_programme
 from bot.jobs.reminders import plan_reminders
 from bot.jobs.sets import plan_sets
 from bot.store import programmes
 from bot.store.db import Database
+from tests.factories import event, learning_set, meeting, module, programme
 
 NOW = datetime(2027, 2, 1, 7, tzinfo=UTC)
 
 
 def programme_text(key: str, year: int) -> str:
-    y = f"{year:04d}"
-    return f"""
-[programme]
-key = "{key}"
-title = "{key}"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "One"
-starts = {y}-01-01
-ends = {y}-03-31
-
-[[modules.events]]
-kind = "residential"
-starts = {y}-01-03
-ends = {y}-02-05
-
-[[sets]]
-key = "s1"
-name = "Set 1"
-
-[[sets.meetings]]
-at = {y}-01-01T14:00:00
-
-[[sets.meetings]]
-at = {y}-02-10T14:00:00
-"""
+    """Gives a one-module programme with a residential and a set that meets twice, all in `year`."""
+    return programme(
+        key=key,
+        title=key,
+        modules=[module("m1", "One", date(year, 1, 1), date(year, 3, 31), events=[
+            event("residential", date(year, 1, 3), date(year, 2, 5)),
+        ])],
+        sets=[learning_set("s1", "Set 1", [meeting(datetime(year, 1, 1, 14)), meeting(datetime(year, 2, 10, 14))])],
+    )
 
 
 async def enrol(db: Database, source: str, telegram_id: int) -> int:

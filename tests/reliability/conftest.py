@@ -7,25 +7,16 @@ from datetime import date, datetime, timedelta
 
 from bot.store.db import Database
 from tests.e2e.conftest import world  # noqa: F401  (the e2e fixture, reused as is)
+from tests.factories import module, programme
 
 
 def programme_source(key: str, starts: date, ends: date) -> str:
     """Gives a programme file with one module from `starts` to `ends` and no events or sets."""
-    return f"""
-[programme]
-key = "{key}"
-title = "Reliability Programme"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "The Person"
-theme = "Working under pressure"
-capacities = ["relational"]
-starts = {starts.isoformat()}
-ends = {ends.isoformat()}
-"""
+    return programme(
+        key=key,
+        title="Reliability Programme",
+        modules=[module("m1", "The Person", starts, ends, theme="Working under pressure", capacities=["relational"])],
+    )
 
 
 def around(today: date) -> tuple[date, date]:

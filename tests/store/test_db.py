@@ -1,8 +1,10 @@
-"""The database: migrations applied once and in order, refusal of foreign or newer files."""
+"""The database: migrations applied once and in order, refusal of foreign, newer, locked or missing
+files, transactions that leave nothing half done, a programme loaded twice, and backups."""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from bot.store.db import (
     migrate,
     open_database,
 )
-from tests.domain.test_programme import GOOD
+from tests.domain.test_programme import CHALLENGES, GOOD, PERSON, SET_A, cpm_test
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -94,9 +96,7 @@ async def test_loading_a_programme_twice_updates_it_in_place(db: Database) -> No
     programme = parse_programme(GOOD)
     first = await programmes.save_programme(db, programme, GOOD, NOW)
     set_a = await programmes.get_set(db, first.programme_id, "set-a")
-    renamed = GOOD.replace('title = "The Challenges"', 'title = "The Big Challenges"').replace(
-        '[[sets]]\nkey = "set-b"\nname = "Set B"\n\n[[sets.meetings]]\nat = 2027-02-12T10:00:00\n', ""
-    )
+    renamed = cpm_test(modules=[replace(CHALLENGES, title="The Big Challenges"), PERSON], sets=[SET_A])
     second = await programmes.save_programme(db, parse_programme(renamed), renamed, NOW)
     assert second.programme_id == first.programme_id and not second.created
     assert second.sets_retired == 1

@@ -10,38 +10,24 @@ from bot.domain.programme import parse_programme
 from bot.store import programmes, stats
 from bot.store.db import Database
 from bot.store.outbox import ts
+from tests.factories import learning_set, module, programme
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2027, 3, 24, 10, 0, tzinfo=UTC)  # Wednesday of ISO week 12
 SECRET = "My private doubts about the director"
 
-PROGRAMME = """
-[programme]
-key = "{key}"
-title = "Programme {key}"
-language = "en"
-timezone = "Europe/Amsterdam"
 
-[[modules]]
-key = "m1"
-title = "The Challenges"
-starts = 2027-01-04
-ends = 2027-02-28
-
-[[modules]]
-key = "m2"
-title = "The Person"
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-
-[[sets]]
-key = "set-b"
-name = "Set B"
-"""
+def programme_text(key: str) -> str:
+    """Gives "Programme <key>": two modules and the sets A and B."""
+    return programme(
+        key=key,
+        title=f"Programme {key}",
+        modules=[
+            module("m1", "The Challenges", "2027-01-04", "2027-02-28"),
+            module("m2", "The Person", "2027-03-01", "2027-05-30"),
+        ],
+        sets=[learning_set("set-a", "Set A"), learning_set("set-b", "Set B")],
+    )
 
 
 class Builder:
@@ -54,7 +40,7 @@ class Builder:
         self.dedupe = 0
 
     async def programme(self, key: str) -> tuple[int, dict[str, int]]:
-        source = PROGRAMME.format(key=key)
+        source = programme_text(key)
         result = await programmes.save_programme(
             self.db, parse_programme(source), source, NOW - timedelta(days=90)
         )

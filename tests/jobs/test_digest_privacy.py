@@ -1,5 +1,6 @@
-"""The sharing rule, tried on random sets, entries and choices: a digest never holds the text of a
-private entry, of another set's entry, or of an entry an earlier digest carried."""
+"""The digest a set's job composes (bot.jobs.sets), tried on random sets, entries and choices: it
+never holds the text of a private entry, of another set's entry, or of an entry an earlier digest
+carried."""
 
 from __future__ import annotations
 
@@ -19,28 +20,19 @@ from bot.store import outbox, programmes, sharing
 from bot.store.db import open_database
 from bot.store.journal import NewReflection, add_message
 from bot.store.outbox import Planned
+from tests.factories import learning_set, module, programme
 
 START = datetime(2027, 4, 1, 8, tzinfo=UTC)
 RENDER = Renderer()
 
 
 def programme_text(sets: int) -> str:
-    body = """
-[programme]
-key = "prop"
-title = "Property"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "One"
-starts = 2027-03-01
-ends = 2027-06-30
-"""
-    for i in range(sets):
-        body += f'\n[[sets]]\nkey = "s{i}"\nname = "Set {i}"\n'
-    return body
+    return programme(
+        key="prop",
+        title="Property",
+        modules=[module("m1", "One", "2027-03-01", "2027-06-30")],
+        sets=[learning_set(f"s{i}", f"Set {i}") for i in range(sets)],
+    )
 
 
 entry = st.tuples(
