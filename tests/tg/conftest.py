@@ -21,10 +21,11 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain.programme import parse_programme
 from bot.render import Renderer
+from bot.services import Services
 from bot.store import people, programmes
 from bot.store.db import Database
 from bot.tg.app import build_application
-from bot.tg.context import PitstopApplication, Services
+from bot.tg.context import PitstopApplication
 from tests.tg.auxil.build_updates import make_callback_update, make_command_update, make_message_update
 from tests.tg.auxil.networking import TOKEN, OfflineRequest, buttons
 
