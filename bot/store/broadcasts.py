@@ -7,8 +7,9 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.outbox import Planned, plan_many, ts
+from bot.store.outbox import Planned, plan_many
 from bot.store.people import Person, _person
 
 AUDIENCES = ("programme", "set", "facilitators")
@@ -49,7 +50,7 @@ class Progress:
 def _broadcast(r: aiosqlite.Row) -> Broadcast:
     return Broadcast(
         r["id"], r["programme_id"], r["learning_set_id"], r["audience"], r["text"], r["created_by"], r["status"],
-        datetime.fromisoformat(r["scheduled_at"]) if r["scheduled_at"] else None,
+        decode(r["scheduled_at"]),
         r["progress_chat_id"], r["progress_message_id"],
     )
 
@@ -64,7 +65,7 @@ async def create_draft(
         cur = await conn.execute(
             "INSERT INTO broadcast (programme_id, learning_set_id, audience, text, created_by, status, created_at)"
             " VALUES (?,?,?,'',?,'draft',?)",
-            (programme_id, learning_set_id, audience, created_by, ts(now)),
+            (programme_id, learning_set_id, audience, created_by, encode(now)),
         )
         return int(cur.lastrowid or 0)
 
@@ -123,7 +124,7 @@ async def launch(
         cur = await conn.execute(
             "UPDATE broadcast SET status = ?, scheduled_at = ?, progress_chat_id = ?, progress_message_id = ?"
             " WHERE id = ? AND status = 'draft' AND text != ''",
-            (status, ts(due_at), progress_chat_id, progress_message_id, broadcast_id),
+            (status, encode(due_at), progress_chat_id, progress_message_id, broadcast_id),
         )
         if cur.rowcount != 1:
             return False
@@ -155,7 +156,7 @@ async def progress(db: Database, broadcast_id: int) -> Progress:
 async def in_progress(db: Database, now: datetime) -> list[Broadcast]:
     """Gives broadcasts that are sending, or scheduled and due."""
     rows = await db.fetchall(
-        "SELECT * FROM broadcast WHERE status = 'sending' OR (status = 'scheduled' AND scheduled_at <= ?)", (ts(now),)
+        "SELECT * FROM broadcast WHERE status = 'sending' OR (status = 'scheduled' AND scheduled_at <= ?)", (encode(now),)
     )
     return [_broadcast(r) for r in rows]
 
@@ -165,5 +166,5 @@ async def mark(db: Database, broadcast_id: int, status: str, now: datetime) -> N
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE broadcast SET status = ?, finished_at = CASE WHEN ? = 'done' THEN ? ELSE finished_at END WHERE id = ?",
-            (status, status, ts(now), broadcast_id),
+            (status, status, encode(now), broadcast_id),
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 import aiosqlite
 
+from bot.store.codec import decode, encode
 from bot.store.db import Database
 
 
@@ -68,14 +69,6 @@ class Redeemed(StrEnum):
     USED_UP = "used_up"
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _when(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
 def _person(row: aiosqlite.Row) -> Person:
     return Person(
         id=row["id"],
@@ -87,11 +80,11 @@ def _person(row: aiosqlite.Row) -> Person:
         nudge_hour=row["nudge_hour"],
         nudge_minute=row["nudge_minute"],
         nudge_days=tuple(int(d) for d in row["nudge_days"].split(",") if d != ""),
-        paused_until=_when(row["paused_until"]),
+        paused_until=decode(row["paused_until"]),
         status=row["status"],
         onboarding_step=row["onboarding_step"],
         show_activity=bool(row["show_activity"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
+        created_at=decode(row["created_at"]),
         awaiting=row["awaiting"],
     )
 
@@ -162,7 +155,7 @@ async def update_person(db: Database, person_id: int, now: datetime, **changes: 
         if name == "nudge_days" and isinstance(value, (tuple, list)):
             value = ",".join(str(d) for d in sorted(set(value)))
         elif name == "paused_until" and isinstance(value, datetime):
-            value = _utc(value)
+            value = encode(value)
         elif name == "show_activity":
             value = int(bool(value))
         values[name] = value
@@ -170,7 +163,7 @@ async def update_person(db: Database, person_id: int, now: datetime, **changes: 
     async with db.transaction() as conn:
         await conn.execute(
             f"UPDATE person SET {assignments}, updated_at = ? WHERE id = ?",
-            (*values.values(), _utc(now), person_id),
+            (*values.values(), encode(now), person_id),
         )
     person = await get_person(db, person_id)
     assert person is not None
@@ -216,8 +209,8 @@ async def create_invite(
         await conn.execute(
             "INSERT INTO invite (code, programme_id, learning_set_id, role, max_uses, expires_at, name, language,"
             " import_ref, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (code, programme_id, learning_set_id, role, max_uses, _utc(expires_at), name, language, import_ref,
-             created_by, _utc(now)),
+            (code, programme_id, learning_set_id, role, max_uses, encode(expires_at), name, language, import_ref,
+             created_by, encode(now)),
         )
     invite = await get_invite(db, code)
     assert invite is not None
@@ -231,7 +224,7 @@ async def get_invite(db: Database, code: str) -> Invite | None:
         return None
     return Invite(
         row["id"], row["code"], row["programme_id"], row["learning_set_id"], row["role"], row["max_uses"],
-        row["uses"], datetime.fromisoformat(row["expires_at"]), row["name"], row["language"],
+        row["uses"], decode(row["expires_at"]), row["name"], row["language"],
     )
 
 
@@ -273,7 +266,7 @@ async def redeem_invite(
             cur = await conn.execute(
                 "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, onboarding_step,"
                 " created_at, updated_at) VALUES (?,?,?,?,?,'onboarding','language',?,?)",
-                (telegram_id, chat_id, invite.name or name, invite.language or language, timezone, _utc(now), _utc(now)),
+                (telegram_id, chat_id, invite.name or name, invite.language or language, timezone, encode(now), encode(now)),
             )
             person_id = int(cur.lastrowid or 0)
         else:
@@ -283,7 +276,7 @@ async def redeem_invite(
             "INSERT INTO membership (person_id, programme_id, learning_set_id, role, joined_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT (person_id, programme_id, role) DO UPDATE SET learning_set_id ="
             " COALESCE(excluded.learning_set_id, membership.learning_set_id)",
-            (person_id, invite.programme_id, invite.learning_set_id, invite.role, _utc(now)),
+            (person_id, invite.programme_id, invite.learning_set_id, invite.role, encode(now)),
         )
     person = await get_person(db, person_id)
     return Redeemed.JOINED, person, invite
@@ -297,7 +290,7 @@ async def create_admin(
         await conn.execute(
             "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, created_at, updated_at)"
             " VALUES (?,?,?,?,?,'active',?,?) ON CONFLICT (telegram_id) DO NOTHING",
-            (telegram_id, chat_id, name, language, timezone, _utc(now), _utc(now)),
+            (telegram_id, chat_id, name, language, timezone, encode(now), encode(now)),
         )
     person = await get_person_by_telegram(db, telegram_id)
     assert person is not None
@@ -313,7 +306,7 @@ async def grant(
             "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, onboarding_step,"
             " created_at, updated_at) VALUES (?,?,?,?,?,'onboarding','language',?,?)"
             " ON CONFLICT (telegram_id) DO NOTHING",
-            (telegram_id, telegram_id, name, language, timezone, _utc(now), _utc(now)),
+            (telegram_id, telegram_id, name, language, timezone, encode(now), encode(now)),
         )
         async with conn.execute("SELECT id FROM person WHERE telegram_id = ?", (telegram_id,)) as cur:
             found = await cur.fetchone()
@@ -322,7 +315,7 @@ async def grant(
         cur = await conn.execute(
             "INSERT INTO membership (person_id, programme_id, role, joined_at) VALUES (?,?,?,?)"
             " ON CONFLICT (person_id, programme_id, role) DO NOTHING",
-            (person_id, programme_id, role, _utc(now)),
+            (person_id, programme_id, role, encode(now)),
         )
         changed = cur.rowcount == 1
     person = await get_person(db, person_id)

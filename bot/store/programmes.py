@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.domain.programme import Programme, parse_programme
+from bot.store.codec import encode
 from bot.store.db import Database
 
 
@@ -49,10 +50,6 @@ _parsed: dict[str, Programme] = {}
 _by_version: dict[tuple[str, int, str], "StoredProgramme"] = {}
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
 async def save_programme(db: Database, programme: Programme, source: str, now: datetime) -> LoadResult:
     """Stores a programme, or updates it in place when its key exists, all in one transaction.
 
@@ -65,7 +62,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
         if created:
             cur = await conn.execute(
                 "INSERT INTO programme (key, title, language, timezone, source, loaded_at) VALUES (?,?,?,?,?,?)",
-                (programme.key, programme.title, programme.language, programme.timezone, source, _utc(now)),
+                (programme.key, programme.title, programme.language, programme.timezone, source, encode(now)),
             )
             programme_id = int(cur.lastrowid or 0)
         else:
@@ -73,7 +70,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
             programme_id = int(row[0])
             await conn.execute(
                 "UPDATE programme SET title=?, language=?, timezone=?, source=?, loaded_at=? WHERE id=?",
-                (programme.title, programme.language, programme.timezone, source, _utc(now), programme_id),
+                (programme.title, programme.language, programme.timezone, source, encode(now), programme_id),
             )
         await conn.execute("DELETE FROM module WHERE programme_id = ?", (programme_id,))
         await conn.execute("DELETE FROM event WHERE programme_id = ?", (programme_id,))
@@ -96,7 +93,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
                 await conn.execute(
                     "INSERT INTO event (programme_id, module_key, kind, title, place, starts_at, ends_at)"
                     " VALUES (?,?,?,?,?,?,?)",
-                    (programme_id, module.key, event.kind, event.title, event.place, _utc(event.starts), _utc(event.ends)),
+                    (programme_id, module.key, event.kind, event.title, event.place, encode(event.starts), encode(event.ends)),
                 )
         async with conn.execute("SELECT key FROM learning_set WHERE programme_id = ?", (programme_id,)) as cur:
             existing = {r[0] for r in await cur.fetchall()}
@@ -119,7 +116,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
                 await conn.execute(
                     "INSERT INTO event (programme_id, learning_set_id, kind, title, place, starts_at, ends_at)"
                     " VALUES (?,?,?,?,?,?,?)",
-                    (programme_id, set_id, meeting.kind, meeting.title, meeting.place, _utc(meeting.starts), _utc(meeting.ends)),
+                    (programme_id, set_id, meeting.kind, meeting.title, meeting.place, encode(meeting.starts), encode(meeting.ends)),
                 )
         retired = existing - wanted
         for key in retired:
