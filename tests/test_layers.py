@@ -51,7 +51,6 @@ Pair = tuple[str, str]
 KNOWN_VIOLATIONS: dict[str, set[Pair]] = {
     "climbs": set(),
     "inside a function": {
-        ("bot.demo", "bot.store.db"),
         ("bot.jobs.compose", "bot.jobs.broadcasts"),
         ("bot.jobs.compose", "bot.jobs.daily"),
         ("bot.jobs.compose", "bot.jobs.reminders"),

@@ -49,21 +49,10 @@ class Composed:
 
 async def where_is(db: Database, person: people.Person, now: datetime) -> Where | None:
     """Gives where a participant stands in their programme now, or None without one."""
-    # One query for the programme, its version and the set: this runs for every journal message.
-    row = await db.fetchone(
-        "SELECT membership.programme_id, programme.loaded_at, learning_set.key FROM membership"
-        " JOIN programme ON programme.id = membership.programme_id"
-        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
-        " WHERE membership.person_id = ? AND membership.role = 'participant' ORDER BY membership.id DESC LIMIT 1",
-        (person.id,),
-    )
-    if row is None:
+    place = await programmes.place_of(db, person.id)
+    if place is None:
         return None
-    stored = await programmes.get_programme_version(db, row[0], row[1])
-    if stored is None:
-        return None
-    set_key = row[2]
-    return Where(row[0], stored, set_key, locate(stored.programme, now, set_key))
+    return Where(place.stored.id, place.stored, place.set_key, locate(place.stored.programme, now, place.set_key))
 
 
 def event_values(render: Renderer, language: str, event: Event | None, zone: object) -> dict[str, str]:

@@ -56,19 +56,15 @@ async def _programmes_of(db: Database) -> dict[int, tuple[date, Programme]]:
     for stored in await programmes.list_programmes(db):
         if stored.programme.modules:
             found[stored.id] = (max(m.ends for m in stored.programme.modules), stored.programme)
-    rows = await db.fetchall("SELECT person_id, programme_id FROM membership WHERE role = 'participant' ORDER BY id")
-    return {r[0]: found[r[1]] for r in rows if r[1] in found}
+    return {person_id: found[programme_id] for person_id, programme_id in await people.participations(db)
+            if programme_id in found}
 
 
 async def replan_person(db: Database, person_id: int, now: datetime) -> int:
     """Replaces a person's pending daily prompts after a change of settings; gives how many are planned."""
     person = await people.get_person(db, person_id)
     async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE person_id = ? AND kind = 'prompt' AND status = 'pending'"
-            " AND dedupe_key LIKE 'prompt:%'",
-            (person_id,),
-        )
+        await outbox.drop_pending_daily_prompts(conn, person_id)
         if person is None or person.status != "active":
             return 0
         membership = await people.participation(db, person.id)
@@ -91,20 +87,13 @@ async def plan_everyone(db: Database, now: datetime) -> int:
     """
     of = await _programmes_of(db)
     ends = {person_id: end for person_id, (end, _) in of.items()}
-    rows = await db.fetchall(
-        "SELECT person_id, max(due_at) FROM outbox WHERE kind = 'prompt' AND dedupe_key LIKE 'prompt:%'"
-        " AND due_at >= ? GROUP BY person_id",
-        (outbox.ts(now),),
-    )
-    planned_until = {r[0]: datetime.fromisoformat(r[1]) for r in rows}
-    ids = [r[0] for r in await db.fetchall("SELECT id FROM person WHERE status = 'active' ORDER BY id") if r[0] in ends]
+    planned_until = await outbox.daily_prompts_planned_until(db, now)
+    ids = [person_id for person_id in await people.active_ids(db) if person_id in ends]
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         async with db.transaction() as conn:
             # Read the people inside the transaction: someone blocked or erased meanwhile is not planned.
-            marks = ",".join("?" for _ in chunk)
-            async with conn.execute(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", chunk) as cur:
-                batch = [people._person(r) for r in await cur.fetchall()]
+            batch = await people.active_among(conn, chunk)
             items = []
             for person in batch:
                 since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))

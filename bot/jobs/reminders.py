@@ -84,19 +84,10 @@ def reminder_time(
 async def plan_reminders(db: Database, now: datetime, programme_id: int | None = None) -> int:
     """Plans the calendar reminders of the next two weeks for every active participant; gives how many rows."""
     count = 0
-    rows = await db.fetchall(
-        "SELECT person.*, membership.programme_id AS member_of, learning_set.key AS set_key FROM membership"
-        " JOIN person ON person.id = membership.person_id"
-        " JOIN programme ON programme.id = membership.programme_id"
-        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
-        " WHERE membership.role = 'participant' AND person.status = 'active' AND programme.reminders_muted = 0"
-        + (" AND membership.programme_id = ?" if programme_id is not None else ""),
-        (programme_id,) if programme_id is not None else (),
-    )
     cache: dict[int, programmes.StoredProgramme | None] = {}
     items: list[Planned] = []
-    for row in rows:
-        pid, set_key, person = row["member_of"], row["set_key"], people._person(row)
+    for participant in await people.participants_to_remind(db, programme_id):
+        pid, set_key, person = participant.programme_id, participant.set_key, participant.person
         if pid not in cache:
             cache[pid] = await programmes.get_programme_by_id(db, pid)
         stored = cache[pid]
@@ -127,11 +118,7 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
 
 async def replan_programme(db: Database, programme_id: int, now: datetime) -> int:
     """Drops a programme's pending reminders and plans them anew (after a load or a change)."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE kind = 'reminder' AND status = 'pending' AND dedupe_key LIKE ?",
-            (f"reminder:{programme_id}:%",),
-        )
+    await outbox.drop_pending_reminders(db, programme_id)
     return await plan_reminders(db, now, programme_id)
 
 
@@ -147,7 +134,7 @@ async def compose_reminder(
     person = await people.get_person(db, row.person_id) if row.person_id is not None else None
     if stored is None or person is None or person.status != "active":
         return "", "programme or person gone"
-    if await db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (stored.id,)):
+    if await programmes.reminders_muted(db, stored.id):
         return "", "muted"
     if now - row.due_at > STALE_AFTER and not carried:
         return "", "too late"

@@ -163,12 +163,7 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
         return 0
     for learning_set in await programmes.list_sets(db, programme_id):
         for digest in await sharing.planned_digests(db, learning_set.id):
-            async with db.transaction() as conn:
-                await conn.execute(
-                    "DELETE FROM outbox WHERE status = 'pending' AND kind IN ('digest', 'case_round')"
-                    " AND (dedupe_key = ? OR dedupe_key LIKE ?)",
-                    (f"digest:{digest.id}", f"case_round:{digest.id}:%"),
-                )
+            await outbox.drop_pending_digest(db, digest.id)
             if not still_in_calendar(stored.programme, learning_set.key, digest):
                 await sharing.skip_digest(db, digest.id)
     return await plan_sets(db, now)

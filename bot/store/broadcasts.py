@@ -10,7 +10,7 @@ import aiosqlite
 from bot.store.codec import decode, encode
 from bot.store.db import Database
 from bot.store.outbox import Planned, plan_many
-from bot.store.people import Person, _person
+from bot.store.people import Person, person_of
 
 AUDIENCES = ("programme", "set", "facilitators")
 
@@ -111,7 +111,7 @@ async def recipients(db: Database, broadcast: Broadcast) -> list[Person]:
                " WHERE membership.programme_id = ? AND membership.role = ? AND person.status IN ('active', 'blocked')"
                " ORDER BY person.id")
         params = (broadcast.programme_id, role)
-    return [_person(r) for r in await db.fetchall(sql, params)]
+    return [person_of(r) for r in await db.fetchall(sql, params)]
 
 
 async def launch(

@@ -256,3 +256,31 @@ async def correct(
         )
     await db.scrub()
     return True
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How many reflections there are, by who may read them."""
+
+    reflections: int
+    shared: int  # shared whole or as a takeaway
+    private: int
+
+
+async def totals(db: Database) -> Totals:
+    """Gives how many reflections everyone wrote, shared and kept private."""
+    row = await db.fetchone(
+        "SELECT count(*), count(CASE WHEN visibility != 'private' THEN 1 END),"
+        " count(CASE WHEN visibility = 'private' THEN 1 END) FROM reflection"
+    )
+    assert row is not None
+    return Totals(row[0], row[1], row[2])
+
+
+async def texts_not_shared_whole(db: Database) -> list[str]:
+    """Gives every message text of reflections not shared whole (private, or shared as a takeaway only)."""
+    rows = await db.fetchall(
+        "SELECT text FROM reflection_part JOIN reflection ON reflection.id = reflection_part.reflection_id"
+        " WHERE reflection.visibility != 'shared' AND text != ''"
+    )
+    return [r[0] for r in rows]

@@ -317,3 +317,62 @@ async def carry(db: Database, reminder_ids: Sequence[int], carrier_id: int) -> l
         (mark,),
     )
     return [_row(r) for r in rows]
+
+
+async def drop_pending_daily_prompts(conn: aiosqlite.Connection, person_id: int) -> None:
+    """Drops a person's daily prompts not yet sent, inside the caller's transaction (to plan them anew)."""
+    await conn.execute(
+        "DELETE FROM outbox WHERE person_id = ? AND kind = 'prompt' AND status = 'pending'"
+        " AND dedupe_key LIKE 'prompt:%'",
+        (person_id,),
+    )
+
+
+async def daily_prompts_planned_until(db: Database, now: datetime) -> dict[int, datetime]:
+    """Gives, per person, the due time of the last daily prompt planned from now on."""
+    rows = await db.fetchall(
+        "SELECT person_id, max(due_at) FROM outbox WHERE kind = 'prompt' AND dedupe_key LIKE 'prompt:%'"
+        " AND due_at >= ? GROUP BY person_id",
+        (encode(now),),
+    )
+    return {r[0]: decode(r[1]) for r in rows}
+
+
+async def drop_pending_reminders(db: Database, programme_id: int) -> None:
+    """Drops a programme's calendar reminders not yet sent (to plan them anew)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM outbox WHERE kind = 'reminder' AND status = 'pending' AND dedupe_key LIKE ?",
+            (f"reminder:{programme_id}:%",),
+        )
+
+
+async def drop_pending_digest(db: Database, digest_id: int) -> None:
+    """Drops a digest's rows and its case rounds not yet sent (to plan them anew)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "DELETE FROM outbox WHERE status = 'pending' AND kind IN ('digest', 'case_round')"
+            " AND (dedupe_key = ? OR dedupe_key LIKE ?)",
+            (f"digest:{digest_id}", f"case_round:{digest_id}:%"),
+        )
+
+
+async def due_count(db: Database, now: datetime) -> int:
+    """Gives how many rows are due by now and not yet sent (waiting or on their way)."""
+    return int(await db.scalar(
+        "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending') AND due_at <= ?", (encode(now),)
+    ) or 0)
+
+
+async def next_due(db: Database) -> datetime | None:
+    """Gives when the earliest waiting row falls due, or None when nothing waits."""
+    return decode(await db.scalar("SELECT min(due_at) FROM outbox WHERE status = 'pending'"))
+
+
+async def delivered(db: Database, kind: str) -> int:
+    """Gives how many messages of a kind were delivered, on their own or carried by another."""
+    return int(await db.scalar(
+        "SELECT count(*) FROM outbox WHERE kind = ?"
+        " AND (status = 'sent' OR (status = 'cancelled' AND last_error LIKE 'carried by %'))",
+        (kind,),
+    ) or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -69,7 +70,9 @@ class Redeemed(StrEnum):
     USED_UP = "used_up"
 
 
-def _person(row: aiosqlite.Row) -> Person:
+def person_of(row: aiosqlite.Row) -> Person:
+    """Gives the Person a row read with `person.*` holds (other columns beside it are left alone);
+    the one mapper of the person table, for the store modules that join it."""
     return Person(
         id=row["id"],
         telegram_id=row["telegram_id"],
@@ -92,13 +95,13 @@ def _person(row: aiosqlite.Row) -> Person:
 async def get_person(db: Database, person_id: int) -> Person | None:
     """Gives a person by row id."""
     row = await db.fetchone("SELECT * FROM person WHERE id = ?", (person_id,))
-    return None if row is None else _person(row)
+    return None if row is None else person_of(row)
 
 
 async def get_person_by_telegram(db: Database, telegram_id: int) -> Person | None:
     """Gives the person behind a Telegram user id, or None for a stranger."""
     row = await db.fetchone("SELECT * FROM person WHERE telegram_id = ?", (telegram_id,))
-    return None if row is None else _person(row)
+    return None if row is None else person_of(row)
 
 
 async def memberships(db: Database, person_id: int) -> list[Membership]:
@@ -127,6 +130,53 @@ async def is_facilitator(db: Database, person_id: int, programme_id: int | None 
         sql = "SELECT 1 FROM membership WHERE person_id = ? AND role = 'facilitator' AND programme_id = ?"
         params = (person_id, programme_id)  # type: ignore[assignment]
     return await db.fetchone(sql, params) is not None
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A participant of a programme, with the learning set they belong to there."""
+
+    person: Person
+    programme_id: int
+    set_key: str | None
+
+
+async def participants_to_remind(db: Database, programme_id: int | None = None) -> list[Participant]:
+    """Gives every active participant of a programme whose calendar reminders are not muted (of every
+    such programme when none is given), once per membership."""
+    rows = await db.fetchall(
+        "SELECT person.*, membership.programme_id AS member_of, learning_set.key AS set_key FROM membership"
+        " JOIN person ON person.id = membership.person_id"
+        " JOIN programme ON programme.id = membership.programme_id"
+        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
+        " WHERE membership.role = 'participant' AND person.status = 'active' AND programme.reminders_muted = 0"
+        + (" AND membership.programme_id = ?" if programme_id is not None else ""),
+        (programme_id,) if programme_id is not None else (),
+    )
+    return [Participant(person_of(r), r["member_of"], r["set_key"]) for r in rows]
+
+
+async def participations(db: Database) -> list[tuple[int, int]]:
+    """Gives (person id, programme id) of every participant membership, in the order they were made."""
+    rows = await db.fetchall("SELECT person_id, programme_id FROM membership WHERE role = 'participant' ORDER BY id")
+    return [(r[0], r[1]) for r in rows]
+
+
+async def active_ids(db: Database) -> list[int]:
+    """Gives the ids of everyone active, in order."""
+    return [r[0] for r in await db.fetchall("SELECT id FROM person WHERE status = 'active' ORDER BY id")]
+
+
+async def active_among(conn: aiosqlite.Connection, person_ids: Sequence[int]) -> list[Person]:
+    """Gives those of some people who are active, read inside the caller's transaction."""
+    marks = ",".join("?" for _ in person_ids)
+    async with conn.execute(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", tuple(person_ids)) as cur:
+        return [person_of(r) for r in await cur.fetchall()]
+
+
+async def count(db: Database) -> int:
+    """Gives how many people the bot knows."""
+    return int(await db.scalar("SELECT count(*) FROM person") or 0)
 
 
 SETTING_COLUMNS = {
@@ -333,4 +383,4 @@ async def leaders(db: Database, admins: frozenset[int]) -> list[Person]:
         f" WHERE person.status != 'blocked' AND (membership.role = 'facilitator'{by_admin}) ORDER BY person.id",
         tuple(admins),
     )
-    return [_person(r) for r in rows]
+    return [person_of(r) for r in rows]

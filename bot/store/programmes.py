@@ -174,6 +174,30 @@ def _stored(row: object) -> StoredProgramme:
     return StoredProgramme(programme_id, programme, loaded_at)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a participant belongs: their programme (as loaded now) and their learning set's key."""
+
+    stored: StoredProgramme
+    set_key: str | None
+
+
+async def place_of(db: Database, person_id: int) -> Place | None:
+    """Gives the programme (the latest joined) and set a person takes part in, or None without one."""
+    # One query for the programme, its version and the set: this runs for every journal message.
+    row = await db.fetchone(
+        "SELECT membership.programme_id, programme.loaded_at, learning_set.key FROM membership"
+        " JOIN programme ON programme.id = membership.programme_id"
+        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
+        " WHERE membership.person_id = ? AND membership.role = 'participant' ORDER BY membership.id DESC LIMIT 1",
+        (person_id,),
+    )
+    if row is None:
+        return None
+    stored = await get_programme_version(db, row[0], row[1])
+    return None if stored is None else Place(stored, row[2])
+
+
 async def get_set(db: Database, programme_id: int, key: str) -> StoredSet | None:
     """Gives a learning set of a programme by its key."""
     row = await db.fetchone(

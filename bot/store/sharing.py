@@ -15,7 +15,7 @@ import aiosqlite
 from bot.domain.digest import SharedEntry
 from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.people import Person, _person
+from bot.store.people import Person, person_of
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ async def members(db: Database, set_id: int) -> list[Person]:
         " ORDER BY person.id",
         (set_id,),
     )
-    return [_person(r) for r in rows]
+    return [person_of(r) for r in rows]
 
 
 async def set_of(db: Database, person_id: int) -> int | None:
@@ -273,4 +273,4 @@ async def facilitators(db: Database, programme_id: int) -> list[Person]:
         " WHERE membership.programme_id = ? AND membership.role = 'facilitator' AND person.status != 'blocked'",
         (programme_id,),
     )
-    return [_person(r) for r in rows]
+    return [person_of(r) for r in rows]
