@@ -10,11 +10,12 @@ import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import plans
 from bot.domain.nudges import NudgeSettings, follow_up_time, nudge_times, residential_days
+from bot.domain.plans import Planned
 from bot.domain.programme import Programme
 from bot.store import outbox, people, programmes
 from bot.store.db import Database
-from bot.store.outbox import Planned
 
 HORIZON = timedelta(days=7)
 BATCH = 1000
@@ -33,18 +34,13 @@ def nudge_settings(person: people.Person, programme: Programme | None = None) ->
     )
 
 
-def prompt_key(person: people.Person, moment: datetime) -> str:
-    """Gives the outbox key of a person's daily prompt: one a local day."""
-    return f"prompt:{person.id}:{moment.astimezone(ZoneInfo(person.timezone)).date().isoformat()}"
-
-
 def _wanted(
     person: people.Person, last_day: date | None, start: datetime, end: datetime, programme: Programme | None = None
 ) -> list[Planned]:
     times = nudge_times(nudge_settings(person, programme), start, end) if start < end else []
     zone = ZoneInfo(person.timezone)
     return [
-        Planned("prompt", person.chat_id, t, prompt_key(person, t), person_id=person.id)
+        plans.prompt(person, t, zone)
         for t in times
         if last_day is None or t.astimezone(zone).date() <= last_day
     ]
@@ -110,9 +106,4 @@ async def plan_follow_up(
     membership = await people.participation(db, person.id)
     stored = await programmes.get_programme_by_id(db, membership.programme_id) if membership else None
     due = follow_up_time(nudge_settings(person, stored.programme if stored else None), written_at, next_meeting)
-    await outbox.plan(
-        db,
-        [Planned("follow_up", person.chat_id, due, f"follow_up:{reflection_id}", person_id=person.id,
-                 payload={"reflection_id": reflection_id})],
-        written_at,
-    )
+    await outbox.plan(db, [plans.follow_up(person, due, reflection_id)], written_at)

@@ -7,9 +7,10 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.domain import plans
 from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.outbox import Planned, plan_many
+from bot.store.outbox import plan_many
 from bot.store.people import Person, person_of
 
 AUDIENCES = ("programme", "set", "facilitators")
@@ -130,8 +131,7 @@ async def launch(
             return False
         await plan_many(
             conn,
-            [Planned("broadcast", p.chat_id, due_at, f"broadcast:{broadcast_id}:{p.id}", person_id=p.id,
-                     broadcast_id=broadcast_id) for p in people],
+            [plans.broadcast_copy(broadcast_id, p, due_at) for p in people],
             now,
         )
     return True

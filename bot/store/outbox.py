@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain.plans import Planned as Planned  # also named here by the code and tests written before plans
 from bot.store.codec import decode, encode
 from bot.store.db import Database
 
@@ -44,19 +45,6 @@ class OutboxRow:
     broadcast_id: int | None
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A message to plan: what, for whom, when, and the key that makes it happen once."""
-
-    kind: str
-    chat_id: int
-    due_at: datetime
-    dedupe_key: str
-    person_id: int | None = None
-    payload: dict[str, Any] | None = None
-    broadcast_id: int | None = None
-
-
 def _row(r: aiosqlite.Row) -> OutboxRow:
     return OutboxRow(
         id=r["id"],
@@ -78,7 +66,8 @@ def _row(r: aiosqlite.Row) -> OutboxRow:
 
 
 async def plan_many(conn: aiosqlite.Connection, items: Iterable[Planned], now: datetime) -> None:
-    """Adds planned messages inside the caller's transaction; a key planned before is left alone.
+    """Adds planned messages (made by bot.domain.plans) inside the caller's transaction; a key planned
+    before is left alone.
 
     A message for a person is planned only while that person is active — checked in the same
     statement, so a planner that read the person a moment earlier cannot race a block or an
