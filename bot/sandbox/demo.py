@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain.programme import parse_programme
-from bot.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
 from bot.runtime import halt, launch
+from bot.sandbox.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
 from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database, open_database
 from bot.tg.context import PitstopApplication
 
-PROGRAMME_FILE = Path(__file__).resolve().parent.parent / "programmes" / "pitstop-den-haag.toml"
+PROGRAMME_FILE = Path(__file__).resolve().parents[2] / "programmes" / "pitstop-den-haag.toml"
 ZONE = ZoneInfo("Europe/Amsterdam")
 START = datetime(2026, 11, 25, 7, 0, tzinfo=ZONE)
 END = datetime(2026, 12, 9, 12, 0, tzinfo=ZONE)
