@@ -49,7 +49,7 @@ _LOG = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
 # Update types Telegram delivers when getUpdates never named any (the documented default).
-_DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+_EXCLUDED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 # Telegram accepts uploads up to 50 MB; a little headroom for the multipart framing.
 _MAX_UPLOAD = 52 * 1024 * 1024
 _TEXT_LIMIT = 4096
@@ -1046,7 +1046,7 @@ class FakeTelegram:
         def wanted(update: JSONDict) -> bool:
             kind = next(k for k in update if k != "update_id")
             if allowed is None:
-                return kind not in _DEFAULT_EXCLUDED_UPDATES
+                return kind not in _EXCLUDED_BY_DEFAULT
             return kind in allowed
 
         if not all(wanted(u) for u in self._updates):
