@@ -1,6 +1,6 @@
 """broadcast: a facilitator's broadcast to 2,000 participants, through the whole running bot.
 
-The real Application (bot.runtime.launch) against bot.fakeapi on loopback: the facilitator types
+The real Application (bot.runtime.launch) against bot.sandbox.fakeapi on loopback: the facilitator types
 /broadcast, picks the programme, types the text and taps *Send now*; the figure is the time from
 that tap until the progress message reports the final count. Run twice: with the pacer at
 Telegram's 30 messages a second (the fake answering 429 beyond 30 in any second, as Telegram
@@ -26,7 +26,7 @@ from bench.common import (
     seed_participants,
 )
 from bench.delivery import CountingFake, busiest_window
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 
 NAME = "broadcast"
 RECIPIENTS = 2_000

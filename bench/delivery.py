@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO, Stopwatch, aim, figure, header, median, scratch
-from bot.fakeapi import FakeTelegram
+from bot.sandbox.fakeapi import FakeTelegram
 
 NAME = "delivery"
 UNPACED_MESSAGES = 2_000
@@ -67,9 +67,9 @@ def busiest_window(times: list[float], width: float = 1.0) -> int:
 
 @contextmanager
 def fake_process() -> Iterator[str]:
-    """Serves the fake Bot API in a process of its own (`python -m bot.fakeapi`); gives its URL."""
+    """Serves the fake Bot API in a process of its own (`python -m bot.sandbox.fakeapi`); gives its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.fakeapi", "--port", "0", "--token", "123456:TEST"],
+        [sys.executable, "-m", "bot.sandbox.fakeapi", "--port", "0", "--token", "123456:TEST"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -172,7 +172,7 @@ def main() -> None:
 
     header(
         "delivery",
-        "messages/s out of Dispatcher.run_once(app.bot) to bot.fakeapi.FakeTelegram (answers at once)",
+        "messages/s out of Dispatcher.run_once(app.bot) to bot.sandbox.fakeapi.FakeTelegram (answers at once)",
         participants="none: outbox 'notice' rows (template not_invited), one chat each",
         messages=f"(a) {UNPACED_MESSAGES:,} unpaced; (b) {PACED_MESSAGES} paced at {PACED_RATE:g}/s",
         runs=f"(a) {UNPACED_RUNS} with the fake in this process + {UNPACED_RUNS} with it in its own"

@@ -1,7 +1,7 @@
 """digest_pace: how long a broadcast to other chats waits behind one large group digest.
 
 The real Application (bot.runtime.launch) at Telegram's pace (30 messages a second, one message per
-3 s to a group) against bot.fakeapi on loopback, with its flood control on. One member of a set with a
+3 s to a group) against bot.sandbox.fakeapi on loopback, with its flood control on. One member of a set with a
 linked group shared a reflection of 10 long messages (about 40,000 characters); its digest falls due.
 As soon as the group has the digest's first part, a facilitator's broadcast to 200 other participants
 is launched. A second run has four members each share one long reflection. Figures: from the launch to
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import aim, figure, header, scratch
-from bot.fakeapi import FakeTelegram
+from bot.sandbox.fakeapi import FakeTelegram
 
 NAME = "digest_pace"
 RECIPIENTS = 200

@@ -264,7 +264,8 @@ async def run_once(path: Path) -> dict[str, Any]:
                 now = datetime.fromisoformat(send_at)  # each digest is composed when it falls due
                 row = await outbox.get(db, outbox_id)
                 assert row is not None
-                _, expand, reason = await compose_digest(db, render, row, now)
+                expanded = await compose_digest(db, render, row, now)
+                expand, reason = expanded.expand, expanded.cancel_reason
                 if reason != "expanded" or len(expand) != 1:
                     odd.append(reason)
                     continue
@@ -275,7 +276,8 @@ async def run_once(path: Path) -> dict[str, Any]:
                 group_row = await outbox.get(db, int(group_id))
                 assert group_row is not None
                 sealed_at = time.perf_counter()
-                texts, _, reason = await compose_digest(db, render, group_row, now)
+                composed = await compose_digest(db, render, group_row, now)
+                texts, reason = composed.texts, composed.cancel_reason
                 done = time.perf_counter()
                 per_digest.append(done - began)
                 composing.append(done - sealed_at)

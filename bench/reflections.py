@@ -1,7 +1,7 @@
 """reflections: journal replies handled a second, end to end, beside a bare echo bot.
 
 The real application (`bot.runtime.launch`, long polling, every handler, SQLite with
-synchronous=FULL, the dispatcher and planner jobs armed) against `bot.fakeapi.FakeTelegram`
+synchronous=FULL, the dispatcher and planner jobs armed) against `bot.sandbox.fakeapi.FakeTelegram`
 on loopback. Participants are seeded active with SQL, each with a prompt sent an hour ago and
 some older journal entries; each then types messages one after the other, waiting for the
 bot's acknowledgement ("Kept in your journal" / "Added to the same reflection") before typing
@@ -37,7 +37,7 @@ from bench.common import (
     scratch,
     seed_participants,
 )
-from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
+from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 
 NAME = "reflections"
 USERS = 50

@@ -38,7 +38,7 @@ from bench.common import (
     scratch,
     seed_participants_sync,
 )
-from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
+from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 
 NAME = "startup"
 PARTICIPANTS = 10_000

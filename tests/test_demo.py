@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from bot.demo import SANNE_CASE, run_demo
+from bot.sandbox.demo import SANNE_CASE, run_demo
 
 
 async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story() -> None:

@@ -9,8 +9,7 @@ nothing of bot/):
 longest entry it starts with. The bottom layer holds, besides bot/domain/, the three small modules
 that import nothing of bot/ and are used from every layer: `config` (the settings), `clock` (the one
 `Clock`) and `logs` (redaction of what must never be logged). `chart` draws the /stats picture and sits
-beside `render`. `sandbox` (the fake Bot API and the demo: not the product) does not exist yet, so
-`bot.demo` and `bot.fakeapi` are placed there where they stand today.
+beside `render`. `sandbox` holds the fake Bot API and the demo: not the product, above it all but the CLI.
 
 Read with `ast`, never imported, three rules hold for every `import` of a bot/ module:
 (a) it does not climb to a layer above its own;
@@ -19,9 +18,7 @@ Read with `ast`, never imported, three rules hold for every `import` of a bot/ m
 (c) it is part of no import cycle between modules.
 An import under `if TYPE_CHECKING:` counts like any other: a type that climbs is still a dependency.
 
-`KNOWN_VIOLATIONS` lists, per rule, the (importer, imported) pairs that exist on main while they are
-being removed. A new violation fails, and so does a listed one that no longer exists: the list only
-shrinks, and when it is empty it goes.
+Every rule held once the last known violations were removed (issue 12): none is allowed back.
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ BOT = Path(__file__).resolve().parents[1] / "bot"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cli", ("bot.cli", "bot.__main__")),
-    ("sandbox", ("bot.sandbox", "bot.demo", "bot.fakeapi")),
+    ("sandbox", ("bot.sandbox",)),
     ("runtime", ("bot.runtime",)),
     ("tg", ("bot.tg",)),
     ("jobs", ("bot.jobs",)),
@@ -45,30 +42,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("bot.store",)),
     ("domain", ("bot.domain", "bot.config", "bot.clock", "bot.logs")),
 )
-
-Pair = tuple[str, str]
-
-KNOWN_VIOLATIONS: dict[str, set[Pair]] = {
-    "climbs": set(),
-    "inside a function": {
-        ("bot.demo", "bot.store.db"),
-        ("bot.jobs.compose", "bot.jobs.broadcasts"),
-        ("bot.jobs.compose", "bot.jobs.daily"),
-        ("bot.jobs.compose", "bot.jobs.reminders"),
-        ("bot.jobs.compose", "bot.jobs.sets"),
-        ("bot.jobs.compose", "bot.store.sharing"),
-        ("bot.jobs.dispatcher", "bot.jobs.planner"),
-        ("bot.jobs.dispatcher", "bot.jobs.reminders"),
-        ("bot.jobs.dispatcher", "bot.jobs.sets"),
-        ("bot.jobs.dispatcher", "bot.store.sharing"),
-    },
-    # Every import between two modules that reach each other.
-    "in a cycle": {
-        ("bot.jobs.compose", "bot.jobs.daily"),
-        ("bot.jobs.daily", "bot.jobs.compose"),
-    },
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -182,15 +155,5 @@ def test_the_imports_are_read() -> None:
 
 @pytest.mark.parametrize("rule", list(RULES))
 def test_no_import_breaks_the_layering(rule: str) -> None:
-    found = RULES[rule]()
-    pairs = {(i.importer, i.imported) for i in found}
-    new = [str(i) for i in found if (i.importer, i.imported) not in KNOWN_VIOLATIONS[rule]]
-    gone = sorted(KNOWN_VIOLATIONS[rule] - pairs)
-    assert not new, f"imports that break the rule {rule!r}:\n  " + "\n  ".join(new)
-    assert not gone, f"fixed, so remove from KNOWN_VIOLATIONS[{rule!r}] in tests/test_layers.py: {gone}"
-
-
-def test_the_cli_breaks_no_rule_at_all() -> None:
-    """bot/cli/ was made clean at once: no known violation may hide there."""
-    listed = [p for pairs in KNOWN_VIOLATIONS.values() for p in pairs if p[0].startswith("bot.cli")]
-    assert not listed
+    found = [str(i) for i in RULES[rule]()]
+    assert not found, f"imports that break the rule {rule!r}:\n  " + "\n  ".join(found)

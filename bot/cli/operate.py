@@ -10,11 +10,11 @@ import signal
 from pathlib import Path
 from typing import IO
 
-from bot import demo
 from bot.cli.common import Failure, SubCommands, add_command, database, settings_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.runtime import StartError, halt, launch
+from bot.sandbox import demo
 from bot.store import audit, programmes
 from bot.store.db import available_migrations, backup, integrity_check, open_database
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
+from bot.jobs.composed import Composed, cancelled
 from bot.render import Renderer
 from bot.store import broadcasts, people, programmes
 from bot.store.db import Database
@@ -29,17 +30,17 @@ async def broadcast_text(db: Database, render: Renderer, broadcast: broadcasts.B
     )
 
 
-async def compose_copy(db: Database, render: Renderer, row: OutboxRow) -> tuple[str, str | None, str]:
-    """Gives (text, reason to skip, status when skipped) for one recipient's copy."""
+async def compose_copy(db: Database, render: Renderer, row: OutboxRow) -> Composed:
+    """Gives one recipient's copy, or why it is skipped (and the status it gets then)."""
     broadcast = await broadcasts.get(db, row.broadcast_id or 0)
     if broadcast is None or broadcast.status == "cancelled":
-        return "", "broadcast cancelled", "cancelled"
+        return cancelled("broadcast cancelled")
     person = await people.get_person(db, row.person_id) if row.person_id is not None else None
     if person is None:
-        return "", "person erased", "cancelled"
+        return cancelled("person erased")
     if person.status == "blocked":
-        return "", "blocked the bot", "blocked"
-    return await broadcast_text(db, render, broadcast, person.language), None, ""
+        return cancelled("blocked the bot", "blocked")
+    return Composed(await broadcast_text(db, render, broadcast, person.language))
 
 
 class ProgressReporter:

@@ -14,13 +14,14 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import plans
 from bot.domain.nudges import EVENING_HOUR, DayMessage, day_winners, local_moment, residential_days
-from bot.jobs.compose import Composed
+from bot.jobs.composed import Composed, cancelled
 from bot.jobs.reminders import compose_reminder
 from bot.render import Renderer
 from bot.store import outbox, people, programmes
 from bot.store.db import Database
-from bot.store.outbox import OutboxRow, Planned
+from bot.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
         today = now.astimezone(zone).date()
         if stored is not None and today in residential_days(stored.programme) and now.astimezone(zone).hour < EVENING_HOUR:
             evening = local_moment(today, EVENING_HOUR, 0, zone)
-            later = Planned("case_round", row.chat_id, evening, f"{row.dedupe_key}:evening", person_id=row.person_id,
-                            payload=row.payload)
-            return Composed(cancel_reason="residential: in the evening", expand=(later,))
+            return cancelled("residential: in the evening", expand=(plans.in_the_evening(row, evening),))
     day = await _day(db, person, now)
     others = [r for r in day if r.id != row.id]
     waiting = [r for r in others if r.kind == "reminder" and r.status == "pending"]
@@ -77,7 +76,7 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
                               await budget_of(db, person.id))
         if row.id not in winners:
             log.info("over the daily budget outbox=%d kind=%s person=%d", row.id, row.kind, person.id)
-            return Composed(cancel_reason="daily budget")
+            return cancelled("daily budget")
     else:
         # A reminder waits for the day's question, once, when one is still to come today.
         questions = [r for r in others if r.kind in QUESTIONS and r.status == "pending" and r.due_at > now]
@@ -87,15 +86,14 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
             coming = [r for r in questions if r.id in winners]
             if coming:
                 carrier = min(coming, key=lambda r: r.due_at)
-                later = Planned("reminder", row.chat_id, carrier.due_at + WAIT_AFTER, f"{row.dedupe_key}:waits",
-                                person_id=row.person_id, payload=row.payload)
-                return Composed(cancel_reason=f"waits for outbox {carrier.id}", expand=(later,))
+                later = plans.waiting_for_the_question(row, carrier.due_at + WAIT_AFTER)
+                return cancelled(f"waits for outbox {carrier.id}", expand=(later,))
     carried = await outbox.carry(db, [r.id for r in waiting], row.id)
     lines = []
     for reminder in carried:
-        text, reason = await compose_reminder(db, render, reminder, now, carried=True)
-        if reason is None:
-            lines.append(text)
+        message = await compose_reminder(db, render, reminder, now, carried=True)
+        if message.goes:
+            lines.append(message.text)
     if not lines:
         return composed
     log.info("reminders carried outbox=%d count=%d", row.id, len(lines))

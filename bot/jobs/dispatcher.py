@@ -26,11 +26,15 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.domain import plans
 from bot.jobs import compose
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.pacing import Pacer
+from bot.jobs.planner import plan_everyone
+from bot.jobs.reminders import plan_reminders
+from bot.jobs.sets import group_lost, plan_sets
 from bot.services import Services
-from bot.store import outbox, people
+from bot.store import outbox, people, sharing
 from bot.store.outbox import OutboxRow
 
 if TYPE_CHECKING:
@@ -118,10 +122,6 @@ class Dispatcher:
 
     async def plan(self) -> None:
         """Keeps the next week of nudges and the next two weeks of digests and case rounds planned."""
-        from bot.jobs.planner import plan_everyone
-        from bot.jobs.reminders import plan_reminders
-        from bot.jobs.sets import plan_sets
-
         now = self.services.clock.now()
         planned = await plan_everyone(self.services.db, now)
         digests = await plan_sets(self.services.db, now)
@@ -207,7 +207,7 @@ class Dispatcher:
             if composed.cancel_reason is not None:
                 await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
                 return "expanded" if composed.expand else composed.cancel_status
-            parts = (composed.text, *composed.more)
+            parts = composed.texts
             index = int(row.payload.get("parts_sent", 0))
             if index >= len(parts):  # composed shorter than before a restart: what it holds has gone
                 await outbox.mark_sent(db, row.id, row.telegram_message_id or 0, now)
@@ -283,18 +283,13 @@ class Dispatcher:
             return await bot.send_message(row.chat_id, text, reply_markup=keyboard)
 
     async def _group_migrated(self, row: OutboxRow, new_chat_id: int) -> None:
-        from bot.store import sharing
-
         db, now = self.services.db, self.services.clock.now()
         for set_id in await sharing.unlink_group(db, row.chat_id):
             await sharing.link_group(db, set_id, new_chat_id)
-        await outbox.plan(db, [outbox.Planned(row.kind, new_chat_id, now, f"{row.dedupe_key}:to:{new_chat_id}",
-                                              person_id=row.person_id, payload=row.payload)], now)
+        await outbox.plan(db, [plans.to_migrated_group(row, new_chat_id, now)], now)
         log.info("group migrated chat=%d new=%d", row.chat_id, new_chat_id)
 
     async def _group_lost(self, row: OutboxRow) -> None:
-        from bot.jobs.sets import group_lost
-
         await group_lost(self.services.db, row, self.services.clock.now())
 
     async def _blocked(self, row: OutboxRow) -> None:

@@ -10,11 +10,12 @@ import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import plans
 from bot.domain.nudges import NudgeSettings, follow_up_time, nudge_times, residential_days
+from bot.domain.plans import Planned
 from bot.domain.programme import Programme
 from bot.store import outbox, people, programmes
 from bot.store.db import Database
-from bot.store.outbox import Planned
 
 HORIZON = timedelta(days=7)
 BATCH = 1000
@@ -33,18 +34,13 @@ def nudge_settings(person: people.Person, programme: Programme | None = None) ->
     )
 
 
-def prompt_key(person: people.Person, moment: datetime) -> str:
-    """Gives the outbox key of a person's daily prompt: one a local day."""
-    return f"prompt:{person.id}:{moment.astimezone(ZoneInfo(person.timezone)).date().isoformat()}"
-
-
 def _wanted(
     person: people.Person, last_day: date | None, start: datetime, end: datetime, programme: Programme | None = None
 ) -> list[Planned]:
     times = nudge_times(nudge_settings(person, programme), start, end) if start < end else []
     zone = ZoneInfo(person.timezone)
     return [
-        Planned("prompt", person.chat_id, t, prompt_key(person, t), person_id=person.id)
+        plans.prompt(person, t, zone)
         for t in times
         if last_day is None or t.astimezone(zone).date() <= last_day
     ]
@@ -56,19 +52,15 @@ async def _programmes_of(db: Database) -> dict[int, tuple[date, Programme]]:
     for stored in await programmes.list_programmes(db):
         if stored.programme.modules:
             found[stored.id] = (max(m.ends for m in stored.programme.modules), stored.programme)
-    rows = await db.fetchall("SELECT person_id, programme_id FROM membership WHERE role = 'participant' ORDER BY id")
-    return {r[0]: found[r[1]] for r in rows if r[1] in found}
+    return {person_id: found[programme_id] for person_id, programme_id in await people.participations(db)
+            if programme_id in found}
 
 
 async def replan_person(db: Database, person_id: int, now: datetime) -> int:
     """Replaces a person's pending daily prompts after a change of settings; gives how many are planned."""
     person = await people.get_person(db, person_id)
     async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE person_id = ? AND kind = 'prompt' AND status = 'pending'"
-            " AND dedupe_key LIKE 'prompt:%'",
-            (person_id,),
-        )
+        await outbox.drop_pending_daily_prompts(conn, person_id)
         if person is None or person.status != "active":
             return 0
         membership = await people.participation(db, person.id)
@@ -91,20 +83,13 @@ async def plan_everyone(db: Database, now: datetime) -> int:
     """
     of = await _programmes_of(db)
     ends = {person_id: end for person_id, (end, _) in of.items()}
-    rows = await db.fetchall(
-        "SELECT person_id, max(due_at) FROM outbox WHERE kind = 'prompt' AND dedupe_key LIKE 'prompt:%'"
-        " AND due_at >= ? GROUP BY person_id",
-        (outbox.ts(now),),
-    )
-    planned_until = {r[0]: datetime.fromisoformat(r[1]) for r in rows}
-    ids = [r[0] for r in await db.fetchall("SELECT id FROM person WHERE status = 'active' ORDER BY id") if r[0] in ends]
+    planned_until = await outbox.daily_prompts_planned_until(db, now)
+    ids = [person_id for person_id in await people.active_ids(db) if person_id in ends]
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         async with db.transaction() as conn:
             # Read the people inside the transaction: someone blocked or erased meanwhile is not planned.
-            marks = ",".join("?" for _ in chunk)
-            async with conn.execute(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", chunk) as cur:
-                batch = [people._person(r) for r in await cur.fetchall()]
+            batch = await people.active_among(conn, chunk)
             items = []
             for person in batch:
                 since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))
@@ -121,9 +106,4 @@ async def plan_follow_up(
     membership = await people.participation(db, person.id)
     stored = await programmes.get_programme_by_id(db, membership.programme_id) if membership else None
     due = follow_up_time(nudge_settings(person, stored.programme if stored else None), written_at, next_meeting)
-    await outbox.plan(
-        db,
-        [Planned("follow_up", person.chat_id, due, f"follow_up:{reflection_id}", person_id=person.id,
-                 payload={"reflection_id": reflection_id})],
-        written_at,
-    )
+    await outbox.plan(db, [plans.follow_up(person, due, reflection_id)], written_at)

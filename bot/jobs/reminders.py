@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import plans
 from bot.domain.nudges import EVENING_HOUR, local_moment, residential_days
 from bot.domain.programme import Event, Programme
+from bot.jobs.composed import Composed, cancelled
 from bot.render import Renderer, day_text, time_text
 from bot.store import outbox, people, programmes
 from bot.store.db import Database
-from bot.store.outbox import OutboxRow, Planned
+from bot.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -84,35 +86,25 @@ def reminder_time(
 async def plan_reminders(db: Database, now: datetime, programme_id: int | None = None) -> int:
     """Plans the calendar reminders of the next two weeks for every active participant; gives how many rows."""
     count = 0
-    rows = await db.fetchall(
-        "SELECT person.*, membership.programme_id AS member_of, learning_set.key AS set_key FROM membership"
-        " JOIN person ON person.id = membership.person_id"
-        " JOIN programme ON programme.id = membership.programme_id"
-        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
-        " WHERE membership.role = 'participant' AND person.status = 'active' AND programme.reminders_muted = 0"
-        + (" AND membership.programme_id = ?" if programme_id is not None else ""),
-        (programme_id,) if programme_id is not None else (),
-    )
     cache: dict[int, programmes.StoredProgramme | None] = {}
-    items: list[Planned] = []
-    for row in rows:
-        pid, set_key, person = row["member_of"], row["set_key"], people._person(row)
+    items: list[plans.Planned] = []
+    for participant in await people.participants_to_remind(db, programme_id):
+        pid, set_key, person = participant.programme_id, participant.set_key, participant.person
         if pid not in cache:
             cache[pid] = await programmes.get_programme_by_id(db, pid)
         stored = cache[pid]
         if stored is None:
             continue
         zone = ZoneInfo(person.timezone)
-        mine: list[Planned] = []
+        mine: list[plans.Planned] = []
         try:
             quiet = residential_days(stored.programme)
             for reminder in reminders_for(stored.programme, set_key):
                 due = reminder_time(reminder, stored.programme.zone, zone, quiet)
                 if now <= due < now + HORIZON and due < reminder.event.starts:
-                    mine.append(Planned(
-                        "reminder", person.chat_id, due, f"reminder:{pid}:{reminder.key()}:{person.id}", person_id=person.id,
-                        payload={"programme_id": pid, "reminder": reminder.kind, "event_kind": reminder.event.kind,
-                                 "starts": reminder.event.starts.astimezone(UTC).isoformat(), "set_key": set_key},
+                    mine.append(plans.reminder(
+                        person, due, pid, reminder.key(), reminder.kind, reminder.event.kind, reminder.event.starts,
+                        set_key,
                     ))
         except Exception:  # one programme's calendar (a year-0001 date) never stops the others' reminders
             log.exception("reminders not planned programme=%d person=%d", pid, person.id)
@@ -127,18 +119,14 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
 
 async def replan_programme(db: Database, programme_id: int, now: datetime) -> int:
     """Drops a programme's pending reminders and plans them anew (after a load or a change)."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE kind = 'reminder' AND status = 'pending' AND dedupe_key LIKE ?",
-            (f"reminder:{programme_id}:%",),
-        )
+    await outbox.drop_pending_reminders(db, programme_id)
     return await plan_reminders(db, now, programme_id)
 
 
 async def compose_reminder(
     db: Database, render: Renderer, row: OutboxRow, now: datetime, carried: bool = False
-) -> tuple[str, str | None]:
-    """Gives the reminder's text, or the reason it must not go (muted, event gone, person gone, too late).
+) -> Composed:
+    """Gives the reminder's message, or the reason it must not go (muted, event gone, person gone, too late).
 
     A reminder carried by the day's question goes when that question goes, however late in the day.
     """
@@ -146,11 +134,11 @@ async def compose_reminder(
     stored = await programmes.get_programme_by_id(db, int(payload.get("programme_id", 0)))
     person = await people.get_person(db, row.person_id) if row.person_id is not None else None
     if stored is None or person is None or person.status != "active":
-        return "", "programme or person gone"
-    if await db.scalar("SELECT reminders_muted FROM programme WHERE id = ?", (stored.id,)):
-        return "", "muted"
+        return cancelled("programme or person gone")
+    if await programmes.reminders_muted(db, stored.id):
+        return cancelled("muted")
     if now - row.due_at > STALE_AFTER and not carried:
-        return "", "too late"
+        return cancelled("too late")
     set_key = payload.get("set_key")
     reminder = next(
         (r for r in reminders_for(stored.programme, set_key)
@@ -159,10 +147,10 @@ async def compose_reminder(
         None,
     )
     if reminder is None:
-        return "", "event no longer in the calendar"
+        return cancelled("event no longer in the calendar")
     event = reminder.event
     if now >= event.starts:
-        return "", "event already started"
+        return cancelled("event already started")
     zone = ZoneInfo(person.timezone)
     module = stored.programme.module(event.module_key) if event.module_key else None
     meeting = reminder.meeting
@@ -175,7 +163,7 @@ async def compose_reminder(
         set_meets=meeting is not None,
         meeting_time=time_text(meeting.starts, person.language, zone) if meeting else "",
     )
-    return text, None
+    return Composed(text)
 
 
 async def upcoming(db: Database, programme_id: int, now: datetime, limit: int = 12) -> list[tuple[datetime, str, Event]]:

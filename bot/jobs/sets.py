@@ -1,11 +1,16 @@
-"""Learning sets on time: case rounds before meetings, and digests (composed when they go)."""
+"""Learning sets on time: case rounds before meetings, and digests (both composed when they go)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.buttons import CaseRoundButton
+from bot.domain import plans
 from bot.domain.digest import (
     DIGEST_PARTS,
     ENTRY_LIMIT,
@@ -18,16 +23,17 @@ from bot.domain.digest import (
     split_message,
     visible_in_digest,
 )
-from bot.domain.programme import locate
+from bot.domain.plans import MEMBERS, Planned
+from bot.domain.programme import Programme, locate
+from bot.jobs.composed import Composed, cancelled
 from bot.render import Renderer, day_text, time_text
 from bot.store import outbox, people, programmes, sharing
 from bot.store.db import Database
-from bot.store.outbox import OutboxRow, Planned
+from bot.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
 HORIZON = timedelta(days=14)
-MEMBERS = 0  # chat id of a digest row not yet expanded to its recipients
 
 
 async def plan_sets(db: Database, now: datetime) -> int:
@@ -49,15 +55,11 @@ async def plan_sets(db: Database, now: datetime) -> int:
                             conn, learning_set.id, slot.period_key, slot.send_at,
                             slot.meeting.starts if slot.meeting else None, slot.meeting.place if slot.meeting else "", now,
                         )
-                        items = [Planned("digest", MEMBERS, slot.send_at, f"digest:{digest_id}", payload={"digest_id": digest_id})]
+                        items = [plans.digest(digest_id, slot.send_at)]
                         asked = case_round_time(slot, programme.zone)
                         # Asked until the digest goes (its time may have passed while the bot was down).
                         if asked is not None and now < slot.send_at:
-                            items += [
-                                Planned("case_round", m.chat_id, max(asked, now), f"case_round:{digest_id}:{m.id}", person_id=m.id,
-                                        payload={"digest_id": digest_id})
-                                for m in members
-                            ]
+                            items += [plans.case_round(digest_id, m, max(asked, now)) for m in members]
                         await outbox.plan_many(conn, items, now)
                         planned += 1
         except Exception:  # one programme's calendar (a year-0001 date) never stops the others' digests
@@ -65,34 +67,35 @@ async def plan_sets(db: Database, now: datetime) -> int:
     return planned
 
 
-async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> tuple[list[str], list[Planned], str | None]:
-    """Gives (texts, rows to plan instead, reason to cancel) for a digest row.
+async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
+    """Gives the message of a digest row, or the rows to plan instead of it.
 
     A row to MEMBERS becomes one row for the linked group, or one per member. A row to a chat
     seals the digest (once) and renders what it carries.
     """
     digest = await sharing.get_digest(db, int(row.payload.get("digest_id", 0)))
     if digest is None:
-        return [], [], "digest gone"
+        return cancelled("digest gone")
     learning_set = await programmes.get_set_by_id(db, digest.learning_set_id)
     if learning_set is None or not learning_set.active:
-        return [], [], "set retired"
+        return cancelled("set retired")
     if row.chat_id == MEMBERS:
-        return [], recipients(digest.id, learning_set.group_chat_id, await sharing.members(db, learning_set.id), now), "expanded"
+        members = await sharing.members(db, learning_set.id)
+        return cancelled("expanded", expand=tuple(recipients(digest.id, learning_set.group_chat_id, members, now)))
     stored = await programmes.get_programme_by_id(db, learning_set.programme_id)
     assert stored is not None
     if digest.status == "planned" and not still_in_calendar(stored.programme, learning_set.key, digest):
         await sharing.skip_digest(db, digest.id)
-        return [], [], "meeting no longer in the calendar"
+        return cancelled("meeting no longer in the calendar")
     if digest.status == "planned" and digest.meeting_starts is not None and digest.meeting_starts <= now:
         # Due while the bot was down, and the meeting it prepares has begun: too late to be of use.
         await sharing.skip_digest(db, digest.id)
-        return [], [], "meeting passed"
+        return cancelled("meeting passed")
     language = stored.programme.language
     if row.person_id is not None:
         person = await people.get_person(db, row.person_id)
         if person is None or person.status != "active":
-            return [], [], "person not active"
+            return cancelled("person not active")
         language = person.language
     zone = stored.programme.zone
     previous = await sharing.previous_sealed(db, learning_set.id, digest.id)
@@ -143,16 +146,45 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     assert digest is not None and digest.sealed_at is not None
     entries = [e for e in await sharing.digest_entries(db, digest.id, learning_set.id) if visible_in_digest(e, learning_set.id, digest.id)]
     if not entries and not cases and learning_set.empty_digest == "skip":
-        return [], [], "empty period"
+        return cancelled("empty period")
     waiting = await sharing.waiting_since(db, learning_set.id, digest.sealed_at)
-    return (await texts(entries, digest.sealed_at, waiting))[:DIGEST_PARTS], [], None
+    parts = (await texts(entries, digest.sealed_at, waiting))[:DIGEST_PARTS]
+    if not parts:
+        return cancelled("empty")
+    return Composed(parts[0], more=tuple(parts[1:]))
 
 
-def still_in_calendar(programme: object, set_key: str, digest: sharing.Digest) -> bool:
+async def compose_case_round(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
+    """Gives the question whether a member brings a case to the meeting a planned digest prepares."""
+    person = await people.get_person(db, row.person_id) if row.person_id is not None else None
+    if person is None or person.status != "active":
+        return cancelled("person not active")
+    digest = await sharing.get_digest(db, int(row.payload.get("digest_id", 0)))
+    if digest is None or digest.status != "planned" or digest.meeting_starts is None:
+        return cancelled("meeting digest gone")
+    learning_set = await programmes.get_set_by_id(db, digest.learning_set_id)
+    stored = await programmes.get_programme_by_id(db, learning_set.programme_id) if learning_set else None
+    if learning_set is None or stored is None or not still_in_calendar(stored.programme, learning_set.key, digest):
+        return cancelled("meeting no longer in the calendar")
+    if digest.meeting_starts <= now:
+        return cancelled("meeting passed")
+    zone = ZoneInfo(person.timezone)
+    text = render.message(
+        person.language, "case_round", name=person.name,
+        meeting_date=day_text(digest.meeting_starts, person.language, zone), meeting_place=digest.meeting_place,
+    )
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(render.button(person.language, "case_yes"), callback_data=CaseRoundButton(True, row.id).data),
+        InlineKeyboardButton(render.button(person.language, "case_no"), callback_data=CaseRoundButton(False, row.id).data),
+    ]])
+    return Composed(text, keyboard)
+
+
+def still_in_calendar(programme: Programme, set_key: str, digest: sharing.Digest) -> bool:
     """Gives whether a planned digest's meeting is still in the programme (a reload may move or drop it)."""
     if digest.meeting_starts is None:
         return True
-    spec = programme.learning_set(set_key)  # type: ignore[attr-defined]
+    spec = programme.learning_set(set_key)
     return spec is not None and any(m.starts == digest.meeting_starts for m in spec.meetings)
 
 
@@ -163,12 +195,7 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
         return 0
     for learning_set in await programmes.list_sets(db, programme_id):
         for digest in await sharing.planned_digests(db, learning_set.id):
-            async with db.transaction() as conn:
-                await conn.execute(
-                    "DELETE FROM outbox WHERE status = 'pending' AND kind IN ('digest', 'case_round')"
-                    " AND (dedupe_key = ? OR dedupe_key LIKE ?)",
-                    (f"digest:{digest.id}", f"case_round:{digest.id}:%"),
-                )
+            await outbox.drop_pending_digest(db, digest.id)
             if not still_in_calendar(stored.programme, learning_set.key, digest):
                 await sharing.skip_digest(db, digest.id)
     return await plan_sets(db, now)
@@ -193,21 +220,14 @@ def tell_facilitators_group_lost(
     facilitators: list[people.Person], set_id: int, set_name: str, chat_id: int, occasion: str, now: datetime
 ) -> list[Planned]:
     """Gives the notices that tell a set's facilitators the bot left its group (once per occasion)."""
-    return [
-        Planned("notice", f.chat_id, now, f"group_lost:{set_id}:{chat_id}:{occasion}:{f.id}", person_id=f.id,
-                payload={"template": "group_lost", "values": {"set_name": set_name}})
-        for f in facilitators
-    ]
+    return [plans.group_lost(f, set_id, set_name, chat_id, occasion, now) for f in facilitators]
 
 
 def recipients(digest_id: int, group_chat_id: int | None, members: list[people.Person], now: datetime) -> list[Planned]:
     """Gives the rows that carry a digest: to the linked group, else to each member privately."""
     if group_chat_id is not None:
-        return [Planned("digest", group_chat_id, now, f"digest:{digest_id}:group:{group_chat_id}", payload={"digest_id": digest_id})]
-    return [
-        Planned("digest", m.chat_id, now, f"digest:{digest_id}:member:{m.id}", person_id=m.id, payload={"digest_id": digest_id})
-        for m in members
-    ]
+        return [plans.digest_to_group(digest_id, group_chat_id, now)]
+    return [plans.digest_to_member(digest_id, m, now) for m in members]
 
 
 async def group_lost(db: Database, row: OutboxRow, now: datetime) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from bot.store.codec import decode, encode
 from bot.store.db import Database
 
 
@@ -26,7 +27,7 @@ async def record(
     async with db.transaction() as conn:
         await conn.execute(
             "INSERT INTO audit_log (at, actor, action, programme_id, detail) VALUES (?,?,?,?,?)",
-            (now.astimezone(UTC).isoformat(), actor, action, programme_id, detail),
+            (encode(now), actor, action, programme_id, detail),
         )
 
 
@@ -35,4 +36,4 @@ async def entries(db: Database, limit: int = 200) -> list[AuditEntry]:
     rows = await db.fetchall(
         "SELECT at, actor, action, programme_id, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
     )
-    return [AuditEntry(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4]) for r in reversed(rows)]
+    return [AuditEntry(decode(r[0]), r[1], r[2], r[3], r[4]) for r in reversed(rows)]

@@ -7,9 +7,11 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.domain import plans
+from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.outbox import Planned, plan_many, ts
-from bot.store.people import Person, _person
+from bot.store.outbox import plan_many
+from bot.store.people import Person, person_of
 
 AUDIENCES = ("programme", "set", "facilitators")
 
@@ -49,7 +51,7 @@ class Progress:
 def _broadcast(r: aiosqlite.Row) -> Broadcast:
     return Broadcast(
         r["id"], r["programme_id"], r["learning_set_id"], r["audience"], r["text"], r["created_by"], r["status"],
-        datetime.fromisoformat(r["scheduled_at"]) if r["scheduled_at"] else None,
+        decode(r["scheduled_at"]),
         r["progress_chat_id"], r["progress_message_id"],
     )
 
@@ -64,7 +66,7 @@ async def create_draft(
         cur = await conn.execute(
             "INSERT INTO broadcast (programme_id, learning_set_id, audience, text, created_by, status, created_at)"
             " VALUES (?,?,?,'',?,'draft',?)",
-            (programme_id, learning_set_id, audience, created_by, ts(now)),
+            (programme_id, learning_set_id, audience, created_by, encode(now)),
         )
         return int(cur.lastrowid or 0)
 
@@ -110,7 +112,7 @@ async def recipients(db: Database, broadcast: Broadcast) -> list[Person]:
                " WHERE membership.programme_id = ? AND membership.role = ? AND person.status IN ('active', 'blocked')"
                " ORDER BY person.id")
         params = (broadcast.programme_id, role)
-    return [_person(r) for r in await db.fetchall(sql, params)]
+    return [person_of(r) for r in await db.fetchall(sql, params)]
 
 
 async def launch(
@@ -123,14 +125,13 @@ async def launch(
         cur = await conn.execute(
             "UPDATE broadcast SET status = ?, scheduled_at = ?, progress_chat_id = ?, progress_message_id = ?"
             " WHERE id = ? AND status = 'draft' AND text != ''",
-            (status, ts(due_at), progress_chat_id, progress_message_id, broadcast_id),
+            (status, encode(due_at), progress_chat_id, progress_message_id, broadcast_id),
         )
         if cur.rowcount != 1:
             return False
         await plan_many(
             conn,
-            [Planned("broadcast", p.chat_id, due_at, f"broadcast:{broadcast_id}:{p.id}", person_id=p.id,
-                     broadcast_id=broadcast_id) for p in people],
+            [plans.broadcast_copy(broadcast_id, p, due_at) for p in people],
             now,
         )
     return True
@@ -155,7 +156,7 @@ async def progress(db: Database, broadcast_id: int) -> Progress:
 async def in_progress(db: Database, now: datetime) -> list[Broadcast]:
     """Gives broadcasts that are sending, or scheduled and due."""
     rows = await db.fetchall(
-        "SELECT * FROM broadcast WHERE status = 'sending' OR (status = 'scheduled' AND scheduled_at <= ?)", (ts(now),)
+        "SELECT * FROM broadcast WHERE status = 'sending' OR (status = 'scheduled' AND scheduled_at <= ?)", (encode(now),)
     )
     return [_broadcast(r) for r in rows]
 
@@ -165,5 +166,5 @@ async def mark(db: Database, broadcast_id: int, status: str, now: datetime) -> N
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE broadcast SET status = ?, finished_at = CASE WHEN ? = 'done' THEN ? ELSE finished_at END WHERE id = ?",
-            (status, status, ts(now), broadcast_id),
+            (status, status, encode(now), broadcast_id),
         )

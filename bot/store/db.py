@@ -63,6 +63,12 @@ class Database:
             else:
                 await self.conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Gives the connection while no transaction of ours runs (for a backup, which must see none half done)."""
+        async with self._lock:
+            yield self.conn
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Gives every row of a read."""
         async with self.conn.execute(sql, tuple(params)) as cursor:
@@ -239,17 +245,11 @@ async def backup(db: Database, target: Path) -> None:
     if not target.resolve().parent.is_dir():
         raise StoreError(f"The folder for the backup {target} does not exist.")
 
-    def run_backup(source: sqlite3.Connection) -> None:
-        dest = sqlite3.connect(str(target))
+    async with db.alone() as conn:
+        # aiosqlite's public Connection.backup runs sqlite3's backup on the connection's own thread.
         try:
-            source.backup(dest)
-        finally:
-            dest.close()
-
-    async with db._lock:
-        # aiosqlite runs this on its own thread, where the sqlite3 connection lives.
-        try:
-            await db.conn._execute(run_backup, db.conn._conn)
+            async with aiosqlite.connect(str(target)) as dest:
+                await conn.backup(dest)
         except sqlite3.Error as exc:
             target.unlink(missing_ok=True)
             raise StoreError(f"The backup to {target} failed ({exc}).") from None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.outbox import ts
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ async def create(
         cur = await conn.execute(
             "INSERT INTO draft (person_id, kind, target_id, origin_message, chat_id, message_id, text, created_at)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            (person_id, kind, target_id, origin_message, chat_id, message_id, text, ts(now)),
+            (person_id, kind, target_id, origin_message, chat_id, message_id, text, encode(now)),
         )
         return int(cur.lastrowid or 0)
 
@@ -49,7 +49,7 @@ async def take(db: Database, draft_id: int, person_id: int) -> Draft | None:
         return None
     return Draft(
         row["id"], row["person_id"], row["kind"], row["target_id"], row["origin_message"], row["chat_id"],
-        row["message_id"], row["text"], datetime.fromisoformat(row["created_at"]),
+        row["message_id"], row["text"], decode(row["created_at"]),
     )
 
 
@@ -58,4 +58,4 @@ async def for_person(db: Database, person_id: int) -> list[tuple[str, str, datet
     rows = await db.fetchall(
         "SELECT kind, text, created_at FROM draft WHERE person_id = ? ORDER BY id", (person_id,)
     )
-    return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+    return [(r[0], r[1], decode(r[2])) for r in rows]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.domain.enrolment import ALREADY, NEW, Enrolee, Invited, normalised_name
 from bot.store import people
+from bot.store.codec import decode, encode
 from bot.store.db import Database
 
 
@@ -83,7 +84,7 @@ async def invite_all(
                         r[3],
                         r[4],
                         r[5] or "",
-                        datetime.fromisoformat(r[6]),
+                        decode(r[6]),
                         r[7] >= r[8],
                     )
         # An invite found by set and name serves one row only: two people may share a name.
@@ -92,8 +93,8 @@ async def invite_all(
                 existing[ref].claimed = True
 
         pending: list[tuple[object, ...]] = []
-        expires_text = expires_at.astimezone(UTC).isoformat()
-        created_text = now.astimezone(UTC).isoformat()
+        expires_text = encode(expires_at)
+        created_text = encode(now)
         for done, (enrolee, ref, name_ref) in enumerate(
             zip(enrolees, refs, name_refs, strict=True), start=1
         ):

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.outbox import ts
 
 MAX_PARTS = 20  # messages merged into one reflection at most (1,000 in a row made one digest entry of 1,000 parts)
 
@@ -74,7 +74,7 @@ class NewReflection:
 def _part(r: aiosqlite.Row) -> Part:
     return Part(
         r["id"], r["reflection_id"], r["chat_id"], r["message_id"], r["kind"], r["text"], r["file_id"],
-        datetime.fromisoformat(r["created_at"]), datetime.fromisoformat(r["edited_at"]) if r["edited_at"] else None,
+        decode(r["created_at"]), decode(r["edited_at"]),
     )
 
 
@@ -82,8 +82,8 @@ def _reflection(r: aiosqlite.Row, parts: tuple[Part, ...]) -> Reflection:
     return Reflection(
         r["id"], r["person_id"], r["outbox_id"], r["prompt_key"], r["programme_id"], r["module_key"], r["phase"],
         r["capacity"], bool(r["is_intention"]), r["follows_up_id"], r["visibility"], r["takeaway"],
-        r["shared_set_id"], r["digest_id"], datetime.fromisoformat(r["created_at"]),
-        datetime.fromisoformat(r["updated_at"]), parts,
+        r["shared_set_id"], r["digest_id"], decode(r["created_at"]),
+        decode(r["updated_at"]), parts,
     )
 
 
@@ -119,7 +119,7 @@ async def add_message(
                 "INSERT INTO reflection (person_id, outbox_id, prompt_key, programme_id, module_key, phase, capacity,"
                 " is_intention, follows_up_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (new.person_id, new.outbox_id, new.prompt_key, new.programme_id, new.module_key, new.phase,
-                 new.capacity, int(new.is_intention), new.follows_up_id, ts(now), ts(now)),
+                 new.capacity, int(new.is_intention), new.follows_up_id, encode(now), encode(now)),
             )
             reflection_id = int(cur.lastrowid or 0)
             if new.outbox_id is not None:
@@ -136,11 +136,11 @@ async def add_message(
                 )
         else:
             reflection_id = append_to
-            await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (ts(now), reflection_id))
+            await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (encode(now), reflection_id))
         await conn.execute(
             "INSERT INTO reflection_part (reflection_id, chat_id, message_id, kind, text, file_id, created_at)"
             " VALUES (?,?,?,?,?,?,?)",
-            (reflection_id, chat_id, message_id, kind, text, file_id, ts(now)),
+            (reflection_id, chat_id, message_id, kind, text, file_id, encode(now)),
         )
     return reflection_id, created
 
@@ -156,9 +156,9 @@ async def edit_message(db: Database, chat_id: int, message_id: int, text: str, n
             return None
         await conn.execute(
             "UPDATE reflection_part SET text = ?, edited_at = ? WHERE chat_id = ? AND message_id = ?",
-            (text, ts(now), chat_id, message_id),
+            (text, encode(now), chat_id, message_id),
         )
-        await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (ts(now), row[0]))
+        await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (encode(now), row[0]))
     await db.scrub()  # the words edited away leave the disk too
     return int(row[0])
 
@@ -191,7 +191,7 @@ async def latest_brief(db: Database, person_id: int) -> Latest | None:
         " ORDER BY updated_at DESC, id DESC LIMIT 1",
         (person_id,),
     )
-    return None if row is None else Latest(row[0], row[1], datetime.fromisoformat(row[2]), row[3])
+    return None if row is None else Latest(row[0], row[1], decode(row[2]), row[3])
 
 
 async def for_person(db: Database, person_id: int, limit: int = 1_000_000, offset: int = 0) -> list[Reflection]:
@@ -222,7 +222,7 @@ async def number_of(db: Database, entry: Reflection) -> int:
     """Gives an entry's number in its author's journal: 1 for the first they wrote, counting on in time."""
     return int(await db.scalar(
         "SELECT count(*) FROM reflection WHERE person_id = ? AND (created_at < ? OR (created_at = ? AND id <= ?))",
-        (entry.person_id, ts(entry.created_at), ts(entry.created_at), entry.id),
+        (entry.person_id, encode(entry.created_at), encode(entry.created_at), entry.id),
     ) or 0)
 
 
@@ -243,7 +243,7 @@ async def correct(
     erased on disk; voice notes and photos stay, without their captions. Gives False when it is not theirs."""
     async with db.transaction() as conn:
         cur = await conn.execute(
-            "UPDATE reflection SET updated_at = ? WHERE id = ? AND person_id = ?", (ts(now), reflection_id, person_id)
+            "UPDATE reflection SET updated_at = ? WHERE id = ? AND person_id = ?", (encode(now), reflection_id, person_id)
         )
         if cur.rowcount != 1:
             return False
@@ -252,7 +252,35 @@ async def correct(
         await conn.execute(
             "INSERT INTO reflection_part (reflection_id, chat_id, message_id, kind, text, created_at, edited_at)"
             " VALUES (?,?,?,'text',?,?,?) ON CONFLICT (chat_id, message_id) DO NOTHING",
-            (reflection_id, chat_id, message_id, text, ts(now), ts(now)),
+            (reflection_id, chat_id, message_id, text, encode(now), encode(now)),
         )
     await db.scrub()
     return True
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How many reflections there are, by who may read them."""
+
+    reflections: int
+    shared: int  # shared whole or as a takeaway
+    private: int
+
+
+async def totals(db: Database) -> Totals:
+    """Gives how many reflections everyone wrote, shared and kept private."""
+    row = await db.fetchone(
+        "SELECT count(*), count(CASE WHEN visibility != 'private' THEN 1 END),"
+        " count(CASE WHEN visibility = 'private' THEN 1 END) FROM reflection"
+    )
+    assert row is not None
+    return Totals(row[0], row[1], row[2])
+
+
+async def texts_not_shared_whole(db: Database) -> list[str]:
+    """Gives every message text of reflections not shared whole (private, or shared as a takeaway only)."""
+    rows = await db.fetchall(
+        "SELECT text FROM reflection_part JOIN reflection ON reflection.id = reflection_part.reflection_id"
+        " WHERE reflection.visibility != 'shared' AND text != ''"
+    )
+    return [r[0] for r in rows]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 import aiosqlite
 
+from bot.store.codec import decode, encode
 from bot.store.db import Database
 
 
@@ -68,15 +70,9 @@ class Redeemed(StrEnum):
     USED_UP = "used_up"
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _when(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _person(row: aiosqlite.Row) -> Person:
+def person_of(row: aiosqlite.Row) -> Person:
+    """Gives the Person a row read with `person.*` holds (other columns beside it are left alone);
+    the one mapper of the person table, for the store modules that join it."""
     return Person(
         id=row["id"],
         telegram_id=row["telegram_id"],
@@ -87,11 +83,11 @@ def _person(row: aiosqlite.Row) -> Person:
         nudge_hour=row["nudge_hour"],
         nudge_minute=row["nudge_minute"],
         nudge_days=tuple(int(d) for d in row["nudge_days"].split(",") if d != ""),
-        paused_until=_when(row["paused_until"]),
+        paused_until=decode(row["paused_until"]),
         status=row["status"],
         onboarding_step=row["onboarding_step"],
         show_activity=bool(row["show_activity"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
+        created_at=decode(row["created_at"]),
         awaiting=row["awaiting"],
     )
 
@@ -99,13 +95,13 @@ def _person(row: aiosqlite.Row) -> Person:
 async def get_person(db: Database, person_id: int) -> Person | None:
     """Gives a person by row id."""
     row = await db.fetchone("SELECT * FROM person WHERE id = ?", (person_id,))
-    return None if row is None else _person(row)
+    return None if row is None else person_of(row)
 
 
 async def get_person_by_telegram(db: Database, telegram_id: int) -> Person | None:
     """Gives the person behind a Telegram user id, or None for a stranger."""
     row = await db.fetchone("SELECT * FROM person WHERE telegram_id = ?", (telegram_id,))
-    return None if row is None else _person(row)
+    return None if row is None else person_of(row)
 
 
 async def memberships(db: Database, person_id: int) -> list[Membership]:
@@ -136,6 +132,53 @@ async def is_facilitator(db: Database, person_id: int, programme_id: int | None 
     return await db.fetchone(sql, params) is not None
 
 
+@dataclass(frozen=True)
+class Participant:
+    """A participant of a programme, with the learning set they belong to there."""
+
+    person: Person
+    programme_id: int
+    set_key: str | None
+
+
+async def participants_to_remind(db: Database, programme_id: int | None = None) -> list[Participant]:
+    """Gives every active participant of a programme whose calendar reminders are not muted (of every
+    such programme when none is given), once per membership."""
+    rows = await db.fetchall(
+        "SELECT person.*, membership.programme_id AS member_of, learning_set.key AS set_key FROM membership"
+        " JOIN person ON person.id = membership.person_id"
+        " JOIN programme ON programme.id = membership.programme_id"
+        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
+        " WHERE membership.role = 'participant' AND person.status = 'active' AND programme.reminders_muted = 0"
+        + (" AND membership.programme_id = ?" if programme_id is not None else ""),
+        (programme_id,) if programme_id is not None else (),
+    )
+    return [Participant(person_of(r), r["member_of"], r["set_key"]) for r in rows]
+
+
+async def participations(db: Database) -> list[tuple[int, int]]:
+    """Gives (person id, programme id) of every participant membership, in the order they were made."""
+    rows = await db.fetchall("SELECT person_id, programme_id FROM membership WHERE role = 'participant' ORDER BY id")
+    return [(r[0], r[1]) for r in rows]
+
+
+async def active_ids(db: Database) -> list[int]:
+    """Gives the ids of everyone active, in order."""
+    return [r[0] for r in await db.fetchall("SELECT id FROM person WHERE status = 'active' ORDER BY id")]
+
+
+async def active_among(conn: aiosqlite.Connection, person_ids: Sequence[int]) -> list[Person]:
+    """Gives those of some people who are active, read inside the caller's transaction."""
+    marks = ",".join("?" for _ in person_ids)
+    async with conn.execute(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", tuple(person_ids)) as cur:
+        return [person_of(r) for r in await cur.fetchall()]
+
+
+async def count(db: Database) -> int:
+    """Gives how many people the bot knows."""
+    return int(await db.scalar("SELECT count(*) FROM person") or 0)
+
+
 SETTING_COLUMNS = {
     "name",
     "language",
@@ -162,7 +205,7 @@ async def update_person(db: Database, person_id: int, now: datetime, **changes: 
         if name == "nudge_days" and isinstance(value, (tuple, list)):
             value = ",".join(str(d) for d in sorted(set(value)))
         elif name == "paused_until" and isinstance(value, datetime):
-            value = _utc(value)
+            value = encode(value)
         elif name == "show_activity":
             value = int(bool(value))
         values[name] = value
@@ -170,7 +213,7 @@ async def update_person(db: Database, person_id: int, now: datetime, **changes: 
     async with db.transaction() as conn:
         await conn.execute(
             f"UPDATE person SET {assignments}, updated_at = ? WHERE id = ?",
-            (*values.values(), _utc(now), person_id),
+            (*values.values(), encode(now), person_id),
         )
     person = await get_person(db, person_id)
     assert person is not None
@@ -216,8 +259,8 @@ async def create_invite(
         await conn.execute(
             "INSERT INTO invite (code, programme_id, learning_set_id, role, max_uses, expires_at, name, language,"
             " import_ref, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (code, programme_id, learning_set_id, role, max_uses, _utc(expires_at), name, language, import_ref,
-             created_by, _utc(now)),
+            (code, programme_id, learning_set_id, role, max_uses, encode(expires_at), name, language, import_ref,
+             created_by, encode(now)),
         )
     invite = await get_invite(db, code)
     assert invite is not None
@@ -231,7 +274,7 @@ async def get_invite(db: Database, code: str) -> Invite | None:
         return None
     return Invite(
         row["id"], row["code"], row["programme_id"], row["learning_set_id"], row["role"], row["max_uses"],
-        row["uses"], datetime.fromisoformat(row["expires_at"]), row["name"], row["language"],
+        row["uses"], decode(row["expires_at"]), row["name"], row["language"],
     )
 
 
@@ -273,7 +316,7 @@ async def redeem_invite(
             cur = await conn.execute(
                 "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, onboarding_step,"
                 " created_at, updated_at) VALUES (?,?,?,?,?,'onboarding','language',?,?)",
-                (telegram_id, chat_id, invite.name or name, invite.language or language, timezone, _utc(now), _utc(now)),
+                (telegram_id, chat_id, invite.name or name, invite.language or language, timezone, encode(now), encode(now)),
             )
             person_id = int(cur.lastrowid or 0)
         else:
@@ -283,7 +326,7 @@ async def redeem_invite(
             "INSERT INTO membership (person_id, programme_id, learning_set_id, role, joined_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT (person_id, programme_id, role) DO UPDATE SET learning_set_id ="
             " COALESCE(excluded.learning_set_id, membership.learning_set_id)",
-            (person_id, invite.programme_id, invite.learning_set_id, invite.role, _utc(now)),
+            (person_id, invite.programme_id, invite.learning_set_id, invite.role, encode(now)),
         )
     person = await get_person(db, person_id)
     return Redeemed.JOINED, person, invite
@@ -297,7 +340,7 @@ async def create_admin(
         await conn.execute(
             "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, created_at, updated_at)"
             " VALUES (?,?,?,?,?,'active',?,?) ON CONFLICT (telegram_id) DO NOTHING",
-            (telegram_id, chat_id, name, language, timezone, _utc(now), _utc(now)),
+            (telegram_id, chat_id, name, language, timezone, encode(now), encode(now)),
         )
     person = await get_person_by_telegram(db, telegram_id)
     assert person is not None
@@ -313,7 +356,7 @@ async def grant(
             "INSERT INTO person (telegram_id, chat_id, name, language, timezone, status, onboarding_step,"
             " created_at, updated_at) VALUES (?,?,?,?,?,'onboarding','language',?,?)"
             " ON CONFLICT (telegram_id) DO NOTHING",
-            (telegram_id, telegram_id, name, language, timezone, _utc(now), _utc(now)),
+            (telegram_id, telegram_id, name, language, timezone, encode(now), encode(now)),
         )
         async with conn.execute("SELECT id FROM person WHERE telegram_id = ?", (telegram_id,)) as cur:
             found = await cur.fetchone()
@@ -322,7 +365,7 @@ async def grant(
         cur = await conn.execute(
             "INSERT INTO membership (person_id, programme_id, role, joined_at) VALUES (?,?,?,?)"
             " ON CONFLICT (person_id, programme_id, role) DO NOTHING",
-            (person_id, programme_id, role, _utc(now)),
+            (person_id, programme_id, role, encode(now)),
         )
         changed = cur.rowcount == 1
     person = await get_person(db, person_id)
@@ -340,4 +383,4 @@ async def leaders(db: Database, admins: frozenset[int]) -> list[Person]:
         f" WHERE person.status != 'blocked' AND (membership.role = 'facilitator'{by_admin}) ORDER BY person.id",
         tuple(admins),
     )
-    return [_person(r) for r in rows]
+    return [person_of(r) for r in rows]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.domain.programme import Programme, parse_programme
+from bot.store.codec import encode
 from bot.store.db import Database
 
 
@@ -49,10 +50,6 @@ _parsed: dict[str, Programme] = {}
 _by_version: dict[tuple[str, int, str], "StoredProgramme"] = {}
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
 async def save_programme(db: Database, programme: Programme, source: str, now: datetime) -> LoadResult:
     """Stores a programme, or updates it in place when its key exists, all in one transaction.
 
@@ -65,7 +62,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
         if created:
             cur = await conn.execute(
                 "INSERT INTO programme (key, title, language, timezone, source, loaded_at) VALUES (?,?,?,?,?,?)",
-                (programme.key, programme.title, programme.language, programme.timezone, source, _utc(now)),
+                (programme.key, programme.title, programme.language, programme.timezone, source, encode(now)),
             )
             programme_id = int(cur.lastrowid or 0)
         else:
@@ -73,7 +70,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
             programme_id = int(row[0])
             await conn.execute(
                 "UPDATE programme SET title=?, language=?, timezone=?, source=?, loaded_at=? WHERE id=?",
-                (programme.title, programme.language, programme.timezone, source, _utc(now), programme_id),
+                (programme.title, programme.language, programme.timezone, source, encode(now), programme_id),
             )
         await conn.execute("DELETE FROM module WHERE programme_id = ?", (programme_id,))
         await conn.execute("DELETE FROM event WHERE programme_id = ?", (programme_id,))
@@ -96,7 +93,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
                 await conn.execute(
                     "INSERT INTO event (programme_id, module_key, kind, title, place, starts_at, ends_at)"
                     " VALUES (?,?,?,?,?,?,?)",
-                    (programme_id, module.key, event.kind, event.title, event.place, _utc(event.starts), _utc(event.ends)),
+                    (programme_id, module.key, event.kind, event.title, event.place, encode(event.starts), encode(event.ends)),
                 )
         async with conn.execute("SELECT key FROM learning_set WHERE programme_id = ?", (programme_id,)) as cur:
             existing = {r[0] for r in await cur.fetchall()}
@@ -119,7 +116,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
                 await conn.execute(
                     "INSERT INTO event (programme_id, learning_set_id, kind, title, place, starts_at, ends_at)"
                     " VALUES (?,?,?,?,?,?,?)",
-                    (programme_id, set_id, meeting.kind, meeting.title, meeting.place, _utc(meeting.starts), _utc(meeting.ends)),
+                    (programme_id, set_id, meeting.kind, meeting.title, meeting.place, encode(meeting.starts), encode(meeting.ends)),
                 )
         retired = existing - wanted
         for key in retired:
@@ -175,6 +172,30 @@ def _stored(row: object) -> StoredProgramme:
         programme = parse_programme(source, stored=True)
         _parsed[cache_key] = programme
     return StoredProgramme(programme_id, programme, loaded_at)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a participant belongs: their programme (as loaded now) and their learning set's key."""
+
+    stored: StoredProgramme
+    set_key: str | None
+
+
+async def place_of(db: Database, person_id: int) -> Place | None:
+    """Gives the programme (the latest joined) and set a person takes part in, or None without one."""
+    # One query for the programme, its version and the set: this runs for every journal message.
+    row = await db.fetchone(
+        "SELECT membership.programme_id, programme.loaded_at, learning_set.key FROM membership"
+        " JOIN programme ON programme.id = membership.programme_id"
+        " LEFT JOIN learning_set ON learning_set.id = membership.learning_set_id"
+        " WHERE membership.person_id = ? AND membership.role = 'participant' ORDER BY membership.id DESC LIMIT 1",
+        (person_id,),
+    )
+    if row is None:
+        return None
+    stored = await get_programme_version(db, row[0], row[1])
+    return None if stored is None else Place(stored, row[2])
 
 
 async def get_set(db: Database, programme_id: int, key: str) -> StoredSet | None:

@@ -13,9 +13,9 @@ from datetime import datetime
 import aiosqlite
 
 from bot.domain.digest import SharedEntry
+from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.outbox import ts
-from bot.store.people import Person, _person
+from bot.store.people import Person, person_of
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ class Case:
 
 def _digest(r: aiosqlite.Row) -> Digest:
     return Digest(
-        r["id"], r["learning_set_id"], r["period_key"], datetime.fromisoformat(r["send_at"]),
-        datetime.fromisoformat(r["meeting_starts"]) if r["meeting_starts"] else None, r["meeting_place"],
-        r["status"], datetime.fromisoformat(r["sealed_at"]) if r["sealed_at"] else None,
+        r["id"], r["learning_set_id"], r["period_key"], decode(r["send_at"]),
+        decode(r["meeting_starts"]), r["meeting_place"],
+        r["status"], decode(r["sealed_at"]),
     )
 
 
@@ -61,7 +61,7 @@ async def set_visibility(
         cur = await conn.execute(
             "UPDATE reflection SET visibility = ?, shared_set_id = ?, shared_at = ?, takeaway = ?"
             " WHERE id = ? AND person_id = ? AND digest_id IS NULL",
-            (visibility, set_id if shared else None, ts(now) if shared else None,
+            (visibility, set_id if shared else None, encode(now) if shared else None,
              takeaway if visibility == "takeaway" else None, reflection_id, person_id),
         )
         return cur.rowcount == 1
@@ -75,7 +75,7 @@ async def members(db: Database, set_id: int) -> list[Person]:
         " ORDER BY person.id",
         (set_id,),
     )
-    return [_person(r) for r in rows]
+    return [person_of(r) for r in rows]
 
 
 async def set_of(db: Database, person_id: int) -> int | None:
@@ -91,7 +91,7 @@ def _entry(r: aiosqlite.Row) -> SharedEntry:
     return SharedEntry(
         reflection_id=r["id"], person_id=r["person_id"], author=r["name"], set_id=r["shared_set_id"],
         visibility=r["visibility"], text=r["text"] or "", takeaway=r["takeaway"],
-        written_at=datetime.fromisoformat(r["created_at"]), digest_id=r["digest_id"],
+        written_at=decode(r["created_at"]), digest_id=r["digest_id"],
     )
 
 
@@ -133,7 +133,7 @@ async def ensure_digest(
         "INSERT INTO digest (learning_set_id, period_key, send_at, meeting_starts, meeting_place, created_at)"
         " VALUES (?,?,?,?,?,?) ON CONFLICT (learning_set_id, period_key) DO UPDATE SET send_at = excluded.send_at"
         " WHERE digest.status = 'planned'",
-        (set_id, period_key, ts(send_at), ts(meeting_starts) if meeting_starts else None, meeting_place, ts(now)),
+        (set_id, period_key, encode(send_at), encode(meeting_starts) if meeting_starts else None, meeting_place, encode(now)),
     )
     async with conn.execute(
         "SELECT id FROM digest WHERE learning_set_id = ? AND period_key = ?", (set_id, period_key)
@@ -167,14 +167,14 @@ async def seal_digest(
     chosen = "" if only is None else f" AND id IN ({','.join('?' for _ in only)})"
     async with db.transaction() as conn:
         cur = await conn.execute(
-            "UPDATE digest SET status = 'sealed', sealed_at = ? WHERE id = ? AND status = 'planned'", (ts(now), digest_id)
+            "UPDATE digest SET status = 'sealed', sealed_at = ? WHERE id = ? AND status = 'planned'", (encode(now), digest_id)
         )
         if cur.rowcount != 1:
             return False
         await conn.execute(
             "UPDATE reflection SET digest_id = ? WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
             " AND digest_id IS NULL AND shared_at <= ?" + chosen,
-            (digest_id, set_id, ts(now), *(only or ())),
+            (digest_id, set_id, encode(now), *(only or ())),
         )
     return True
 
@@ -184,7 +184,7 @@ async def waiting_since(db: Database, set_id: int, until: datetime) -> int:
     count = await db.scalar(
         "SELECT count(*) FROM reflection WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
         " AND digest_id IS NULL AND shared_at <= ?",
-        (set_id, ts(until)),
+        (set_id, encode(until)),
     )
     return int(count or 0)
 
@@ -200,7 +200,7 @@ async def took_part(db: Database, set_id: int, since: datetime | None, until: da
         "SELECT count(DISTINCT reflection.person_id) FROM reflection JOIN membership"
         " ON membership.person_id = reflection.person_id AND membership.role = 'participant'"
         " WHERE membership.learning_set_id = ? AND reflection.created_at > ? AND reflection.created_at <= ?",
-        (set_id, ts(since) if since else "", ts(until)),
+        (set_id, encode(since) if since else "", encode(until)),
     )
     return int(active or 0), int(total or 0)
 
@@ -215,7 +215,7 @@ async def add_case(db: Database, digest_id: int, set_id: int, person_id: int, te
         await conn.execute(
             "INSERT INTO case_proposal (learning_set_id, person_id, digest_id, text, created_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT (digest_id, person_id) DO UPDATE SET text = excluded.text, created_at = excluded.created_at",
-            (set_id, person_id, digest_id, text, ts(now)),
+            (set_id, person_id, digest_id, text, encode(now)),
         )
     return True
 
@@ -273,4 +273,4 @@ async def facilitators(db: Database, programme_id: int) -> list[Person]:
         " WHERE membership.programme_id = ? AND membership.role = 'facilitator' AND person.status != 'blocked'",
         (programme_id,),
     )
-    return [_person(r) for r in rows]
+    return [person_of(r) for r in rows]

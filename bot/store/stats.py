@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.store.codec import encode
 from bot.store.db import Database
-from bot.store.outbox import ts
 
 WEEK = timedelta(days=7)
 
@@ -94,7 +94,7 @@ async def programme_stats(
     participants, and last the participants without a set, when there are any. A reflection counts
     for the programme it was written in.
     """
-    since, until = ts(now - WEEK), ts(now)
+    since, until = encode(now - WEEK), encode(now)
     members = await _by_set(
         db,
         "SELECT membership.learning_set_id, count(*), sum(person.status = 'active')"
@@ -236,7 +236,7 @@ async def weekly_reflections(
     bounds = ", ".join("(?, ?, ?)" for _ in weeks)
     params: list[object] = []
     for index, week in enumerate(weeks):
-        params += [index, ts(week.starts), ts(min(week.ends, now + timedelta(microseconds=1)))]
+        params += [index, encode(week.starts), encode(min(week.ends, now + timedelta(microseconds=1)))]
     rows = await db.fetchall(
         f"WITH week (position, starts, ends) AS (VALUES {bounds})"
         " SELECT membership.learning_set_id, week.position, count(*)"

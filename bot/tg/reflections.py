@@ -11,13 +11,14 @@ from datetime import timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.buttons import PromptButton, ShareButton
+from bot.domain import plans
 from bot.domain.nudges import later_time
 from bot.jobs.compose import Where, where_is
 from bot.jobs.planner import nudge_settings, plan_follow_up
 from bot.render import Renderer
 from bot.store import journal, outbox
 from bot.store.journal import NewReflection
-from bot.store.outbox import OutboxRow, Planned
+from bot.store.outbox import OutboxRow
 from bot.store.people import Person
 from bot.tg.common import answer_button, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
@@ -175,8 +176,7 @@ async def press_prompt(update: Update, context: PitstopContext, person: Person, 
     if action == "later":
         await outbox.plan(
             context.db,
-            [Planned("prompt", person.chat_id, later_time(now, nudge_settings(person)), f"later:{row.id}", person_id=person.id,
-                     payload={"prompt_key": row.prompt_key, "again_of": row.id})],
+            [plans.prompt_again(person, later_time(now, nudge_settings(person)), row.id, row.prompt_key)],
             now,
         )
     await answer_button(update, context, person.language, "later" if action == "later" else "skipped")

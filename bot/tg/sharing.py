@@ -12,6 +12,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
 from bot.buttons import CaseButton, CaseStopButton, ConfirmButton, ShareButton
+from bot.domain import plans
 from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, split_message
 from bot.jobs.sets import members_for_template, tell_facilitators_group_lost
 from bot.render import day_text
@@ -306,22 +307,20 @@ async def link_group(update: Update, context: PitstopContext) -> None:
     await audit.record(context.db, now, str(user.id), "set.link", learning_set.programme_id,
                        f"set={learning_set.key} chat={chat.id}" + (f" from_set={moved_from.key}" if moved_from else ""))
     log.info("group linked set=%d chat=%d moved_from=%s", learning_set.id, chat.id, moved_from.id if moved_from else "-")
-    notices: list[outbox.Planned] = []
+    notices: list[plans.Planned] = []
     occasion = f"update{update.update_id}"
     if moved_from is not None:
         actor = person.id if person is not None else None
         notices += [
-            outbox.Planned("notice", f.chat_id, now, f"group_moved:{moved_from.id}:{chat.id}:{occasion}:{f.id}",
-                           person_id=f.id, payload={"template": "group_moved", "values": {
-                               "set_name": moved_from.name, "new_set": learning_set.name, "by": user.first_name or ""}})
+            plans.group_moved(f, moved_from.id, moved_from.name, learning_set.name, user.first_name or "", chat.id,
+                              occasion, now)
             for f in await sharing.facilitators(context.db, moved_from.programme_id) if f.id != actor
         ]
     if old_group is not None:
         stored = await programmes.get_programme_by_id(context.db, learning_set.programme_id)
-        notices.append(outbox.Planned(
-            "notice", old_group, now, f"group_unlinked:{learning_set.id}:{old_group}:{occasion}",
-            payload={"template": "group_unlinked", "language": stored.programme.language if stored else language,
-                     "values": {"set_name": learning_set.name}},
+        notices.append(plans.group_unlinked(
+            learning_set.id, learning_set.name, old_group, stored.programme.language if stored else language, occasion,
+            now,
         ))
     await outbox.plan(context.db, notices, now)
     await reply(update, context, language, "linked", set_name=learning_set.name,

@@ -4,7 +4,7 @@ cut inside an escaped character or a tag, and tags open at a cut closed and open
 from __future__ import annotations
 
 from bot.domain.digest import TELEGRAM_LIMIT, split_message, telegram_length
-from bot.fakeapi import parse_html
+from bot.sandbox.fakeapi import parse_html
 
 
 def utf16(text: str) -> int:

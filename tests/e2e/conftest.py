@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.fakeapi import FakeTelegram
 from bot.render import Renderer
+from bot.sandbox.fakeapi import FakeTelegram
 from bot.store.db import open_database
 from tests.e2e.world import World, local, make_settings
 

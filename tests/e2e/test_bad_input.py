@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from jinja2 import meta
 
-from bot.fakeapi import FakeChat, FakeUser, SentMessage
+from bot.sandbox.fakeapi import FakeChat, FakeUser, SentMessage
 from bot.store import outbox
 from tests.e2e.world import World, local
 from tests.factories import event, learning_set, meeting, module, programme

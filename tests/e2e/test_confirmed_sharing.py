@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from bot.clock import ManualClock
 from bot.domain.digest import shown_text
-from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.render import Renderer
+from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.store import journal, outbox, sharing
 from bot.store.db import open_database
 from tests.e2e.test_sharing import PROGRAMME, data, plain, reflect

@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from datetime import UTC
 
-from bot.fakeapi import FakeUser, SentMessage
+from bot.sandbox.fakeapi import FakeUser, SentMessage
 from tests.e2e.world import World, local, plain
 from tests.factories import event, learning_set, module, programme
 

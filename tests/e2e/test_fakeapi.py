@@ -33,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fakeapi import FakeChat, FakeTelegram, FakeUser, parse_html
+from bot.sandbox.fakeapi import FakeChat, FakeTelegram, FakeUser, parse_html
 
 ALICE = FakeUser(id=1001, first_name="Alice", username="alice")
 BOB = FakeUser(id=1002, first_name="Bob", language_code="nl")
@@ -463,7 +463,7 @@ async def test_command_line_server_is_driven_over_http_from_another_process() ->
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.fakeapi",
+        "bot.sandbox.fakeapi",
         "--port",
         "0",
         cwd=REPO,

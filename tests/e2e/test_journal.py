@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from bot.store import journal, people
 from tests.e2e.test_privacy import on_disk
 from tests.e2e.test_sharing import PROGRAMME

@@ -3,7 +3,7 @@ the set that lost it is told), and a group held by another programme's set, whic
 
 from __future__ import annotations
 
-from bot.fakeapi import FakeChat, FakeUser
+from bot.sandbox.fakeapi import FakeChat, FakeUser
 from bot.store import programmes
 from tests.e2e.world import World, local
 from tests.factories import learning_set, programme

@@ -3,7 +3,7 @@ at every start and given to an admin the first time they use a facilitator comma
 
 from __future__ import annotations
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from bot.store import people
 from tests.e2e.test_stats import PROGRAMME
 from tests.e2e.world import World

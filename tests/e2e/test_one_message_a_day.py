@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from bot.fakeapi import FakeUser, SentMessage
 from bot.jobs.planner import plan_everyone
 from bot.jobs.reminders import plan_reminders
 from bot.jobs.sets import plan_sets
+from bot.sandbox.fakeapi import FakeUser, SentMessage
 from bot.store.outbox import ts
 from tests.e2e.world import World, local
 from tests.factories import Event, event, learning_set, meeting, module, programme

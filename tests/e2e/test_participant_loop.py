@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from bot.store import journal, outbox
 from tests.e2e.world import World, local
 from tests.factories import event, learning_set, meeting, module, programme

@@ -11,7 +11,7 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from tests.e2e.test_sharing import PROGRAMME
 from tests.e2e.test_webhook import STRANGER, free_port, update
 from tests.e2e.world import World

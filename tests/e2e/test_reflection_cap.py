@@ -3,7 +3,7 @@ MAX_PARTS messages, and the next message starts a new one (which can be shared o
 
 from __future__ import annotations
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from bot.store.journal import MAX_PARTS
 from tests.e2e.test_participant_loop import PROGRAMME
 from tests.e2e.world import World

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from bot.store import outbox
 from tests.e2e.test_participant_loop import PROGRAMME
 from tests.e2e.world import World, local

@@ -3,7 +3,7 @@ linking a group, and the digest reaching exactly the right chats with exactly wh
 
 from __future__ import annotations
 
-from bot.fakeapi import FakeChat, FakeUser, SentMessage
+from bot.sandbox.fakeapi import FakeChat, FakeUser, SentMessage
 from bot.store import journal
 from tests.e2e.world import World, local
 from tests.factories import learning_set, meeting, module, programme

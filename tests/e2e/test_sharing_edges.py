@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.programme import parse_programme
-from bot.fakeapi import FakeUser
 from bot.jobs.sets import replan_programme
+from bot.sandbox.fakeapi import FakeUser
 from bot.store import journal, programmes, sharing
 from tests.e2e.test_sharing import PROGRAMME, cpm_sets, data, plain, reflect
 from tests.e2e.world import World, local

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from tests.e2e.test_sharing import PROGRAMME
 from tests.e2e.world import World
 

@@ -9,7 +9,7 @@ import json
 
 from PIL import Image
 
-from bot.fakeapi import FakeUser, SentMessage
+from bot.sandbox.fakeapi import FakeUser, SentMessage
 from tests.e2e.world import World, local
 from tests.factories import LearningSet, learning_set, meeting, module, programme
 

@@ -3,7 +3,7 @@ belong to, the one that holds their shared reflections included."""
 
 from __future__ import annotations
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from tests.e2e.world import World, local
 from tests.factories import learning_set, meeting, programme
 

@@ -3,7 +3,7 @@ said back in words, so that a misreading shows at once."""
 
 from __future__ import annotations
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from tests.e2e.test_participant_loop import PROGRAMME
 from tests.e2e.world import World
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import aiohttp
 
-from bot.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser
 from tests.e2e.world import World
 
 STRANGER = FakeUser(id=5101, first_name="Wes")

@@ -1,7 +1,7 @@
 """A running Pitstop against the fake Bot API, with a clock the test controls.
 
 The real Application, handlers, templates, outbox, dispatcher and SQLite file; only Telegram is
-replaced (by bot.fakeapi on loopback) and time is a ManualClock.
+replaced (by bot.sandbox.fakeapi on loopback) and time is a ManualClock.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain.programme import parse_programme
-from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.render import Renderer
 from bot.runtime import halt, launch
+from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.store import outbox, people, programmes
 from bot.store.db import Database, open_database
 from bot.store.outbox import OutboxRow

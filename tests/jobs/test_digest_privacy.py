@@ -101,8 +101,7 @@ async def check(sets: int, entries: list[tuple[int, str, int, bool]]) -> None:
                     row_id = await plan_row(db, digest_id, moment)
                     row = await outbox.get(db, row_id)
                     assert row is not None
-                    texts_out, _, _ = await compose_digest(db, RENDER, row, moment)
-                    rendered = "\n".join(texts_out)
+                    rendered = "\n".join((await compose_digest(db, RENDER, row, moment)).texts)
                     carried = await sharing.digest_entries(db, digest_id, s.id)
                     for reflection_id, (text, visibility, share_set, early) in texts.items():
                         expected = share_set == s.id and visibility != "private" and (early == (digest_id == first))

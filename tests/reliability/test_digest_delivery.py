@@ -8,7 +8,7 @@ import dataclasses
 from datetime import timedelta
 
 from bot.domain.digest import DIGEST_PARTS
-from bot.fakeapi import SentMessage
+from bot.sandbox.fakeapi import SentMessage
 from bot.store import outbox, programmes
 from tests.e2e.world import World, plain
 from tests.reliability.sets import plan_digest, set_with_group, share

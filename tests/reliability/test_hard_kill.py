@@ -20,8 +20,8 @@ import aiohttp
 from bot.clock import SystemClock
 from bot.config import TOKEN_PATTERN
 from bot.domain.programme import parse_programme
-from bot.fakeapi import FakeTelegram, SentMessage
 from bot.jobs.dispatcher import CONCURRENCY
+from bot.sandbox.fakeapi import FakeTelegram, SentMessage
 from bot.store import broadcasts, outbox, programmes
 from bot.store.db import open_database
 from bot.store.outbox import Planned

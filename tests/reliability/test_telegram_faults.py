@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.jobs.dispatcher import CONCURRENCY
+from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.store import outbox
 from bot.store.outbox import Planned
 from tests.e2e.world import World

@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain.programme import parse_programme
-from bot.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
 from bot.runtime import halt, launch
-from bot.store import people, programmes
-from bot.store.db import open_database
+from bot.sandbox.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
+from bot.store import journal, outbox, people, programmes
+from bot.store.db import Database, open_database
 from bot.tg.context import PitstopApplication
 
-PROGRAMME_FILE = Path(__file__).resolve().parent.parent / "programmes" / "pitstop-den-haag.toml"
+PROGRAMME_FILE = Path(__file__).resolve().parents[2] / "programmes" / "pitstop-den-haag.toml"
 ZONE = ZoneInfo("Europe/Amsterdam")
 START = datetime(2026, 11, 25, 7, 0, tzinfo=ZONE)
 END = datetime(2026, 12, 9, 12, 0, tzinfo=ZONE)
@@ -164,10 +164,7 @@ class Demo:
         last = -1
         for _ in range(1000):
             await self.fake.wait_idle(timeout=5.0, settle=0.02)
-            due = await db.scalar(
-                "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending') AND due_at <= ?",
-                (self.clock.now().astimezone(UTC).isoformat(timespec="microseconds"),),
-            )
+            due = await outbox.due_count(db, self.clock.now())
             calls = sum(self.fake.requests.values()) - self.fake.requests["getUpdates"]
             quiet = quiet + 1 if (not due and calls == last) else 0
             last = calls
@@ -344,10 +341,10 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
         # The weeks go by: the clock jumps to whatever is due next.
         while clock.now() < END:
             await demo.app.services.dispatcher.plan()
-            next_due = await db.scalar("SELECT min(due_at) FROM outbox WHERE status = 'pending'")
+            next_due = await outbox.next_due(db)
             moments = [END.astimezone(UTC)]
-            if next_due:
-                moments.append(datetime.fromisoformat(next_due))
+            if next_due is not None:
+                moments.append(next_due)
             if demo.agenda:
                 moments.append(demo.agenda[0][0])
             target = max(min(moments), clock.now())
@@ -371,28 +368,20 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def summarise(db: object, fake: FakeTelegram) -> Summary:
+async def summarise(db: Database, fake: FakeTelegram) -> Summary:
     """Counts what happened, and checks the digest against every private reflection."""
-    from bot.store.db import Database
-
-    assert isinstance(db, Database)
-    count = db.scalar
+    written = await journal.totals(db)
     summary = Summary(
-        people=int(await count("SELECT count(*) FROM person") or 0),
-        prompts_sent=int(await count("SELECT count(*) FROM outbox WHERE kind = 'prompt' AND status = 'sent'") or 0),
-        reflections=int(await count("SELECT count(*) FROM reflection") or 0),
-        shared=int(await count("SELECT count(*) FROM reflection WHERE visibility != 'private'") or 0),
-        private=int(await count("SELECT count(*) FROM reflection WHERE visibility = 'private'") or 0),
-        digests_delivered=int(await count("SELECT count(*) FROM outbox WHERE kind = 'digest' AND status = 'sent'") or 0),
-        broadcasts_delivered=int(await count("SELECT count(*) FROM outbox WHERE kind = 'broadcast' AND status = 'sent'") or 0),
-        reminders_sent=int(await count(  # alone, or carried by the day's prompt
-            "SELECT count(*) FROM outbox WHERE kind = 'reminder'"
-            " AND (status = 'sent' OR (status = 'cancelled' AND last_error LIKE 'carried by %'))") or 0),
+        people=await people.count(db),
+        prompts_sent=await outbox.delivered(db, "prompt"),
+        reflections=written.reflections,
+        shared=written.shared,
+        private=written.private,
+        digests_delivered=await outbox.delivered(db, "digest"),
+        broadcasts_delivered=await outbox.delivered(db, "broadcast"),
+        reminders_sent=await outbox.delivered(db, "reminder"),  # alone, or carried by the day's prompt
     )
-    private_texts = [r[0] for r in await db.fetchall(
-        "SELECT text FROM reflection_part JOIN reflection ON reflection.id = reflection_part.reflection_id"
-        " WHERE reflection.visibility != 'shared' AND text != ''"
-    )]
+    private_texts = await journal.texts_not_shared_whole(db)
     digests = [plain(m) for m in fake.sent(GROUP.id)]
     summary.private_text_in_digest = any(text in d for text in private_texts for d in digests)
     return summary

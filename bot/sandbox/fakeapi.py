@@ -13,7 +13,7 @@ in production: HTML that Telegram cannot parse, texts over 4096 characters, call
 64 bytes, editing a message into the same text, replying to a message that is gone, long
 polling from two processes at once, polling while a webhook is set.
 
-``python -m bot.fakeapi --port 8081`` serves it on its own; the ``/_fake/...`` HTTP endpoints
+``python -m bot.sandbox.fakeapi --port 8081`` serves it on its own; the ``/_fake/...`` HTTP endpoints
 let another process drive it (see ``_ControlApi``).
 """
 
@@ -49,7 +49,7 @@ _LOG = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 
 # Update types Telegram delivers when getUpdates never named any (the documented default).
-_DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+_EXCLUDED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 # Telegram accepts uploads up to 50 MB; a little headroom for the multipart framing.
 _MAX_UPLOAD = 52 * 1024 * 1024
 _TEXT_LIMIT = 4096
@@ -1046,7 +1046,7 @@ class FakeTelegram:
         def wanted(update: JSONDict) -> bool:
             kind = next(k for k in update if k != "update_id")
             if allowed is None:
-                return kind not in _DEFAULT_EXCLUDED_UPDATES
+                return kind not in _EXCLUDED_BY_DEFAULT
             return kind in allowed
 
         if not all(wanted(u) for u in self._updates):
@@ -1844,7 +1844,7 @@ class _ControlApi:
 
 
 # --------------------------------------------------------------------------------------------
-# python -m bot.fakeapi
+# python -m bot.sandbox.fakeapi
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -1877,7 +1877,7 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Serve a fake Telegram until Ctrl-C / SIGTERM; prints the base URL first."""
     parser = argparse.ArgumentParser(
-        prog="python -m bot.fakeapi", description="Serve a fake Telegram Bot API."
+        prog="python -m bot.sandbox.fakeapi", description="Serve a fake Telegram Bot API."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")

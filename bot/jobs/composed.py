@@ -1,0 +1,38 @@
+"""The one shape every composer gives: the message a claimed outbox row becomes, or why it does not go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardMarkup
+
+from bot.domain.plans import Planned
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A message ready to send, or the reason it must not be sent."""
+
+    text: str = ""
+    keyboard: InlineKeyboardMarkup | None = None  # under the first part
+    cancel_reason: str | None = None
+    prompt_key: str | None = None
+    module_key: str | None = None
+    more: tuple[str, ...] = ()  # further messages of a long text, sent after the first
+    cancel_status: str = "cancelled"  # the status a row gets when it is not sent
+    expand: tuple[Planned, ...] = ()  # rows to plan instead of this one
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Gives every message of the text, the first and the further parts."""
+        return (self.text, *self.more)
+
+    @property
+    def goes(self) -> bool:
+        """Gives whether the row is sent (no reason to cancel it)."""
+        return self.cancel_reason is None
+
+
+def cancelled(reason: str, status: str = "cancelled", expand: tuple[Planned, ...] = ()) -> Composed:
+    """Gives the answer for a row that must not be sent: why, the status it gets, and rows to plan instead."""
+    return Composed(cancel_reason=reason, cancel_status=status, expand=expand)
