@@ -9,7 +9,7 @@ nothing of bot/):
 longest entry it starts with. The bottom layer holds, besides bot/domain/, the three small modules
 that import nothing of bot/ and are used from every layer: `config` (the settings), `clock` (the one
 `Clock`) and `logs` (redaction of what must never be logged). `chart` draws the /stats picture and sits
-beside `render`. `sandbox` (the fake Bot API and the demo: not the product) does not exist yet, so
+beside `render`, as does `story` (the pulse chart and the story's PDF). `sandbox` (the fake Bot API and the demo: not the product) does not exist yet, so
 `bot.demo` and `bot.fakeapi` are placed there where they stand today.
 
 Read with `ast`, never imported, three rules hold for every `import` of a bot/ module:
@@ -41,7 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("bot.runtime",)),
     ("tg", ("bot.tg",)),
     ("jobs", ("bot.jobs",)),
-    ("services, buttons, render", ("bot.services", "bot.buttons", "bot.render", "bot.chart")),
+    ("services, buttons, render", ("bot.services", "bot.buttons", "bot.render", "bot.chart", "bot.story")),
     ("store", ("bot.store",)),
     ("domain", ("bot.domain", "bot.config", "bot.clock", "bot.logs")),
 )

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.buttons import CaseRoundButton, PromptButton
 from bot.domain.choice import choose_prompt
 from bot.domain.programme import Event, Phase, Position, locate
+from bot.jobs import pulse
 from bot.render import Renderer, day_text
 from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database
@@ -45,6 +46,7 @@ class Composed:
     more: tuple[str, ...] = ()  # further messages of a long text, sent after the first
     cancel_status: str = "cancelled"  # the status a row gets when it is not sent
     expand: tuple[outbox.Planned, ...] = ()  # rows to plan instead of this one
+    document: tuple[str, bytes] | None = None  # a file (name, content) sent with the text as its caption
 
 
 async def where_is(db: Database, person: people.Person, now: datetime) -> Where | None:
@@ -87,7 +89,7 @@ def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKe
 async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
     """Gives the message for a claimed row, fitted into the person's day (bot.jobs.daily)."""
     composed = await _compose_row(db, render, row, now)
-    if row.kind in ("prompt", "follow_up", "case_round", "reminder"):
+    if row.kind in ("prompt", "follow_up", "case_round", "reminder", "pulse"):
         from bot.jobs.daily import fit
 
         return await fit(db, render, row, composed, now)
@@ -133,6 +135,9 @@ async def _compose_row(db: Database, render: Renderer, row: OutboxRow, now: date
         return Composed(text) if reason is None else Composed(cancel_reason=reason)
     if row.kind == "case_round":
         return await _compose_case_round(db, render, row, now)
+    if row.kind in ("pulse", "story"):
+        sending = await pulse.compose(db, render, row, now)
+        return Composed(sending.text, sending.keyboard, cancel_reason=sending.cancel_reason, document=sending.document)
     if row.kind == "notice":
         language = row.payload.get("language", "en")
         if row.person_id is not None:
