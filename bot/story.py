@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib.util
 import io
 import textwrap
+import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,8 +35,7 @@ BODY, SMALL, TITLE, SECTION, SUB = 13, 10.5, 20, 16, 13.5  # points
 LINE = 1.45  # line height as a multiple of the type size
 PT = 25.4 / 72  # mm per point
 FONT = "DejaVu"
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",
-              "BI": "DejaVuSans-BoldOblique.ttf"}
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}  # the styles used
 
 
 # --------------------------------------------------------------------------- the pulse chart
@@ -44,6 +44,14 @@ FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans
 def pulse_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[int | None]], axis: str) -> bytes:
     """Gives a PNG of CHART_WIDTH × CHART_HEIGHT: one line per capacity over the moments in `labels`
     (a module's start or end), scores 1–5 on the y axis (named `axis`); a line steps over a skipped moment."""
+    with _DRAWING:  # matplotlib is not thread-safe, and charts are drawn off the event loop
+        return _draw(title, labels, series, axis)
+
+
+_DRAWING = threading.Lock()
+
+
+def _draw(title: str, labels: Sequence[str], series: Mapping[str, Sequence[int | None]], axis: str) -> bytes:
     from matplotlib.figure import Figure  # noqa: PLC0415 -- lazily: a third of a second at start-up otherwise
 
     figure = Figure(figsize=(CHART_WIDTH / CHART_DPI, CHART_HEIGHT / CHART_DPI), dpi=CHART_DPI)
@@ -173,8 +181,9 @@ def story_pdf(markup: str, chart: bytes | None, title: str, author: str, languag
     pdf.set_lang(language)
     pdf.add_page()
     width = pdf.w - 2 * MARGIN
+    widths: dict[tuple[str, float], dict[str, float]] = {}  # each word's width per style and size, measured once
     for block in blocks(markup):
-        _write(pdf, block, chart, width)
+        _write(pdf, block, chart, width, widths)
     return bytes(pdf.output())
 
 
@@ -191,7 +200,9 @@ STYLES: dict[str, tuple[str, float, tuple[int, int, int], float]] = {
 }
 
 
-def _write(pdf: Any, block: Block, chart: bytes | None, width: float) -> None:
+def _write(
+    pdf: Any, block: Block, chart: bytes | None, width: float, known: dict[tuple[str, float], dict[str, float]]
+) -> None:
     if block.kind == "gap":
         pdf.ln(BODY * PT * 0.6)
         return
@@ -216,5 +227,40 @@ def _write(pdf: Any, block: Block, chart: bytes | None, width: float) -> None:
         indent = 5.0
     if block.kind in ("section", "title") and pdf.get_y() + size * PT * LINE * 3 > pdf.h - MARGIN:
         pdf.add_page()  # a heading never stands alone at the foot of a page
-    pdf.set_x(pdf.l_margin + indent)
-    pdf.multi_cell(width - indent, size * PT * LINE, text, new_x="LMARGIN", new_y="NEXT")
+    height = size * PT * LINE
+    widths = known.setdefault((style, size), {})
+
+    def measure(chunk: str) -> float:
+        if chunk not in widths:
+            widths[chunk] = pdf.get_string_width(chunk)
+        return float(widths[chunk])
+
+    for line in wrap(text, measure, width - indent):
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.cell(width - indent, height, line, new_x="LMARGIN", new_y="NEXT")
+
+
+def wrap(text: str, measure: Callable[[str], float], width: float) -> list[str]:
+    """Gives text broken into lines that fit `width`: at spaces, a word longer than a line cut in pieces,
+    the text's own line breaks kept. Measures words, not characters (fpdf2's multi_cell measures the
+    line again for every character it adds, which made a year's story take three times as long)."""
+    lines: list[str] = []
+    space = measure(" ")
+    for paragraph in text.split("\n"):
+        line, used = "", 0.0
+        for word in paragraph.split(" "):
+            size = measure(word)
+            while size > width:  # a word wider than the page: on lines of its own, cut where it must
+                if line:
+                    lines.append(line)
+                    line, used = "", 0.0
+                cut = max((n for n in range(1, len(word) + 1) if measure(word[:n]) <= width), default=1)
+                lines.append(word[:cut])
+                word = word[cut:]
+                size = measure(word)
+            if line and used + space + size > width:
+                lines.append(line)
+                line, used = "", 0.0
+            line, used = (f"{line} {word}", used + space + size) if line else (word, size)
+        lines.append(line)
+    return lines

@@ -95,3 +95,14 @@ def test_pulse_buttons_write_short_data_and_nothing_else_parses() -> None:
         assert pressed.data == data and buttons.parse(data) == pressed
     for forged in ("pu:12:c:6", "pu:12:c:0", "pu:12:q:3", "pu:-1:c:3", "pu:12:c:", "pu:12:c:3:x", "pu:012:c:3"):
         assert buttons.parse(forged) is None, forged
+
+
+def test_lines_are_broken_at_spaces_and_a_word_longer_than_a_line_is_cut() -> None:
+    from bot.story import wrap
+
+    assert wrap("aaa bbb ccc dddd", len, 8) == ["aaa bbb", "ccc dddd"]
+    assert wrap("x " + "y" * 20 + " z", len, 8) == ["x", "yyyyyyyy", "yyyyyyyy", "yyyy z"]
+    assert wrap("one\n\ntwo", len, 8) == ["one", "", "two"]
+    text = "Vandaag liet ik het team zelf beslissen — dat was lastig. " * 30
+    assert all(len(line) <= 30 for line in wrap(text, len, 30))
+    assert " ".join(" ".join(wrap(text, len, 30)).split()) == " ".join(text.split())
