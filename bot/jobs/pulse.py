@@ -63,16 +63,18 @@ def story_key(person_id: int, programme_id: int, module_key: str) -> str:
 
 async def plan_journey(db: Database, now: datetime) -> int:
     """Plans the pulses and stories of the next week for every active participant; gives how many rows
-    it added. Planning again adds nothing (the keys), so the hourly run is cheap."""
+    it added or moved. Planning again adds nothing (the keys), so the hourly run is cheap; a row still
+    to come moves when the person's settings (hour, days, a pause) put it at another moment."""
     rows = await db.fetchall(
         "SELECT membership.person_id, membership.programme_id, membership.learning_set_id FROM membership"
         " JOIN person ON person.id = membership.person_id WHERE membership.role = 'participant'"
         " AND person.status = 'active' ORDER BY membership.id"
     )
     latest = {r[0]: r[1] for r in rows}  # the programme joined last, as the daily planner does
-    planned = {r[0]: datetime.fromisoformat(r[1]) for r in await db.fetchall(
-        "SELECT dedupe_key, due_at FROM outbox WHERE kind IN ('pulse', 'story')"
-    )}
+    rows = await db.fetchall("SELECT dedupe_key, due_at, status, id FROM outbox WHERE kind IN ('pulse', 'story')")
+    planned = {r[0]: datetime.fromisoformat(r[1]) for r in rows}
+    # Rows still to come are planned again as if new, so that they follow the settings of the moment.
+    coming = {r[0]: r[3] for r in rows if r[2] == "pending" and datetime.fromisoformat(r[1]) > now}
     found: dict[int, StoredProgramme | None] = {}
     wanted: list[Planned] = []
     for person_id, programme_id in latest.items():
@@ -82,11 +84,18 @@ async def plan_journey(db: Database, now: datetime) -> int:
         person = await people.get_person(db, person_id)
         if stored is None or person is None or not stored.programme.modules:
             continue
-        wanted += _wanted(person, stored, planned, now)
+        known = {key: due for key, due in planned.items() if key not in coming}
+        wanted += _wanted(person, stored, known, now)
     fresh = [p for p in wanted if p.dedupe_key not in planned]
+    moved = [(outbox.ts(p.due_at), coming[p.dedupe_key]) for p in wanted
+             if p.dedupe_key in coming and p.due_at != planned[p.dedupe_key] and p.due_at > now]
     if fresh:
         await outbox.plan(db, fresh, now)
-    return len(fresh)
+    if moved:
+        async with db.transaction() as conn:
+            await conn.executemany("UPDATE outbox SET due_at = ? WHERE id = ? AND status = 'pending'", moved)
+        log.info("journey rows moved to new settings count=%d", len(moved))
+    return len(fresh) + len(moved)
 
 
 def _wanted(person: Person, stored: StoredProgramme, planned: dict[str, datetime], now: datetime) -> list[Planned]:
