@@ -29,6 +29,7 @@ JournalAction = Literal["u", "o", "c", "d", "y", "n", "x"]  # make private, open
 Setting = Literal["language", "timezone", "hour", "days", "activity", "cancel"]
 Audience = Literal["p", "s", "f"]  # a programme, a set, a programme's facilitators
 BroadcastAction = Literal["send", "when", "cancel"]
+PulseCapacity = Literal["c", "r", "i", "x"]  # cognitive, relational, intervention, cross-boundary
 
 
 def _join(*parts: object) -> str:
@@ -242,6 +243,19 @@ class RemindersButton:
         return _join("rm", "mute" if self.mute else "unmute", self.programme_id)
 
 
+@dataclass(frozen=True)
+class PulseButton:
+    """A score (1–5) or *skip* for one capacity of a sent pulse: `pu:<outbox id>:<c|r|i|x>:<1-5|s>`."""
+
+    outbox_id: int
+    capacity: PulseCapacity
+    score: int | None  # None: skipped
+
+    @property
+    def data(self) -> str:
+        return _join("pu", self.outbox_id, self.capacity, "s" if self.score is None else self.score)
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
@@ -250,7 +264,7 @@ BroadcastButton = AudienceButton | DraftButton
 
 Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
-    | SettingButton | BroadcastButton | RemindersButton
+    | SettingButton | BroadcastButton | RemindersButton | PulseButton
 )
 
 
@@ -282,6 +296,8 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"bc:aud:{_choice(get_args(Audience))}:{ID}", lambda a, i: AudienceButton(a, int(i))),
     (rf"bc:{_choice(get_args(BroadcastAction))}:{ID}", lambda a, i: DraftButton(a, int(i))),
     (rf"rm:(mute|unmute):{ID}", lambda a, i: RemindersButton(a == "mute", int(i))),
+    (rf"pu:{ID}:{_choice(get_args(PulseCapacity))}:([1-5]|s)",
+     lambda i, c, v: PulseButton(int(i), c, None if v == "s" else int(v))),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -32,3 +32,4 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
     assert summary.digests_delivered == 1 and not summary.private_text_in_digest
     assert summary.prompts_sent >= 25 and summary.reflections >= 10 and summary.shared >= 5
     assert "── Summary" in transcript
+    assert "Sanne → /story" in transcript and "bot → Sanne: [file mijn-pitstop-verhaal-2026-12-09.pdf" in transcript

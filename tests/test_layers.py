@@ -9,7 +9,8 @@ nothing of bot/):
 longest entry it starts with. The bottom layer holds, besides bot/domain/, the three small modules
 that import nothing of bot/ and are used from every layer: `config` (the settings), `clock` (the one
 `Clock`) and `logs` (redaction of what must never be logged). `chart` draws the /stats picture and sits
-beside `render`. `sandbox` holds the fake Bot API and the demo: not the product, above it all but the CLI.
+beside `render`, as does `story` (the pulse chart and the story's PDF). `sandbox` holds the fake Bot API and
+the demo: not the product, above it all but the CLI.
 
 Read with `ast`, never imported, three rules hold for every `import` of a bot/ module:
 (a) it does not climb to a layer above its own;
@@ -38,7 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("bot.runtime",)),
     ("tg", ("bot.tg",)),
     ("jobs", ("bot.jobs",)),
-    ("services, buttons, render", ("bot.services", "bot.buttons", "bot.render", "bot.chart")),
+    ("services, buttons, render", ("bot.services", "bot.buttons", "bot.render", "bot.chart", "bot.story")),
     ("store", ("bot.store",)),
     ("domain", ("bot.domain", "bot.config", "bot.clock", "bot.logs")),
 )

@@ -107,6 +107,17 @@ SAMPLES: dict[str, object] = {
     "visibility": "shared",
     "follow_up": True,
     "media": ["voice"],
+    # the pulse and my story
+    "capacity": "cross-boundary",
+    "moment": "end",
+    "scores": [{"name": "Making sense", "score": 4}, {"name": "Stepping in", "score": None}],
+    "score": 3,
+    "changed": True,
+    "same": False,
+    "moments": 3,
+    "trend": [{"name": "Making sense", "first": 2, "last": 4, "count": 3},
+              {"name": "Across boundaries", "first": None, "last": None, "count": 0}],
+    "at": "programme",
 }
 
 
@@ -192,6 +203,12 @@ EXPORT_SAMPLE = {
                             "status": "done", "created": "2027-04-01T07:00:00+00:00", "scheduled": None,
                             "finished": "2027-04-01T07:01:00+00:00"}],
     "actions_recorded": [{"at": "2027-04-01T07:00:00+00:00", "action": "broadcast", "detail": "set=1 count=3"}],
+    "pulse_answers": [{"programme": "CPM", "module": "m2", "module_title": "The Person", "moment": "start",
+                       "capacity": "relational", "score": 4, "answered": "2027-04-01T07:00:00+00:00",
+                       "learning_set": "Set A"},
+                      {"programme": "CPM", "module": "m2", "module_title": "The Person", "moment": "end",
+                       "capacity": "intervention", "score": None, "answered": "2027-05-30T07:00:00+00:00",
+                       "learning_set": None}],
 }
 
 
@@ -255,7 +272,8 @@ def every_label(language: str) -> list[str]:
     """Gives every button label of a language, each macro called with a sample argument."""
     module = RENDER.env.get_template(f"{language}/buttons.j2").make_module()
     samples = {"kind": "residential", "zone": "Europe/London", "day": 2, "code": "nl", "on": True, "date": "2 Dec 2026",
-               "title": "CPM", "name": "Set A", "count": 3, "number": 3, "words": "I noticed…"}
+               "title": "CPM", "name": "Set A", "count": 3, "number": 3, "words": "I noticed…",
+               "capacity": "relational", "module": "The Person", "moment": "start"}
     labels = []
     for name in dir(module):
         macro = getattr(module, name)

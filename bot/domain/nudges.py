@@ -19,7 +19,8 @@ EVENING_HOUR = 20  # during a residential week the day's one prompt comes at the
 QUIET_FROM, QUIET_UNTIL = 22, 7  # local hours in which a snoozed prompt does not come back
 # Which of a day's questions goes when the daily budget allows fewer than are planned; reminders
 # are not among them: they ride along with the day's question (or go alone when there is none).
-QUESTION_PRIORITY = {"case_round": 3, "follow_up": 2, "prompt": 1}
+# The pulse goes first: it comes twice a module and its moment cannot move (bot.domain.pulse).
+QUESTION_PRIORITY = {"pulse": 4, "case_round": 3, "follow_up": 2, "prompt": 1}
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class DayMessage:
     """A bot-initiated message planned or sent for one person on one local day."""
 
     id: int
-    kind: str  # prompt | follow_up | case_round | reminder
+    kind: str  # prompt | follow_up | case_round | pulse | reminder
     due: datetime
     out: bool  # sent, or on its way: it counts whatever its priority
 

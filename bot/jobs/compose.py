@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.buttons import PromptButton
 from bot.domain.choice import choose_prompt
 from bot.domain.programme import Event, Phase, Position, locate
-from bot.jobs import broadcasts, daily, reminders, sets
+from bot.jobs import broadcasts, daily, pulse, reminders, sets
 from bot.jobs.composed import Composed, cancelled
 from bot.render import Renderer, day_text
 from bot.store import journal, outbox, people, programmes
@@ -64,7 +64,7 @@ def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKe
     )
 
 
-IN_THE_DAY = ("prompt", "follow_up", "case_round", "reminder")  # the kinds the daily budget counts
+IN_THE_DAY = ("prompt", "follow_up", "case_round", "reminder", "pulse")  # the kinds the daily budget counts
 
 
 async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
@@ -87,6 +87,9 @@ async def compose_alone(db: Database, render: Renderer, row: OutboxRow, now: dat
         return await reminders.compose_reminder(db, render, row, now)
     if row.kind == "case_round":
         return await sets.compose_case_round(db, render, row, now)
+    if row.kind in ("pulse", "story"):
+        sending = await pulse.compose(db, render, row, now)
+        return Composed(sending.text, sending.keyboard, cancel_reason=sending.cancel_reason, document=sending.document)
     if row.kind == "notice":
         return await _compose_notice(db, render, row)
     return cancelled(f"no composer for {row.kind}")

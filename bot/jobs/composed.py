@@ -21,6 +21,7 @@ class Composed:
     more: tuple[str, ...] = ()  # further messages of a long text, sent after the first
     cancel_status: str = "cancelled"  # the status a row gets when it is not sent
     expand: tuple[Planned, ...] = ()  # rows to plan instead of this one
+    document: tuple[str, bytes] | None = None  # a file (name, content) sent with the text as its caption
 
     @property
     def texts(self) -> tuple[str, ...]:

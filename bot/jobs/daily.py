@@ -25,7 +25,7 @@ from bot.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
-QUESTIONS = ("prompt", "follow_up", "case_round")
+QUESTIONS = ("prompt", "follow_up", "case_round", "pulse")
 WAIT_AFTER = timedelta(minutes=1)  # a reminder waiting for the day's question comes this long after it, if alone
 
 
@@ -77,6 +77,8 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
         if row.id not in winners:
             log.info("over the daily budget outbox=%d kind=%s person=%d", row.id, row.kind, person.id)
             return cancelled("daily budget")
+        if row.kind == "pulse":
+            return composed  # it moves to its next question in place as it is answered: nothing rides along
     else:
         # A reminder waits for the day's question, once, when one is still to come today.
         questions = [r for r in others if r.kind in QUESTIONS and r.status == "pending" and r.due_at > now]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from telegram import Bot, Message
+from telegram import Bot, InputFile, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -27,7 +27,7 @@ from telegram.error import (
 )
 
 from bot.domain import plans
-from bot.jobs import compose
+from bot.jobs import compose, pulse
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.pacing import Pacer
 from bot.jobs.planner import plan_everyone
@@ -126,7 +126,8 @@ class Dispatcher:
         planned = await plan_everyone(self.services.db, now)
         digests = await plan_sets(self.services.db, now)
         reminders = await plan_reminders(self.services.db, now)
-        log.info("planner ran people=%d digests=%d reminders=%d", planned, digests, reminders)
+        journey = await pulse.plan_journey(self.services.db, now)
+        log.info("planner ran people=%d digests=%d reminders=%d journey=%d", planned, digests, reminders, journey)
 
     def request_stop(self) -> None:
         """Asks the run in progress to claim nothing more and end once what is in flight is recorded."""
@@ -215,7 +216,10 @@ class Dispatcher:
             part = Part(index, len(parts))
             sending = True
             try:
-                message = await self._send(bot, row, parts[index], composed.keyboard if index == 0 else None)
+                message = await self._send(
+                    bot, row, parts[index], composed.keyboard if index == 0 else None,
+                    composed.document if index == 0 else None,
+                )
             except TelegramError as exc:
                 return await self._refused(row, exc, part)
             if index + 1 < len(parts):
@@ -278,8 +282,14 @@ class Dispatcher:
         await outbox.mark(db, row.id, "failed", f"{where}{kind}: {exc.message}"[:200])
         return "failed"
 
-    async def _send(self, bot: Bot, row: OutboxRow, text: str, keyboard: Any) -> Message:
+    async def _send(
+        self, bot: Bot, row: OutboxRow, text: str, keyboard: Any, document: tuple[str, bytes] | None = None
+    ) -> Message:
         async with self.pacer.slot(row.chat_id):
+            if document is not None:  # a story: the file, the text as its caption
+                name, content = document
+                return await bot.send_document(row.chat_id, InputFile(content, filename=name), caption=text,
+                                               reply_markup=keyboard)
             return await bot.send_message(row.chat_id, text, reply_markup=keyboard)
 
     async def _group_migrated(self, row: OutboxRow, new_chat_id: int) -> None:

@@ -333,6 +333,11 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
 
         demo.at(datetime(2026, 12, 4, 17, 0, tzinfo=ZONE), look_at_digest)
 
+        async def story() -> None:  # her journey so far, as a PDF only she receives
+            await demo.say(SANNE, "/story")
+
+        demo.at(datetime(2026, 12, 9, 10, 30, tzinfo=ZONE), story)
+
         async def stats() -> None:
             await demo.say(FEMKE, "/stats")
 

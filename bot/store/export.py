@@ -20,12 +20,13 @@ class Holdings:
     messages: list[dict[str, Any]] = field(default_factory=list)
     broadcasts: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    pulse: list[dict[str, Any]] = field(default_factory=list)  # pulse answers, per module and moment
 
 
 async def holdings(db: Database, person_id: int) -> Holdings | None:
     """Gives the rows about a person: their record, invites (with the e-mail of an import), roles,
     what they shared where and which digest carried it, cases, messages planned and sent, broadcasts
-    they wrote and their recorded actions. None when the person is not known."""
+    they wrote, their recorded actions and their pulse answers. None when the person is not known."""
     person = await db.fetchone("SELECT * FROM person WHERE id = ?", (person_id,))
     if person is None:
         return None
@@ -87,4 +88,12 @@ async def holdings(db: Database, person_id: int) -> Holdings | None:
     actions = [dict(r) for r in await db.fetchall(
         "SELECT at, action, detail FROM audit_log WHERE actor = ? ORDER BY id", (str(person["telegram_id"]),)
     )]
-    return Holdings(dict(person), invites, memberships, shares, cases, messages, broadcasts, actions)
+    pulse = [dict(r) for r in await db.fetchall(
+        "SELECT pulse_answer.module_key, pulse_answer.moment, pulse_answer.capacity, pulse_answer.score,"
+        " pulse_answer.answered_at, programme.title AS programme_title, learning_set.name AS set_name"
+        " FROM pulse_answer JOIN programme ON programme.id = pulse_answer.programme_id"
+        " LEFT JOIN learning_set ON learning_set.id = pulse_answer.learning_set_id WHERE pulse_answer.person_id = ?"
+        " ORDER BY pulse_answer.answered_at, pulse_answer.id",
+        (person_id,),
+    )]
+    return Holdings(dict(person), invites, memberships, shares, cases, messages, broadcasts, actions, pulse)

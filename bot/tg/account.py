@@ -415,6 +415,10 @@ async def export_payload(context: PitstopContext, person: Person) -> dict[str, A
             for b in held.broadcasts
         ],
         "actions_recorded": [{"at": a["at"], "action": a["action"], "detail": a["detail"]} for a in held.actions],
+        "pulse_answers": [{"programme": p["programme_title"], "module": p["module_key"],
+                           "module_title": by_key.get(p["module_key"], ""), "moment": p["moment"],
+                           "capacity": p["capacity"], "score": p["score"], "answered": p["answered_at"],
+                           "learning_set": p["set_name"]} for p in held.pulse],
     }
 
 

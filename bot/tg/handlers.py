@@ -24,6 +24,7 @@ from bot.store import people
 from bot.store.people import Person
 from bot.store.programmes import StoredProgramme
 from bot.tg import account, facilitators, menus, onboarding, reflections, roles, sharing, stats
+from bot.tg import pulse as journey
 from bot.tg.common import language_of, open_question, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -43,6 +44,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         ("resume", run_resume),
         ("export", run_export),
         ("forget", run_forget),
+        ("pulse", run_pulse),
+        ("story", run_story),
     ):
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
     app.add_handler(CommandHandler("digest", run_digest, filters=PRIVATE))
@@ -179,6 +182,18 @@ async def run_forget(update: Update, context: PitstopContext) -> None:
     await account.ask_forget(update, context, person)
 
 
+async def run_pulse(update: Update, context: PitstopContext) -> None:
+    """Shows the person's own pulse over time, as a chart and in words."""
+    if (person := await _ready(update, context)) is not None:
+        await journey.show_pulse(update, context, person)
+
+
+async def run_story(update: Update, context: PitstopContext) -> None:
+    """Sends the person their story so far as a PDF."""
+    if (person := await _ready(update, context)) is not None:
+        await journey.send_story(update, context, person)
+
+
 async def run_stats(update: Update, context: PitstopContext) -> None:
     """Shows participation in the programmes the person leads, as counts and a chart."""
     if (found := await _leader(update, context)) is not None:
@@ -301,6 +316,8 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await facilitators.press_broadcast(update, context, person, pressed)
     elif isinstance(pressed, buttons.RemindersButton):
         await facilitators.press_reminders(update, context, person, pressed)
+    elif isinstance(pressed, buttons.PulseButton):
+        await journey.press_pulse(update, context, person, pressed)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 
