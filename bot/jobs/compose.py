@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import CaseRoundButton, PromptButton
 from bot.domain.choice import choose_prompt
+from bot.jobs.briefs import compose_brief
 from bot.domain.programme import Event, Phase, Position, locate
 from bot.render import Renderer, day_text
 from bot.store import journal, outbox, people, programmes
@@ -45,6 +46,8 @@ class Composed:
     more: tuple[str, ...] = ()  # further messages of a long text, sent after the first
     cancel_status: str = "cancelled"  # the status a row gets when it is not sent
     expand: tuple[outbox.Planned, ...] = ()  # rows to plan instead of this one
+    photo: bytes | None = None  # a picture sent after the text (a brief's chart), with its caption
+    caption: str = ""
 
 
 async def where_is(db: Database, person: people.Person, now: datetime) -> Where | None:
@@ -133,6 +136,11 @@ async def _compose_row(db: Database, render: Renderer, row: OutboxRow, now: date
         return Composed(text) if reason is None else Composed(cancel_reason=reason)
     if row.kind == "case_round":
         return await _compose_case_round(db, render, row, now)
+    if row.kind == "brief":
+        brief = await compose_brief(db, render, row, now)
+        if brief.reason is not None or not brief.texts:
+            return Composed(cancel_reason=brief.reason or "empty")
+        return Composed(brief.texts[0], more=brief.texts[1:], photo=brief.chart, caption=brief.caption)
     if row.kind == "notice":
         language = row.payload.get("language", "en")
         if row.person_id is not None:

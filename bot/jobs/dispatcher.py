@@ -27,6 +27,7 @@ from telegram.error import (
 )
 
 from bot.jobs import compose
+from bot.jobs.briefs import plan_briefs
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.pacing import Pacer
 from bot.services import Services
@@ -126,7 +127,8 @@ class Dispatcher:
         planned = await plan_everyone(self.services.db, now)
         digests = await plan_sets(self.services.db, now)
         reminders = await plan_reminders(self.services.db, now)
-        log.info("planner ran people=%d digests=%d reminders=%d", planned, digests, reminders)
+        briefs = await plan_briefs(self.services.db, now)
+        log.info("planner ran people=%d digests=%d reminders=%d briefs=%d", planned, digests, reminders, briefs)
 
     def request_stop(self) -> None:
         """Asks the run in progress to claim nothing more and end once what is in flight is recorded."""
@@ -208,17 +210,21 @@ class Dispatcher:
                 await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
                 return "expanded" if composed.expand else composed.cancel_status
             parts = (composed.text, *composed.more)
+            total = len(parts) + (composed.photo is not None)  # a picture goes last, as a part of its own
             index = int(row.payload.get("parts_sent", 0))
-            if index >= len(parts):  # composed shorter than before a restart: what it holds has gone
+            if index >= total:  # composed shorter than before a restart: what it holds has gone
                 await outbox.mark_sent(db, row.id, row.telegram_message_id or 0, now)
                 return "sent"
-            part = Part(index, len(parts))
+            part = Part(index, total)
             sending = True
             try:
-                message = await self._send(bot, row, parts[index], composed.keyboard if index == 0 else None)
+                if index == len(parts) and composed.photo is not None:
+                    message = await self._send_photo(bot, row, composed.photo, composed.caption)
+                else:
+                    message = await self._send(bot, row, parts[index], composed.keyboard if index == 0 else None)
             except TelegramError as exc:
                 return await self._refused(row, exc, part)
-            if index + 1 < len(parts):
+            if index + 1 < total:
                 await outbox.mark_part_sent(db, row.id, index + 1, message.message_id)
                 return "part"
             await outbox.mark_sent(
@@ -281,6 +287,10 @@ class Dispatcher:
     async def _send(self, bot: Bot, row: OutboxRow, text: str, keyboard: Any) -> Message:
         async with self.pacer.slot(row.chat_id):
             return await bot.send_message(row.chat_id, text, reply_markup=keyboard)
+
+    async def _send_photo(self, bot: Bot, row: OutboxRow, photo: bytes, caption: str) -> Message:
+        async with self.pacer.slot(row.chat_id):
+            return await bot.send_photo(row.chat_id, photo=photo, caption=caption or None)
 
     async def _group_migrated(self, row: OutboxRow, new_chat_id: int) -> None:
         from bot.store import sharing
