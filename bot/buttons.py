@@ -29,6 +29,7 @@ JournalAction = Literal["u", "o", "c", "d", "y", "n", "x"]  # make private, open
 Setting = Literal["language", "timezone", "hour", "days", "activity", "cancel"]
 Audience = Literal["p", "s", "f"]  # a programme, a set, a programme's facilitators
 BroadcastAction = Literal["send", "when", "cancel"]
+FacilitatorAction = Literal["ask", "whole", "line", "undo", "cancel"]  # for the facilitators only
 
 
 def _join(*parts: object) -> str:
@@ -242,6 +243,19 @@ class RemindersButton:
         return _join("rm", "mute" if self.mute else "unmute", self.programme_id)
 
 
+@dataclass(frozen=True)
+class FacilitatorButton:
+    """Share a reflection (or a line of it) with the set's facilitators only, or undo that:
+    `fc:<reflection id>:<ask|whole|line|undo|cancel>`."""
+
+    reflection_id: int
+    action: FacilitatorAction
+
+    @property
+    def data(self) -> str:
+        return _join("fc", self.reflection_id, self.action)
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
@@ -250,7 +264,7 @@ BroadcastButton = AudienceButton | DraftButton
 
 Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
-    | SettingButton | BroadcastButton | RemindersButton
+    | SettingButton | BroadcastButton | RemindersButton | FacilitatorButton
 )
 
 
@@ -282,6 +296,7 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"bc:aud:{_choice(get_args(Audience))}:{ID}", lambda a, i: AudienceButton(a, int(i))),
     (rf"bc:{_choice(get_args(BroadcastAction))}:{ID}", lambda a, i: DraftButton(a, int(i))),
     (rf"rm:(mute|unmute):{ID}", lambda a, i: RemindersButton(a == "mute", int(i))),
+    (rf"fc:{ID}:{_choice(get_args(FacilitatorAction))}", lambda i, a: FacilitatorButton(int(i), a)),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -167,7 +167,6 @@ async def compose_brief(db: Database, render: Renderer, row: OutboxRow, now: dat
         pulse=[{"moment": p.moment, "answered": p.answered, "shown": p.shown,
                 "averages": [{"capacity": c, "average": format_decimal(a, format="0.0", locale=language)}
                              for c, a in p.averages]} for p in pulse],
-        pulse_module=bool(module),
     )
     chart, caption = None, ""
     if not hidden:

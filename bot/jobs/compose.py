@@ -14,8 +14,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import CaseRoundButton, PromptButton
 from bot.domain.choice import choose_prompt
-from bot.jobs.briefs import compose_brief
 from bot.domain.programme import Event, Phase, Position, locate
+from bot.jobs.briefs import compose_brief
 from bot.render import Renderer, day_text
 from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database

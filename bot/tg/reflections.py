@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.buttons import PromptButton, ShareButton
+from bot.buttons import FacilitatorButton, PromptButton, ShareButton
 from bot.domain.nudges import later_time
 from bot.jobs.compose import Where, where_is
 from bot.jobs.planner import nudge_settings, plan_follow_up
@@ -30,7 +30,8 @@ MAX_TEXT = 4096
 
 
 def share_keyboard(render: Renderer, language: str, reflection_id: int, visibility: str) -> InlineKeyboardMarkup:
-    """Gives the three share choices for a reflection, the current one ticked."""
+    """Gives the share choices for a reflection, one a row, the current one ticked; the last shares it
+    with the set's facilitators only (bot.tg.for_facilitators)."""
     def label(name: str, value: str) -> str:
         return ("✓ " if visibility == value else "") + render.button(language, name)
 
@@ -39,6 +40,8 @@ def share_keyboard(render: Renderer, language: str, reflection_id: int, visibili
         [InlineKeyboardButton(label("share_set", "shared"), callback_data=ShareButton(reflection_id, "shared").data)],
         [InlineKeyboardButton(label("share_takeaway", "takeaway"),
                               callback_data=ShareButton(reflection_id, "takeaway").data)],
+        [InlineKeyboardButton(render.button(language, "for_facilitator"),
+                              callback_data=FacilitatorButton(reflection_id, "ask").data)],
     ])
 
 
