@@ -69,8 +69,10 @@ async def keep_message(
     prompt = await _prompt_answered(context, person, message)
     latest = await journal.latest_brief(db, person.id)
     append_to = None
-    # A shared reflection is closed: what comes after it must not be shared without being asked.
-    if latest is not None and latest.visibility == "private" and now - latest.updated_at <= MERGE_WINDOW:
+    # A shared reflection (with the set or its facilitators) is closed: what comes after it must not be
+    # shared without being asked.
+    if latest is not None and latest.visibility == "private" and not latest.for_facilitators \
+            and now - latest.updated_at <= MERGE_WINDOW:
         # Several messages in a short while are one reflection, unless a reply points elsewhere.
         if prompt is None or prompt.id == latest.outbox_id or message.reply_to_message is None:
             append_to = latest.id
