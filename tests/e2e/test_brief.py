@@ -284,7 +284,7 @@ async def test_the_facilitator_gets_the_brief_the_day_before_with_counts_pulse_c
 
 
 async def test_bad_brief_requests_and_forged_presses_get_a_sentence_and_leak_nothing(world: World) -> None:
-    ids = await setup(world)
+    await setup(world)
     world.clock.set(local("2027-04-12T10:00"))
     ack = await reflect(world, PIA, "A reflection for the facilitator.")
     await share_line_for_facilitator(world, PIA, ack, PIA_LINE)
