@@ -30,6 +30,7 @@ Setting = Literal["language", "timezone", "hour", "days", "activity", "cancel"]
 Audience = Literal["p", "s", "f"]  # a programme, a set, a programme's facilitators
 BroadcastAction = Literal["send", "when", "cancel"]
 PulseCapacity = Literal["c", "r", "i", "x"]  # cognitive, relational, intervention, cross-boundary
+FacilitatorAction = Literal["ask", "whole", "line", "undo", "cancel"]  # for the facilitators only
 
 
 def _join(*parts: object) -> str:
@@ -256,6 +257,19 @@ class PulseButton:
         return _join("pu", self.outbox_id, self.capacity, "s" if self.score is None else self.score)
 
 
+@dataclass(frozen=True)
+class FacilitatorButton:
+    """Share a reflection (or a line of it) with the set's facilitators only, or undo that:
+    `fc:<reflection id>:<ask|whole|line|undo|cancel>`."""
+
+    reflection_id: int
+    action: FacilitatorAction
+
+    @property
+    def data(self) -> str:
+        return _join("fc", self.reflection_id, self.action)
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
@@ -264,7 +278,7 @@ BroadcastButton = AudienceButton | DraftButton
 
 Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
-    | SettingButton | BroadcastButton | RemindersButton | PulseButton
+    | SettingButton | BroadcastButton | RemindersButton | PulseButton | FacilitatorButton
 )
 
 
@@ -298,6 +312,7 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"rm:(mute|unmute):{ID}", lambda a, i: RemindersButton(a == "mute", int(i))),
     (rf"pu:{ID}:{_choice(get_args(PulseCapacity))}:([1-5]|s)",
      lambda i, c, v: PulseButton(int(i), c, None if v == "s" else int(v))),
+    (rf"fc:{ID}:{_choice(get_args(FacilitatorAction))}", lambda i, a: FacilitatorButton(int(i), a)),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

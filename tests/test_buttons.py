@@ -14,6 +14,7 @@ from bot.buttons import (
     DayButton,
     DaysDoneButton,
     DraftButton,
+    FacilitatorButton,
     ForgetButton,
     HourButton,
     JournalEntryButton,
@@ -61,6 +62,7 @@ WRITTEN = [
     (DraftButton("cancel", 4), "bc:cancel:4"),
     (RemindersButton(True, 6), "rm:mute:6"),
     (RemindersButton(False, 6), "rm:unmute:6"),
+    *[(FacilitatorButton(5, a), f"fc:5:{a}") for a in ("ask", "whole", "line", "undo", "cancel")],
 ]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from bot.sandbox.demo import SANNE_CASE, run_demo
+from bot.sandbox.demo import FACILITATOR_LINES, SANNE_CASE, YOUSSEF, run_demo
 
 
 async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story() -> None:
@@ -31,5 +31,10 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
         assert private in transcript and private not in digest
     assert summary.digests_delivered == 1 and not summary.private_text_in_digest
     assert summary.prompts_sent >= 25 and summary.reflections >= 10 and summary.shared >= 5
+    # The day before the meeting Femke gets her brief, with the line Youssef shared for her only.
+    brief = transcript.split("── Mon 07 Dec 2026 08:00", 1)[1].split("bot → Femke (begeleider): Ter voorbereiding: Leergroep 1", 1)[1]
+    brief = brief.split("──", 1)[0]
+    assert FACILITATOR_LINES[YOUSSEF.id] in brief and SANNE_CASE in brief
+    assert FACILITATOR_LINES[YOUSSEF.id] not in digest and "nee te zeggen tegen de wethouder" not in brief
     assert "── Summary" in transcript
     assert "Sanne → /story" in transcript and "bot → Sanne: [file mijn-pitstop-verhaal-2026-12-09.pdf" in transcript

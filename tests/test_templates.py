@@ -118,6 +118,23 @@ SAMPLES: dict[str, object] = {
     "trend": [{"name": "Making sense", "first": 2, "last": 4, "count": 3},
               {"name": "Across boundaries", "first": None, "last": None, "count": 0}],
     "at": "programme",
+    # the facilitator's brief and the share for the facilitator only
+    "asked": True,
+    "meeting_title": "First set meeting: <choosing>",
+    "next_title": "Residential week",
+    "next_date": "Monday 18 January",
+    "next_place": "The Hague",
+    "since_date": "5 Jan 2027",
+    "hidden": False,
+    "counts": {"members": 6, "reflected": 5, "shared": 3, "went_deeper": 1, "intentions": 2, "followed_up": 1},
+    "people": [{"name": "Anna <b>&", "count": 2}],
+    "capacities": [{"capacity": "relational", "count": 2}, {"capacity": "cross-boundary", "count": 1}],
+    "lines": [{"name": "Anna", "text": "Only for you <b>&", "line": True, "date": "4 Jan 2027"}],
+    "pulse": [{"moment": "start", "answered": 5, "shown": True, "averages": [{"capacity": "cognitive", "average": "3.6"}]},
+              {"moment": "end", "answered": 4, "shown": False, "averages": []}],
+    "readers": ["Fiona <b>&"],
+    "already": True,
+    "line": "A line <b>& for you",
 }
 
 

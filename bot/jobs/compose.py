@@ -19,6 +19,7 @@ from bot.buttons import PromptButton
 from bot.domain.choice import choose_prompt
 from bot.domain.programme import Event, Phase, Position, locate
 from bot.jobs import broadcasts, daily, pulse, reminders, sets
+from bot.jobs.briefs import compose_brief
 from bot.jobs.composed import Composed, cancelled
 from bot.render import Renderer, day_text
 from bot.store import journal, outbox, people, programmes
@@ -90,6 +91,11 @@ async def compose_alone(db: Database, render: Renderer, row: OutboxRow, now: dat
     if row.kind in ("pulse", "story"):
         sending = await pulse.compose(db, render, row, now)
         return Composed(sending.text, sending.keyboard, cancel_reason=sending.cancel_reason, document=sending.document)
+    if row.kind == "brief":
+        brief = await compose_brief(db, render, row, now)
+        if brief.reason is not None or not brief.texts:
+            return cancelled(brief.reason or "empty")
+        return Composed(brief.texts[0], more=tuple(brief.texts[1:]), photo=brief.chart, caption=brief.caption)
     if row.kind == "notice":
         return await _compose_notice(db, render, row)
     return cancelled(f"no composer for {row.kind}")

@@ -22,6 +22,8 @@ class Composed:
     cancel_status: str = "cancelled"  # the status a row gets when it is not sent
     expand: tuple[Planned, ...] = ()  # rows to plan instead of this one
     document: tuple[str, bytes] | None = None  # a file (name, content) sent with the text as its caption
+    photo: bytes | None = None  # a picture sent after the text (a brief's chart), with its caption
+    caption: str = ""
 
     @property
     def texts(self) -> tuple[str, ...]:

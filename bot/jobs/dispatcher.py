@@ -28,6 +28,7 @@ from telegram.error import (
 
 from bot.domain import plans
 from bot.jobs import compose, pulse
+from bot.jobs.briefs import plan_briefs
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.pacing import Pacer
 from bot.jobs.planner import plan_everyone
@@ -127,7 +128,9 @@ class Dispatcher:
         digests = await plan_sets(self.services.db, now)
         reminders = await plan_reminders(self.services.db, now)
         journey = await pulse.plan_journey(self.services.db, now)
-        log.info("planner ran people=%d digests=%d reminders=%d journey=%d", planned, digests, reminders, journey)
+        briefs = await plan_briefs(self.services.db, now)
+        log.info("planner ran people=%d digests=%d reminders=%d journey=%d briefs=%d",
+                 planned, digests, reminders, journey, briefs)
 
     def request_stop(self) -> None:
         """Asks the run in progress to claim nothing more and end once what is in flight is recorded."""
@@ -209,20 +212,24 @@ class Dispatcher:
                 await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
                 return "expanded" if composed.expand else composed.cancel_status
             parts = composed.texts
+            total = len(parts) + (composed.photo is not None)  # a picture goes last, as a part of its own
             index = int(row.payload.get("parts_sent", 0))
-            if index >= len(parts):  # composed shorter than before a restart: what it holds has gone
+            if index >= total:  # composed shorter than before a restart: what it holds has gone
                 await outbox.mark_sent(db, row.id, row.telegram_message_id or 0, now)
                 return "sent"
-            part = Part(index, len(parts))
+            part = Part(index, total)
             sending = True
             try:
-                message = await self._send(
-                    bot, row, parts[index], composed.keyboard if index == 0 else None,
-                    composed.document if index == 0 else None,
-                )
+                if index == len(parts) and composed.photo is not None:
+                    message = await self._send_photo(bot, row, composed.photo, composed.caption)
+                else:
+                    message = await self._send(
+                        bot, row, parts[index], composed.keyboard if index == 0 else None,
+                        composed.document if index == 0 else None,
+                    )
             except TelegramError as exc:
                 return await self._refused(row, exc, part)
-            if index + 1 < len(parts):
+            if index + 1 < total:
                 await outbox.mark_part_sent(db, row.id, index + 1, message.message_id)
                 return "part"
             await outbox.mark_sent(
@@ -291,6 +298,10 @@ class Dispatcher:
                 return await bot.send_document(row.chat_id, InputFile(content, filename=name), caption=text,
                                                reply_markup=keyboard)
             return await bot.send_message(row.chat_id, text, reply_markup=keyboard)
+
+    async def _send_photo(self, bot: Bot, row: OutboxRow, photo: bytes, caption: str) -> Message:
+        async with self.pacer.slot(row.chat_id):
+            return await bot.send_photo(row.chat_id, photo=photo, caption=caption or None)
 
     async def _group_migrated(self, row: OutboxRow, new_chat_id: int) -> None:
         db, now = self.services.db, self.services.clock.now()

@@ -62,12 +62,14 @@ ANSWERS: dict[int, list[tuple[str, list[str], str]]] = {
     ],
     YOUSSEF.id: [
         ("ignore", [], ""),
-        ("answer", ["Ik merk dat ik moeite heb om nee te zeggen tegen de wethouder."], "private"),
+        ("answer", ["Ik merk dat ik moeite heb om nee te zeggen tegen de wethouder."], "facilitator"),
         ("ignore", [], ""),
         ("answer", ["Met mijn collega van Financiën een gezamenlijke aanpak voor de begroting gemaakt."], "shared"),
     ],
 }
 TAKEAWAYS = {SANNE.id: "Eerst vragen, dan pas invullen.", TOM.id: "Fewer approval steps, more trust."}
+# A line for the facilitator only (it reaches Femke's brief the day before the meeting, never the group).
+FACILITATOR_LINES = {YOUSSEF.id: "Ik wil graag even met je sparren over hoe ik nee zeg tegen de wethouder."}
 SANNE_CASE = "Twee afdelingen moeten samen één loket voor ondernemers bouwen, maar niemand wil de regie loslaten."
 BROADCAST = "Neem voor Pitstop 2 op 8 december één concrete casus mee uit je eigen werk. Tot dan!"
 
@@ -251,6 +253,13 @@ class Demo:
                 elif share == "takeaway":
                     await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":takeaway")))
                     await self.say(user, TAKEAWAYS[user.id])
+                    confirm = self.last_with(user.id, "cf:")
+                    await self.tap(user, confirm, next(d for _, d in confirm.buttons() if d.endswith(":yes")))
+                elif share == "facilitator":
+                    await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":ask")))
+                    offer = self.last_with(user.id, "fc:")
+                    await self.tap(user, offer, next(d for _, d in offer.buttons() if d.endswith(":line")))
+                    await self.say(user, FACILITATOR_LINES[user.id])
                     confirm = self.last_with(user.id, "cf:")
                     await self.tap(user, confirm, next(d for _, d in confirm.buttons() if d.endswith(":yes")))
 

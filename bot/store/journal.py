@@ -182,16 +182,17 @@ class Latest:
     outbox_id: int | None
     updated_at: datetime
     visibility: str
+    for_facilitators: bool = False  # shared with the set's facilitators (bot.store.briefs)
 
 
 async def latest_brief(db: Database, person_id: int) -> Latest | None:
     """Gives the id, prompt and last change of the person's most recently written reflection."""
     row = await db.fetchone(
-        "SELECT id, outbox_id, updated_at, visibility FROM reflection WHERE person_id = ?"
-        " ORDER BY updated_at DESC, id DESC LIMIT 1",
+        "SELECT id, outbox_id, updated_at, visibility, for_facilitators_at IS NOT NULL FROM reflection"
+        " WHERE person_id = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
         (person_id,),
     )
-    return None if row is None else Latest(row[0], row[1], decode(row[2]), row[3])
+    return None if row is None else Latest(row[0], row[1], decode(row[2]), row[3], bool(row[4]))
 
 
 async def for_person(db: Database, person_id: int, limit: int = 1_000_000, offset: int = 0) -> list[Reflection]:

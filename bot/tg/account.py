@@ -20,7 +20,7 @@ from bot.domain.parsing import parse_day
 from bot.jobs.compose import event_values, where_is
 from bot.jobs.planner import replan_person
 from bot.render import Renderer, moment_text, short_day_text
-from bot.store import export, journal, outbox, people, programmes, sharing
+from bot.store import briefs, export, journal, outbox, people, programmes, sharing
 from bot.store.people import Person
 from bot.tg.common import (
     acknowledge,
@@ -33,6 +33,7 @@ from bot.tg.common import (
     stale_button,
 )
 from bot.tg.context import PitstopContext
+from bot.tg.for_facilitators import journal_buttons
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ async def entry_view(
         words = first_words(entry, language, zone)
         rows.append([InlineKeyboardButton(render.button(language, "unshare_entry", number=number, words=words),
                                           callback_data=JournalEntryButton(page, "u", entry.id).data)])
+    if await sharing.set_of(context.db, person.id) is not None:  # for the set's facilitators only, or undo that
+        rows += journal_buttons(context, language, entry.id, await briefs.state(context.db, entry.id))
     rows.append([InlineKeyboardButton(render.button(language, "back_to_journal"), callback_data=JournalPageButton(page).data)])
     return texts, InlineKeyboardMarkup(rows)
 

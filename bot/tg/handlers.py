@@ -23,7 +23,18 @@ from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
 from bot.store.programmes import StoredProgramme
-from bot.tg import account, facilitators, menus, onboarding, reflections, roles, sharing, stats
+from bot.tg import (
+    account,
+    briefs,
+    facilitators,
+    for_facilitators,
+    menus,
+    onboarding,
+    reflections,
+    roles,
+    sharing,
+    stats,
+)
 from bot.tg import pulse as journey
 from bot.tg.common import language_of, open_question, reply, stale_button
 from bot.tg.context import PitstopContext
@@ -53,6 +64,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("stats", run_stats, filters=PRIVATE))
     app.add_handler(CommandHandler("broadcast", run_broadcast, filters=PRIVATE))
     app.add_handler(CommandHandler("reminders", run_reminders, filters=PRIVATE))
+    app.add_handler(CommandHandler("brief", run_brief, filters=PRIVATE))
     app.add_handler(ChatMemberHandler(sharing.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(press_button))  # one parser for every button (bot.buttons)
     app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, take_edit))
@@ -212,6 +224,12 @@ async def run_reminders(update: Update, context: PitstopContext) -> None:
         await facilitators.list_reminders(update, context, *found)
 
 
+async def run_brief(update: Update, context: PitstopContext) -> None:
+    """Sends the brief of a set the person leads, as it stands now."""
+    if (found := await _leader(update, context)) is not None:
+        await briefs.ask_brief(update, context, *found)
+
+
 async def unknown_command(update: Update, context: PitstopContext) -> None:
     """Answers a command the bot does not have."""
     person = await _person(update, context)
@@ -318,6 +336,8 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await facilitators.press_reminders(update, context, person, pressed)
     elif isinstance(pressed, buttons.PulseButton):
         await journey.press_pulse(update, context, person, pressed)
+    elif isinstance(pressed, buttons.FacilitatorButton):
+        await for_facilitators.press_facilitator(update, context, person, pressed)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.buttons import PromptButton, ShareButton
+from bot.buttons import FacilitatorButton, PromptButton, ShareButton
 from bot.domain import plans
 from bot.domain.nudges import later_time
 from bot.jobs.compose import Where, where_is
@@ -31,7 +31,8 @@ MAX_TEXT = 4096
 
 
 def share_keyboard(render: Renderer, language: str, reflection_id: int, visibility: str) -> InlineKeyboardMarkup:
-    """Gives the three share choices for a reflection, the current one ticked."""
+    """Gives the share choices for a reflection, one a row, the current one ticked; the last shares it
+    with the set's facilitators only (bot.tg.for_facilitators)."""
     def label(name: str, value: str) -> str:
         return ("✓ " if visibility == value else "") + render.button(language, name)
 
@@ -40,6 +41,8 @@ def share_keyboard(render: Renderer, language: str, reflection_id: int, visibili
         [InlineKeyboardButton(label("share_set", "shared"), callback_data=ShareButton(reflection_id, "shared").data)],
         [InlineKeyboardButton(label("share_takeaway", "takeaway"),
                               callback_data=ShareButton(reflection_id, "takeaway").data)],
+        [InlineKeyboardButton(render.button(language, "for_facilitator"),
+                              callback_data=FacilitatorButton(reflection_id, "ask").data)],
     ])
 
 
@@ -67,8 +70,10 @@ async def keep_message(
     prompt = await _prompt_answered(context, person, message)
     latest = await journal.latest_brief(db, person.id)
     append_to = None
-    # A shared reflection is closed: what comes after it must not be shared without being asked.
-    if latest is not None and latest.visibility == "private" and now - latest.updated_at <= MERGE_WINDOW:
+    # A shared reflection (with the set or its facilitators) is closed: what comes after it must not be
+    # shared without being asked.
+    if latest is not None and latest.visibility == "private" and not latest.for_facilitators \
+            and now - latest.updated_at <= MERGE_WINDOW:
         # Several messages in a short while are one reflection, unless a reply points elsewhere.
         if prompt is None or prompt.id == latest.outbox_id or message.reply_to_message is None:
             append_to = latest.id

@@ -11,14 +11,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
-from bot.buttons import CaseButton, CaseStopButton, ConfirmButton, ShareButton
+from bot.buttons import CaseButton, CaseStopButton, ConfirmButton, FacilitatorButton, ShareButton
 from bot.domain import plans
 from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, split_message
 from bot.jobs.sets import members_for_template, tell_facilitators_group_lost
 from bot.render import day_text
 from bot.store import audit, drafts, journal, outbox, people, programmes, sharing
 from bot.store.people import Person
-from bot.tg import reflections
+from bot.tg import for_facilitators, reflections
 from bot.tg.common import (
     Question,
     answer_button,
@@ -107,7 +107,7 @@ async def take_awaited_text(update: Update, context: PitstopContext, person: Per
     now = context.clock.now()
     question = open_question(person, now)
     message = update.effective_message
-    if question is None or question.kind not in ("takeaway", "case") or message is None:
+    if question is None or question.kind not in ("takeaway", "case", "facilitator") or message is None:
         return False
     if message.reply_to_message is not None and message.reply_to_message.from_user is not None \
             and message.reply_to_message.from_user.is_bot:
@@ -115,8 +115,8 @@ async def take_awaited_text(update: Update, context: PitstopContext, person: Per
         if await outbox.by_message(context.db, message.chat.id, replied_to) is not None:
             return False  # an answer to a prompt, not to this question
     kind = question.kind
-    line = " ".join(text.split()) if kind == "takeaway" else text.strip()
-    limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
+    line = text.strip() if kind == "case" else " ".join(text.split())  # a takeaway or a line for the facilitator
+    limit = CASE_LIMIT if kind == "case" else TAKEAWAY_LIMIT
     if not line:
         await _ask_again(update, context, person, question, f"{kind}_empty")
         return True
@@ -145,10 +145,11 @@ async def _ask_again(
     await reply(update, context, person.language, template, **values)
     assert update.effective_chat is not None
     kind = question.kind
-    cancel = ShareButton(question.target, "cancel").data if kind == "takeaway" else CaseStopButton(question.target).data
+    cancel = {"takeaway": ShareButton(question.target, "cancel").data, "case": CaseStopButton(question.target).data,
+              "facilitator": FacilitatorButton(question.target, "cancel").data}[kind]
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(context.render.button(person.language, "cancel"),
                                                            callback_data=cancel)]])
-    limit = TAKEAWAY_LIMIT if kind == "takeaway" else CASE_LIMIT
+    limit = CASE_LIMIT if kind == "case" else TAKEAWAY_LIMIT
     await context.bot.send_message(update.effective_chat.id,
                                    context.render.message(person.language, f"ask_{kind}", limit=limit),
                                    reply_markup=keyboard)
@@ -174,11 +175,14 @@ async def press_confirm(update: Update, context: PitstopContext, person: Person,
             entry is not None and entry.person_id == person.id and set_id is not None
             and await sharing.set_visibility(context.db, entry.id, person.id, "takeaway", set_id, now, takeaway=draft.text)
         )
+    elif draft.kind == "facilitator":
+        shared = await for_facilitators.share_line(context, person, draft.target_id, draft.text)
     else:
         shared = set_id is not None and await sharing.add_case(context.db, draft.target_id, set_id, person.id, draft.text, now)
     if not shared:
         await reflections.keep_privately(context, person, draft.chat_id, draft.message_id, draft.text)
-        await answer_button(update, context, person.language, "digest_gone", alert=True)
+        gone = "brief_gone" if draft.kind == "facilitator" else "digest_gone"
+        await answer_button(update, context, person.language, gone, alert=True)
         await reply(update, context, person.language, f"{draft.kind}_too_late")
         return
     log.info("%s shared person=%d target=%d", draft.kind, person.id, draft.target_id)
@@ -186,6 +190,8 @@ async def press_confirm(update: Update, context: PitstopContext, person: Person,
     if draft.kind == "takeaway":
         await _redraw_share_buttons(context, person, draft.chat_id, draft.origin_message, draft.target_id, "takeaway")
         await reply(update, context, person.language, "takeaway_shared", takeaway=draft.text)
+    elif draft.kind == "facilitator":
+        await reply(update, context, person.language, "facilitator_shared", line=draft.text)
     else:
         await reply(update, context, person.language, "case_kept")
 

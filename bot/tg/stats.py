@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from bot.chart import reflections_chart
 from bot.domain.digest import split_message
 from bot.domain.programme import locate
+from bot.domain.small_groups import SMALLEST_GROUP, singles_out
 from bot.render import Renderer
 from bot.store import stats
 from bot.store.people import Person
@@ -29,13 +30,12 @@ from bot.tg.context import PitstopContext
 log = logging.getLogger(__name__)
 
 CHART_WEEKS = 8
-SMALLEST_GROUP = 5  # activity counts of fewer people than this could single someone out
 
 
 def hides(row: SetStats) -> bool:
     """Gives whether a row's activity counts must stay hidden: fewer than five people, not all of whom
     chose to show their activity (a count of two or three points at a person)."""
-    return row.joined < SMALLEST_GROUP and len(row.activity) < row.joined
+    return singles_out(row.joined, len(row.activity))
 
 
 def hidden_rows(counts: ProgrammeStats) -> tuple[set[int | None], bool]:

@@ -9,9 +9,9 @@ import io
 import json
 
 import pypdf
-from bot.sandbox.fakeapi import FakeUser, SentMessage
 from PIL import Image
 
+from bot.sandbox.fakeapi import FakeUser, SentMessage
 from bot.store import outbox, people
 from bot.story import CHART_HEIGHT, CHART_WIDTH
 from tests.e2e.world import World, local, plain

@@ -1,6 +1,6 @@
 """The digest a set's job composes (bot.jobs.sets), tried on random sets, entries and choices: it
 never holds the text of a private entry, of another set's entry, or of an entry an earlier digest
-carried."""
+carried; nor anything shared for the facilitators only (a whole reflection or one line of it)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.domain.digest import shown_text, visible_in_digest
 from bot.domain.programme import parse_programme
 from bot.jobs.sets import compose_digest
 from bot.render import Renderer
-from bot.store import outbox, programmes, sharing
+from bot.store import briefs, outbox, programmes, sharing
 from bot.store.db import open_database
 from bot.store.journal import NewReflection, add_message
 from bot.store.outbox import Planned
@@ -40,16 +40,17 @@ entry = st.tuples(
     st.sampled_from(["private", "shared", "takeaway"]),
     st.integers(min_value=0, max_value=2),  # set the author shares to (own set normally)
     st.booleans(),  # written before the first digest
+    st.sampled_from(["none", "whole", "line"]),  # also shared for the set's facilitators only?
 )
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sets=st.integers(min_value=1, max_value=3), entries=st.lists(entry, min_size=0, max_size=14))
-def test_a_digest_never_holds_private_or_foreign_text(sets: int, entries: list[tuple[int, str, int, bool]]) -> None:
+def test_a_digest_never_holds_private_or_foreign_text(sets: int, entries: list[tuple[int, str, int, bool, str]]) -> None:
     asyncio.run(check(sets, entries))
 
 
-async def check(sets: int, entries: list[tuple[int, str, int, bool]]) -> None:
+async def check(sets: int, entries: list[tuple[int, str, int, bool, str]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "p.db")
         try:
@@ -79,7 +80,8 @@ async def check(sets: int, entries: list[tuple[int, str, int, bool]]) -> None:
                     first = await sharing.ensure_digest(conn, s.id, "first", START + timedelta(days=1), None, "", START)
                     second = await sharing.ensure_digest(conn, s.id, "second", START + timedelta(days=3), None, "", START)
                     digests[s.id] = (first, second)
-            for number, (author, visibility, target, early) in enumerate(entries):
+            for_facilitators: list[str] = []  # lines shared for the facilitators only
+            for number, (author, visibility, target, early, for_facilitator) in enumerate(entries):
                 person_id, own_set = people[author]
                 # Members share to their own set; a forged target set must never leak elsewhere.
                 share_set = set_rows[target % sets].id if target == 2 else own_set
@@ -93,6 +95,10 @@ async def check(sets: int, entries: list[tuple[int, str, int, bool]]) -> None:
                 takeaway = f"takeaway-{number}" if visibility == "takeaway" else None
                 if visibility != "private":
                     await sharing.set_visibility(db, stored[0], person_id, visibility, share_set, when, takeaway=takeaway)
+                if for_facilitator != "none":
+                    line = f"for-facilitator-{number}" if for_facilitator == "line" else None
+                    assert await briefs.share(db, stored[0], person_id, own_set, line, when)
+                    for_facilitators.append(line or "")
                 texts[stored[0]] = (text, visibility, share_set if visibility != "private" else None, early)
 
             for s in set_rows:
@@ -107,6 +113,7 @@ async def check(sets: int, entries: list[tuple[int, str, int, bool]]) -> None:
                         expected = share_set == s.id and visibility != "private" and (early == (digest_id == first))
                         assert (text in rendered) == (expected and visibility == "shared"), (text, s.id, digest_id)
                         assert any(e.reflection_id == reflection_id for e in carried) == expected
+                    assert not any(line and line in rendered for line in for_facilitators)
                     for e in carried:
                         assert visible_in_digest(e, s.id, digest_id)
                         assert shown_text(e) in rendered

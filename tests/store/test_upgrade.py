@@ -92,3 +92,36 @@ async def test_a_rebuilding_migration_that_would_leave_broken_references_is_roll
         assert await db.scalar("PRAGMA foreign_keys") == 1
     finally:
         await db.close()
+
+
+async def test_a_draft_waiting_before_0014_is_still_there_and_a_line_for_the_facilitator_can_wait_too(tmp_path: Path) -> None:
+    folder = tmp_path / "before-0014"
+    folder.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0014":
+            shutil.copy(sql, folder / sql.name)
+    path = tmp_path / "pitstop.db"
+    old = await connect(path)
+    await migrate(old, folder)
+    saved = await programmes.save_programme(old, parse_programme(GOOD), GOOD, NOW)
+    invite = await people.create_invite(old, saved.programme_id, None, "participant", 1, NOW.replace(year=2027), NOW)
+    _, person, _ = await people.redeem_invite(old, invite.code, 779, 779, "Cas", "en", "Europe/Amsterdam", NOW)
+    assert person is not None
+    new = NewReflection(person.id, None, None, saved.programme_id, "", "", "", False, None)
+    stored = await journal.add_message(old, new, None, 779, 10, "text", "Written before 0014.", None, NOW)
+    assert stored is not None
+    waiting = await drafts.create(old, person.id, "takeaway", stored[0], 5, 779, 11, "A waiting line.", NOW)
+    await old.close()
+
+    db = await open_database(path)
+    try:
+        taken = await drafts.take(db, waiting, person.id)
+        assert taken is not None and (taken.id, taken.kind, taken.text) == (waiting, "takeaway", "A waiting line.")
+        line = await drafts.create(db, person.id, "facilitator", stored[0], None, 779, 12, "For you only.", NOW)
+        assert (await drafts.take(db, line, person.id)) is not None
+        assert await db.scalar("SELECT facilitator_set_id IS NULL AND facilitator_brief IS NULL FROM reflection") == 1
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
+        indexes = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE tbl_name = 'draft' AND type = 'index'")}
+        assert "draft_by_person" in indexes
+    finally:
+        await db.close()
