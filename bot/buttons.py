@@ -242,15 +242,39 @@ class RemindersButton:
         return _join("rm", "mute" if self.mute else "unmute", self.programme_id)
 
 
+@dataclass(frozen=True)
+class DeeperButton:
+    """Go deeper into a reflection (Korthagen's steps, bot.domain.deepening): `dp:<reflection id>`."""
+
+    reflection_id: int
+
+    @property
+    def data(self) -> str:
+        return _join("dp", self.reflection_id)
+
+
+@dataclass(frozen=True)
+class DeeperStopButton:
+    """Stop going deeper at an open step: `dp:stop:<deepening id>`."""
+
+    step_id: int
+
+    @property
+    def data(self) -> str:
+        return _join("dp", "stop", self.step_id)
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
 CaseButton = CaseRoundButton | CaseStopButton
 BroadcastButton = AudienceButton | DraftButton
+DeepeningButton = DeeperButton | DeeperStopButton
 
 Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
     | SettingButton | BroadcastButton | RemindersButton
+    | DeepeningButton
 )
 
 
@@ -282,6 +306,8 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"bc:aud:{_choice(get_args(Audience))}:{ID}", lambda a, i: AudienceButton(a, int(i))),
     (rf"bc:{_choice(get_args(BroadcastAction))}:{ID}", lambda a, i: DraftButton(a, int(i))),
     (rf"rm:(mute|unmute):{ID}", lambda a, i: RemindersButton(a == "mute", int(i))),
+    (rf"dp:{ID}", lambda i: DeeperButton(int(i))),
+    (rf"dp:stop:{ID}", lambda i: DeeperStopButton(int(i))),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.buttons import CaseRoundButton, PromptButton
 from bot.domain.choice import choose_prompt
 from bot.domain.programme import Event, Phase, Position, locate
+from bot.jobs.deepening import follow_up_quote
 from bot.render import Renderer, day_text
 from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database
@@ -182,7 +183,7 @@ async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, per
     intention = await journal.get(db, int(row.payload.get("reflection_id", 0)))
     if intention is None or intention.person_id != person.id:
         return Composed(cancel_reason="intention erased")
-    quote = intention.text
+    quote, written = await follow_up_quote(db, intention)
     if len(quote) > 600:
         quote = quote[:600].rstrip() + "…"
     text = render.message(
@@ -190,7 +191,7 @@ async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, per
         "follow_up",
         name=person.name,
         quote=quote,
-        written_on=day_text(intention.created_at, person.language, person_zone(person)),
+        written_on=day_text(written, person.language, person_zone(person)),
     )
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(render.button(person.language, "skip"), callback_data=PromptButton("skip", row.id).data)]]

@@ -23,7 +23,7 @@ from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
 from bot.store.programmes import StoredProgramme
-from bot.tg import account, facilitators, menus, onboarding, reflections, roles, sharing, stats
+from bot.tg import account, deeper, facilitators, menus, onboarding, reflections, roles, sharing, stats
 from bot.tg.common import language_of, open_question, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -237,6 +237,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
             return
         if question is not None and question.kind == "correct" and await account.take_correction(update, context, person, text):
             return
+        if question is not None and question.kind == "deeper" and await deeper.take_answer(update, context, person, text):
+            return
         await reflections.take_text(update, context, person)
 
 
@@ -301,6 +303,8 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await facilitators.press_broadcast(update, context, person, pressed)
     elif isinstance(pressed, buttons.RemindersButton):
         await facilitators.press_reminders(update, context, person, pressed)
+    elif isinstance(pressed, buttons.DeepeningButton):
+        await deeper.press_deeper(update, context, person, pressed)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.buttons import PromptButton, ShareButton
+from bot.buttons import DeeperButton, PromptButton, ShareButton
 from bot.domain.nudges import later_time
 from bot.jobs.compose import Where, where_is
 from bot.jobs.planner import nudge_settings, plan_follow_up
 from bot.render import Renderer
-from bot.store import journal, outbox
+from bot.store import deepening, journal, outbox
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow, Planned
 from bot.store.people import Person
@@ -30,7 +30,7 @@ MAX_TEXT = 4096
 
 
 def share_keyboard(render: Renderer, language: str, reflection_id: int, visibility: str) -> InlineKeyboardMarkup:
-    """Gives the three share choices for a reflection, the current one ticked."""
+    """Gives the three share choices for a reflection, the current one ticked, and *Go deeper*."""
     def label(name: str, value: str) -> str:
         return ("✓ " if visibility == value else "") + render.button(language, name)
 
@@ -39,7 +39,13 @@ def share_keyboard(render: Renderer, language: str, reflection_id: int, visibili
         [InlineKeyboardButton(label("share_set", "shared"), callback_data=ShareButton(reflection_id, "shared").data)],
         [InlineKeyboardButton(label("share_takeaway", "takeaway"),
                               callback_data=ShareButton(reflection_id, "takeaway").data)],
+        deeper_row(render, language, reflection_id),
     ])
+
+
+def deeper_row(render: Renderer, language: str, reflection_id: int) -> list[InlineKeyboardButton]:
+    """Gives the *Go deeper* button of a reflection (bot.tg.deeper), beside the share choice or on its own."""
+    return [InlineKeyboardButton(render.button(language, "go_deeper"), callback_data=DeeperButton(reflection_id).data)]
 
 
 async def _prompt_answered(context: PitstopContext, person: Person, message: Message) -> OutboxRow | None:
@@ -87,7 +93,8 @@ async def keep_message(
     template = {"voice": "kept_voice", "photo": "kept_photo"}.get(kind, "kept_new" if created else "kept_more")
     can_share = created and where is not None and where.set_key is not None
     text = context.render.message(person.language, template, intention=new.is_intention and created, can_share=can_share)
-    keyboard = share_keyboard(context.render, person.language, reflection_id, "private") if can_share else None
+    keyboard = (share_keyboard(context.render, person.language, reflection_id, "private") if can_share
+                else InlineKeyboardMarkup([deeper_row(context.render, person.language, reflection_id)]) if created else None)
     await context.bot.send_message(message.chat.id, text, reply_markup=keyboard)
 
 
@@ -146,6 +153,8 @@ async def take_edit(update: Update, context: PitstopContext, person: Person) -> 
     assert message is not None
     text = message.text or message.caption or ""
     reflection_id = await journal.edit_message(context.db, message.chat.id, message.message_id, text[:MAX_TEXT], context.clock.now())
+    if reflection_id is None and text.strip():  # an answer given while going deeper, kept whole like the answer
+        reflection_id = await deepening.edit_answer(context.db, message.chat.id, message.message_id, text.strip(), context.clock.now())
     if reflection_id is None:
         await reply(update, context, person.language, "edit_not_kept")
         return
