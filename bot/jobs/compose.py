@@ -14,9 +14,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import CaseRoundButton, PromptButton
 from bot.domain.choice import choose_prompt
-from bot.domain.programme import Event, Phase, Position, locate
+from bot.domain.programme import Event, FocusQuestion, Phase, Position, locate
 from bot.jobs.deepening import follow_up_quote
-from bot.render import Renderer, day_text
+from bot.render import PromptSpec, Renderer, day_text
 from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
@@ -157,12 +157,15 @@ async def _compose_prompt(
     module = position.module
     module_key = module.key if module else ""
     key = row.payload.get("prompt_key")
-    spec = next((p for p in render.library if p.key == key), None)
+    # The facilitator's focus questions are written in the programme's language: asked in that language only.
+    own = module.focus_questions if module and person.language == where.stored.programme.language else ()
+    candidates: list[PromptSpec | FocusQuestion] = [*render.library, *own]
+    spec = next((p for p in candidates if p.key == key), None)
     if spec is None:
         used = await outbox.used_prompt_keys(db, person.id, module_key)
         local_day = now.astimezone(person_zone(person)).date()
         spec = choose_prompt(
-            render.library, position.phase, module_key, module.capacities if module else (), used,
+            candidates, position.phase, module_key, module.capacities if module else (), used,
             seed=f"{person.id}:{local_day.isoformat()}",
         )
     if spec is None:
@@ -175,7 +178,10 @@ async def _compose_prompt(
         "module_short_theme": module.short_theme(person.language) if module else "",
         **event_values(render, person.language, position.event, zone),
     }
-    text = render.prompt(person.language, spec.key, **values)
+    if isinstance(spec, FocusQuestion):
+        text = render.message(person.language, "focus_question", text=spec.text, module_title=values["module_title"])
+    else:
+        text = render.prompt(person.language, spec.key, **values)
     return Composed(text, prompt_keyboard(render, person.language, row.id), prompt_key=spec.key, module_key=module_key)
 
 

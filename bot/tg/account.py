@@ -463,10 +463,15 @@ async def sent_at(context: PitstopContext, entry: journal.Reflection) -> datetim
 
 async def asked(context: PitstopContext, person: Person, prompt_key: str | None, moment: datetime) -> str | None:
     """Gives a library prompt as it read when it was sent at `moment` (plain text), or None when there is none."""
-    if prompt_key is None or not any(p.key == prompt_key for p in context.render.library):
+    if prompt_key is None:
         return None
     where = await where_is(context.db, person, moment)
     module = where.position.module if where else None
+    own = module.focus_question(prompt_key) if module else None
+    if own is not None:  # a facilitator's focus question (programme file), as they wrote it
+        return own.text
+    if not any(p.key == prompt_key for p in context.render.library):
+        return None
     zone = ZoneInfo(person.timezone)
     values = {
         "name": person.name, "module_title": module.title if module else "", "module_theme": module.theme if module else "",

@@ -101,6 +101,8 @@ async def keep_message(
 def _new_reflection(context: PitstopContext, person: Person, prompt: OutboxRow | None, where: Where | None) -> NewReflection:
     """Gives what is known of a new reflection: the prompt it answers and where in the programme it was written."""
     spec = next((p for p in context.render.library if prompt and p.key == prompt.prompt_key), None)
+    module = where.position.module if where else None
+    own = module.focus_question(prompt.prompt_key) if module and prompt and prompt.prompt_key else None
     return NewReflection(
         person_id=person.id,
         outbox_id=prompt.id if prompt else None,
@@ -108,7 +110,7 @@ def _new_reflection(context: PitstopContext, person: Person, prompt: OutboxRow |
         programme_id=where.programme_id if where else None,
         module_key=(where.position.module.key if where and where.position.module else ""),
         phase=where.position.phase.value if where else "",
-        capacity=spec.capacity if spec else "",
+        capacity=spec.capacity if spec else own.capacity if own else "",  # a focus question: the capacity its author gave
         is_intention=bool(spec and spec.intention and prompt and prompt.kind == "prompt"),
         follows_up_id=int(prompt.payload["reflection_id"]) if prompt and prompt.kind == "follow_up" else None,
     )
