@@ -124,6 +124,18 @@ async def answer(
     return await get(db, next_id)
 
 
+async def continue_answer(db: Database, step_id: int, person_id: int, text: str, now: datetime) -> bool:
+    """Adds the rest of an answer Telegram split into two messages to that answer; gives False when it is not theirs
+    or not answered."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE deepening SET answer = answer || char(10) || ?, answered_at = ?"
+            " WHERE id = ? AND person_id = ? AND answer IS NOT NULL",
+            (text, ts(now), step_id, person_id),
+        )
+        return cur.rowcount == 1
+
+
 async def stop(db: Database, step_id: int, person_id: int) -> bool:
     """Ends a thread at an open step (*Stop here*): the unanswered question goes, the answers stay.
     Gives False when the step was answered already or is not theirs."""

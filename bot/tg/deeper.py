@@ -13,6 +13,7 @@ reflection only, never its thread (the digest reads reflections, not this table)
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -124,6 +125,8 @@ async def take_answer(update: Update, context: PitstopContext, person: Person, t
         await reply(update, context, person.language, "deeper_empty")
         await _ask(context, person, entry, step)
         return True
+    if await _continues_previous(context, person, step, answer):
+        return True
     phase = next_phase(steps_of(entry), step.step)
     then = (step.step + 1, phase) if phase is not None else None
     stored = await deepening.answer(context.db, step.id, person.id, answer, message.chat.id, message.message_id, now, then)
@@ -143,6 +146,26 @@ async def take_answer(update: Update, context: PitstopContext, person: Person, t
         log.info("deepening intention person=%d reflection=%d", person.id, entry.id)
         await reply(update, context, person.language, "deeper_done", quote=quoted(answer))
     return True
+
+
+# Telegram sends a text longer than 4,096 characters as several messages, a moment apart: a message that
+# follows a full-length answer that quickly is the rest of it, not the answer to the next question.
+SPLIT_AT = 4000
+SPLIT_WITHIN = timedelta(seconds=10)
+
+
+async def _continues_previous(context: PitstopContext, person: Person, step: Step, text: str) -> bool:
+    """Adds text to the previous step's answer when it is the rest of a long message Telegram split; gives
+    whether it did (the open question then stays open)."""
+    if step.step < 2:
+        return False
+    previous = next((s for s in await deepening.thread(context.db, step.reflection_id) if s.step == step.step - 1), None)
+    now = context.clock.now()
+    if previous is None or previous.answer is None or previous.answered_at is None:
+        return False
+    if len(previous.answer) < SPLIT_AT or now - previous.answered_at > SPLIT_WITHIN:
+        return False
+    return await deepening.continue_answer(context.db, previous.id, person.id, text, now)
 
 
 QUOTE = 600  # characters of an answer quoted back in a message (the follow-up quotes as much)

@@ -268,3 +268,24 @@ async def test_an_edited_answer_changes_the_thread(world: World) -> None:
     entry = (await journal.for_person(world.db, (await world.person(ANNA)).id))[0]
     assert (await deepening.thread(world.db, entry.id))[0].answer == "I wanted to be done by noon."
     assert on_disk(world, "noom") == []
+
+
+async def test_an_answer_telegram_split_in_two_messages_stays_one_answer(world: World) -> None:
+    await ready(world, ANNA)
+    kept = await reflect(world, ANNA, REFLECTION)
+    await world.press(ANNA, kept, deeper_data(kept))
+    await world.expect(ANNA, "question 1 of 3")
+    first_part, rest = "word " * 819 + "word", "and this is how the long answer ends."
+    await world.say(ANNA, first_part)  # 4,099 characters: what Telegram sends as one message at most, roughly
+    await world.expect(ANNA, "question 2 of 3")
+    await world.say(ANNA, rest)  # the same second: the rest of it
+    await world.settle()
+    entry = (await journal.for_person(world.db, (await world.person(ANNA)).id))[0]
+    thread = await deepening.thread(world.db, entry.id)
+    assert thread[0].answer == first_part + "\n" + rest and thread[1].is_open
+    # A reply a while later answers the open question.
+    world.clock.set(world.clock.now() + timedelta(minutes=1))
+    await world.say(ANNA, ESSENTIAL)
+    await world.expect(ANNA, "question 3 of 3")
+    assert (await deepening.thread(world.db, entry.id))[1].answer == ESSENTIAL
+
