@@ -270,15 +270,39 @@ class FacilitatorButton:
         return _join("fc", self.reflection_id, self.action)
 
 
+@dataclass(frozen=True)
+class DeeperButton:
+    """Go deeper into a reflection (Korthagen's steps, bot.domain.deepening): `dp:<reflection id>`."""
+
+    reflection_id: int
+
+    @property
+    def data(self) -> str:
+        return _join("dp", self.reflection_id)
+
+
+@dataclass(frozen=True)
+class DeeperStopButton:
+    """Stop going deeper at an open step: `dp:stop:<deepening id>`."""
+
+    step_id: int
+
+    @property
+    def data(self) -> str:
+        return _join("dp", "stop", self.step_id)
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
 CaseButton = CaseRoundButton | CaseStopButton
 BroadcastButton = AudienceButton | DraftButton
+DeepeningButton = DeeperButton | DeeperStopButton
 
 Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
     | SettingButton | BroadcastButton | RemindersButton | PulseButton | FacilitatorButton
+    | DeepeningButton
 )
 
 
@@ -313,6 +337,8 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"pu:{ID}:{_choice(get_args(PulseCapacity))}:([1-5]|s)",
      lambda i, c, v: PulseButton(int(i), c, None if v == "s" else int(v))),
     (rf"fc:{ID}:{_choice(get_args(FacilitatorAction))}", lambda i, a: FacilitatorButton(int(i), a)),
+    (rf"dp:{ID}", lambda i: DeeperButton(int(i))),
+    (rf"dp:stop:{ID}", lambda i: DeeperStopButton(int(i))),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -13,6 +13,8 @@ from bot.buttons import (
     ConfirmButton,
     DayButton,
     DaysDoneButton,
+    DeeperButton,
+    DeeperStopButton,
     DraftButton,
     FacilitatorButton,
     ForgetButton,
@@ -63,6 +65,8 @@ WRITTEN = [
     (RemindersButton(True, 6), "rm:mute:6"),
     (RemindersButton(False, 6), "rm:unmute:6"),
     *[(FacilitatorButton(5, a), f"fc:5:{a}") for a in ("ask", "whole", "line", "undo", "cancel")],
+    (DeeperButton(31), "dp:31"),
+    (DeeperStopButton(4), "dp:stop:4"),
 ]
 
 
@@ -87,7 +91,7 @@ def test_ids_and_pages_are_read_as_ints() -> None:
         "cs:maybe:1", "cs:stop:", "jr:-1", "jr:abc", "jr:1e9", "jr:9999999", "jr:1:z:1", "jr:1:o", "jr:²",
         "jr:" + "1" * 200, "fg:", "fg:maybe", "fg:yes:", "ob:lang:de", "ob:lang:", "ob:tz:Mars/Olympus",
         "ob:hour:99", "ob:hour:09", "ob:hour:10", "ob:day:9", "ob:days:no", "st:nonsense", "st:", "bc:aud:x:1",
-        "bc:aud:p:", "bc:aud:p:²", "bc:publish:1", "rm:mute:", "rm:mute:²", "rm:silence:1", "zz:1", "0" * 64,
+        "bc:aud:p:", "bc:aud:p:²", "bc:publish:1", "rm:mute:", "rm:mute:²", "rm:silence:1", "dp:", "dp:-3", "dp:stop:", "dp:stop:x", "dp:go:1", "zz:1", "0" * 64,
         "".join(chr(c) for c in range(1, 33)) + "é" * 16, "pr:skip:\ud800",
     ],
 )

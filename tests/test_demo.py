@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from bot.sandbox.demo import FACILITATOR_LINES, SANNE_CASE, YOUSSEF, run_demo
+from bot.sandbox.demo import DEEPER, FACILITATOR_LINES, SANNE_CASE, YOUSSEF, run_demo
 
 
 async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story() -> None:
@@ -29,6 +29,10 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
     # Nothing kept private is in the digest.
     for private in ("Donderdag neem ik een half uur", "I keep saying yes to meetings", "nee te zeggen tegen de wethouder"):
         assert private in transcript and private not in digest
+    # Youssef goes deeper once: the questions, and what he will try kept as an intention; none of it is shared.
+    assert "Youssef → taps [🔎 Dieper]" in transcript and "Dieper · vraag 3 van 3" in transcript
+    assert "Over een paar dagen vraag ik hoe het ging" in transcript
+    assert all(answer in transcript and answer not in digest for answer in DEEPER[YOUSSEF.id])
     assert summary.digests_delivered == 1 and not summary.private_text_in_digest
     assert summary.prompts_sent >= 25 and summary.reflections >= 10 and summary.shared >= 5
     # The day before the meeting Femke gets her brief, with the line Youssef shared for her only.

@@ -41,9 +41,9 @@ SAMPLES: dict[str, object] = {
     "intention": True,
     "items": [
         {"number": 7, "date": "25 Nov 2026", "text": "A <b>& reflection", "media": ["voice"], "visibility": "shared",
-         "intention": True, "follow_up": False, "cut": True},
+         "intention": True, "follow_up": False, "cut": True, "deeper": 2},
         {"number": 6, "date": "24 Nov 2026", "text": "", "media": ["photo"], "visibility": "private", "intention": False,
-         "follow_up": True, "cut": False},
+         "follow_up": True, "cut": False, "deeper": 0},
     ],
     "page": 1,
     "pages": 2,
@@ -135,6 +135,12 @@ SAMPLES: dict[str, object] = {
     "readers": ["Fiona <b>&"],
     "already": True,
     "line": "A line <b>& for you",
+    # going deeper (bot.tg.deeper)
+    "step": 2,
+    "steps": 3,
+    "stretched": True,
+    "thread": [{"phase": "looking_back", "text": "I talked <over> Karel & rushed", "continued": False},
+               {"phase": "trial", "text": "Ask first", "continued": True}],
 }
 
 
@@ -205,6 +211,10 @@ EXPORT_SAMPLE = {
         "intention": True, "follows_up": 3, "visibility": "takeaway", "takeaway": "Ask first.",
         "shared_with": "Set A", "shared_at": "2027-04-01T07:00:00+00:00",
         "digest": {"id": 1, "sent": None, "meeting": "2027-04-06T12:00:00+00:00", "place": "Utrecht", "status": "sealed"},
+        "going_deeper": [{"step": 1, "phase": "essential", "question": "What was the heart of it?", "answer": "Being <heard>",
+                          "asked": "2027-04-01T07:05:00+00:00", "answered": "2027-04-01T07:06:00+00:00"},
+                         {"step": 2, "phase": "alternatives", "question": "How else?", "answer": None,
+                          "asked": "2027-04-01T07:06:00+00:00", "answered": None}],
         "messages": [{"kind": "text", "text": "Tom & Jerry <b>", "file_id": None, "message_id": 10,
                       "written": "2027-04-01T07:00:00+00:00", "edited": "2027-04-01T08:00:00+00:00"},
                      {"kind": "voice", "text": "", "file_id": "F1", "message_id": 11,
@@ -368,3 +378,23 @@ def test_dates_render_in_one_day_first_style_per_language(language: str) -> None
     expected = {"en": ("Wednesday 2 December", "2 Dec 2026", "Wed 2 Dec 2026, 09:00"),
                 "nl": ("woensdag 2 december", "2 dec 2026", "wo 2 dec 2026, 09:00")}[language]
     assert tuple(RENDER.env.filters[name](december, language, AMS) for name in ("day", "short_day", "moment")) == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_going_deeper_questions_read_whole_numbered_or_not(language: str) -> None:
+    """Each ALACT question is short; in the chat it says which of how many it is, in an export it stands alone."""
+    for phase in ("looking_back", "essential", "alternatives", "trial"):
+        for stretched in (True, False):
+            numbered = rendered(language, f"deeper_{phase}", step=1, steps=3, stretched=stretched)
+            alone = rendered(language, f"deeper_{phase}", step=0, steps=3, stretched=stretched)
+            assert numbered.endswith(alone) and ("1" in numbered) and not alone[0].isdigit()
+            assert "<b>" not in alone and len(alone) < 200 and alone.rstrip()[-1] in ".?"
+    assert rendered(language, "deeper_trial", stretched=True) != rendered(language, "deeper_trial", stretched=False)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_export_document_carries_each_going_deeper_thread_with_its_questions(language: str) -> None:
+    text = render_export(RENDER, language, ZoneInfo("Europe/Amsterdam"), EXPORT_SAMPLE)
+    assert "What was the heart of it?" in text and "Being \\<heard\\>" in text
+    assert ("(not answered)" if language == "en" else "(niet beantwoord)") in text
+    assert ("**Going deeper**" if language == "en" else "**Dieper**") in text

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Collection, Sequence
 from typing import Protocol, TypeVar
 
-from bot.domain.programme import Phase
+from bot.domain.programme import FocusQuestion, Phase
 
 # Outside the programme's events the nearest fitting phase is used.
 PHASE_FOR_PROMPTS = {
@@ -54,8 +54,10 @@ def choose_prompt(
     """Gives the prompt for a participant and day, or None for an empty library.
 
     Candidates fit the phase and the module. Prompts already used in this module are left out
-    while others remain; the module's capacity focus is preferred. Among equals, a hash of the
-    seed (participant and day) decides, so the same day gives the same prompt.
+    while others remain; the module's capacity focus is preferred, and so are the facilitator's own
+    focus questions of the module (a FocusQuestion in `library`): written for this module, they are on
+    its focus whether or not they name a capacity. Among equals, a hash of the seed (participant and
+    day) decides, so the same day gives the same prompt.
     """
     wanted = PHASE_FOR_PROMPTS[phase]
     fitting = [p for p in library if wanted in p.phases and (not p.modules or module_key in p.modules)]
@@ -67,6 +69,6 @@ def choose_prompt(
     if not fresh:
         # Everything fitting was used in this module: start over, still avoiding the last ones.
         fresh = fitting
-    focused = [p for p in fresh if p.capacity in focus]
+    focused = [p for p in fresh if p.capacity in focus or isinstance(p, FocusQuestion)]
     pool = focused or fresh
     return min(pool, key=lambda p: _rank(seed, p.key))

@@ -19,6 +19,9 @@ The format (all dates and times are local to the programme's time zone)::
     short_theme = "the challenges of public management"       # optional: a phrase prompts quote mid-sentence
     # or per language: short_theme = { en = "trust in government", nl = "vertrouwen in de overheid" }
     capacities = ["cognitive", "cross-boundary"]
+    # optional: the facilitator's own prompts for this module, in the programme's language; each a text,
+    # or a table with a capacity: { text = "…", capacity = "relational" }
+    focus_questions = ["Where did you see trust grow or shrink this week?"]
     starts = 2027-01-04
     ends = 2027-02-28
 
@@ -42,6 +45,7 @@ The format (all dates and times are local to the programme's time zone)::
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -107,6 +111,29 @@ class Event:
         return self.kind in WINDOW_KINDS
 
 
+# A focus question fits its module in every phase: the facilitator wrote it for the module, not for a moment.
+FOCUS_PHASES = ("preparing", "at_event", "just_after", "between", "before_meeting")
+FOCUS_MAX = 20  # focus questions per module
+FOCUS_TEXT_MAX = 500
+
+
+@dataclass(frozen=True)
+class FocusQuestion:
+    """A facilitator's own prompt for one module (`focus_questions`), which joins the prompt library there.
+
+    It is written in the programme's language and asked only to participants who use that language. Its
+    capacity is the one its author gave, else none (""): it is not counted as touching a capacity it was not
+    written for, but prompt choice prefers it like a prompt on the module's focus (bot.domain.choice).
+    """
+
+    key: str  # "focus:<module>:<hash of the text>": stable when questions are reordered, new when one is rewritten
+    text: str
+    capacity: str = ""
+    modules: tuple[str, ...] = ()
+    phases: tuple[str, ...] = FOCUS_PHASES
+    intention: bool = False
+
+
 @dataclass(frozen=True)
 class Module:
     """One module of a programme with its own events."""
@@ -120,6 +147,11 @@ class Module:
     events: tuple[Event, ...] = ()
     # (language, phrase) pairs; language "" is a phrase for every language.
     short_themes: tuple[tuple[str, str], ...] = ()
+    focus_questions: tuple[FocusQuestion, ...] = ()
+
+    def focus_question(self, key: str) -> FocusQuestion | None:
+        """Gives this module's focus question with that key, if any."""
+        return next((q for q in self.focus_questions if q.key == key), None)
 
     def short_theme(self, language: str) -> str:
         """Gives the phrase a prompt may quote mid-sentence ("trust in government"), in the language
@@ -292,12 +324,14 @@ class _Reader:
             self.problem(where, "must be a table with key, title, starts and ends")
             return None
         before = len(self.problems)
-        self.unknown(raw, where, {"key", "title", "theme", "short_theme", "capacities", "starts", "ends", "events"})
+        self.unknown(raw, where, {"key", "title", "theme", "short_theme", "capacities", "starts", "ends", "events",
+                                  "focus_questions"})
         key = self.key(raw, "key", where)
         title = self.text(raw, "title", where)
         theme = self.text(raw, "theme", where, default="")
         short_themes = self.short_themes(raw, where)
         capacities = self.capacities(raw, where)
+        focus_questions = self.focus_questions(raw, where, key)
         starts = self.day(raw, "starts", where)
         ends = self.day(raw, "ends", where)
         if starts and ends and ends < starts:
@@ -316,7 +350,8 @@ class _Reader:
             events.append(event)
         if len(self.problems) > before or starts is None or ends is None:
             return None
-        return Module(key, title, theme, capacities, starts, ends, tuple(sorted(events, key=lambda e: e.starts)), short_themes)
+        return Module(key, title, theme, capacities, starts, ends, tuple(sorted(events, key=lambda e: e.starts)), short_themes,
+                      focus_questions)
 
     def event(self, raw: Any, where: str, module_key: str = "", set_key: str = "") -> Event | None:
         """Reads a module's event ([[modules.events]]: kind, starts, ends) or, with a set_key, a set
@@ -484,6 +519,44 @@ class _Reader:
                 self.problem(at, f"ends in {phrase[-1]!r}; prompts quote it mid-sentence, so write a phrase without a full stop")
             else:
                 found.append((language, phrase))
+        return tuple(found)
+
+    def focus_questions(self, raw: dict[str, Any], where: str, module_key: str) -> tuple[FocusQuestion, ...]:
+        """Reads `focus_questions`: a list of texts, or of tables { text = "…", capacity = "…" }."""
+        value = raw.get("focus_questions")
+        path = f"{where}.focus_questions"
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(path, f"must be a list of questions, such as [\"What did you notice …?\"], not {_kind(value)}")
+            return ()
+        if len(value) > FOCUS_MAX:
+            self.problem(path, f"has {len(value)} questions; at most {FOCUS_MAX} a module")
+            return ()
+        found: list[FocusQuestion] = []
+        for i, item in enumerate(value):
+            at = f"{path}[{i}]"
+            capacity = ""
+            if isinstance(item, dict):
+                self.unknown(item, at, {"text", "capacity"})
+                capacity = item.get("capacity", "")
+                if not isinstance(capacity, str) or capacity not in CAPACITIES:
+                    self.problem(f"{at}.capacity", f"{capacity!r} is not a capacity; use {', '.join(CAPACITIES)}")
+                    capacity = ""
+                item, at = item.get("text"), f"{at}.text"
+            if not isinstance(item, str):
+                self.problem(at, f"must be the question as text in quotes, not {_kind(item) if item is not None else 'missing'}")
+                continue
+            text = " ".join(item.split())
+            if not text:
+                self.problem(at, "is empty; write the question, or leave it out")
+            elif len(text) > FOCUS_TEXT_MAX:
+                self.problem(at, f"is {len(text)} characters long; keep a question under {FOCUS_TEXT_MAX}")
+            elif any(q.text == text for q in found):
+                self.problem(at, "is the same question as one before it")
+            else:
+                digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+                found.append(FocusQuestion(f"focus:{module_key}:{digest}", text, capacity, (module_key,)))
         return tuple(found)
 
     def key(self, raw: dict[str, Any], name: str, where: str) -> str:

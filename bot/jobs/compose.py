@@ -17,11 +17,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import PromptButton
 from bot.domain.choice import choose_prompt
-from bot.domain.programme import Event, Phase, Position, locate
+from bot.domain.programme import Event, FocusQuestion, Phase, Position, locate
 from bot.jobs import broadcasts, daily, pulse, reminders, sets
 from bot.jobs.briefs import compose_brief
 from bot.jobs.composed import Composed, cancelled
-from bot.render import Renderer, day_text
+from bot.jobs.deepening import follow_up_quote
+from bot.render import PromptSpec, Renderer, day_text
 from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
@@ -139,12 +140,15 @@ async def _compose_prompt(
     module = position.module
     module_key = module.key if module else ""
     key = row.payload.get("prompt_key")
-    spec = next((p for p in render.library if p.key == key), None)
+    # The facilitator's focus questions are written in the programme's language: asked in that language only.
+    own = module.focus_questions if module and person.language == where.stored.programme.language else ()
+    candidates: list[PromptSpec | FocusQuestion] = [*render.library, *own]
+    spec = next((p for p in candidates if p.key == key), None)
     if spec is None:
         used = await outbox.used_prompt_keys(db, person.id, module_key)
         local_day = now.astimezone(person_zone(person)).date()
         spec = choose_prompt(
-            render.library, position.phase, module_key, module.capacities if module else (), used,
+            candidates, position.phase, module_key, module.capacities if module else (), used,
             seed=f"{person.id}:{local_day.isoformat()}",
         )
     if spec is None:
@@ -157,7 +161,10 @@ async def _compose_prompt(
         "module_short_theme": module.short_theme(person.language) if module else "",
         **event_values(render, person.language, position.event, zone),
     }
-    text = render.prompt(person.language, spec.key, **values)
+    if isinstance(spec, FocusQuestion):
+        text = render.message(person.language, "focus_question", text=spec.text, module_title=values["module_title"])
+    else:
+        text = render.prompt(person.language, spec.key, **values)
     return Composed(text, prompt_keyboard(render, person.language, row.id), prompt_key=spec.key, module_key=module_key)
 
 
@@ -165,7 +172,7 @@ async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, per
     intention = await journal.get(db, int(row.payload.get("reflection_id", 0)))
     if intention is None or intention.person_id != person.id:
         return cancelled("intention erased")
-    quote = intention.text
+    quote, written = await follow_up_quote(db, intention)
     if len(quote) > 600:
         quote = quote[:600].rstrip() + "…"
     text = render.message(
@@ -173,7 +180,7 @@ async def _compose_follow_up(db: Database, render: Renderer, row: OutboxRow, per
         "follow_up",
         name=person.name,
         quote=quote,
-        written_on=day_text(intention.created_at, person.language, person_zone(person)),
+        written_on=day_text(written, person.language, person_zone(person)),
     )
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(render.button(person.language, "skip"), callback_data=PromptButton("skip", row.id).data)]]

@@ -62,11 +62,17 @@ ANSWERS: dict[int, list[tuple[str, list[str], str]]] = {
     ],
     YOUSSEF.id: [
         ("ignore", [], ""),
-        ("answer", ["Ik merk dat ik moeite heb om nee te zeggen tegen de wethouder."], "facilitator"),
+        ("answer", ["Ik merk dat ik moeite heb om nee te zeggen tegen de wethouder."], "deeper+facilitator"),
         ("ignore", [], ""),
         ("answer", ["Met mijn collega van Financiën een gezamenlijke aanpak voor de begroting gemaakt."], "shared"),
     ],
 }
+# Going deeper (the Dieper button): the answers to the questions that follow, the last what he will try.
+DEEPER = {YOUSSEF.id: [
+    "Voor mij: dat ze op me kan rekenen. Voor haar: grip houden op een lastig raadsdebat.",
+    "Nee zeggen kan ook zorg zijn voor de kwaliteit. Of ik kies samen met haar wat voorgaat.",
+    "Bij het volgende verzoek vraag ik eerst wat ze precies nodig heeft, en voor wanneer echt.",
+]}
 TAKEAWAYS = {SANNE.id: "Eerst vragen, dan pas invullen.", TOM.id: "Fewer approval steps, more trust."}
 # A line for the facilitator only (it reaches Femke's brief the day before the meeting, never the group).
 FACILITATOR_LINES = {YOUSSEF.id: "Ik wil graag even met je sparren over hoe ik nee zeg tegen de wethouder."}
@@ -250,12 +256,16 @@ class Demo:
                 ack = self.last_with(user.id, "sh:")
                 if share == "shared":
                     await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":shared")))
+                if share.startswith("deeper"):  # private, and a few questions further along Korthagen's cycle
+                    await self.tap(user, ack, next(d for _, d in ack.buttons() if d.startswith("dp:")))
+                    for answer in DEEPER[user.id]:
+                        await self.say(user, answer)
                 elif share == "takeaway":
                     await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":takeaway")))
                     await self.say(user, TAKEAWAYS[user.id])
                     confirm = self.last_with(user.id, "cf:")
                     await self.tap(user, confirm, next(d for _, d in confirm.buttons() if d.endswith(":yes")))
-                elif share == "facilitator":
+                if share.endswith("facilitator"):
                     await self.tap(user, ack, next(d for _, d in ack.buttons() if d.endswith(":ask")))
                     offer = self.last_with(user.id, "fc:")
                     await self.tap(user, offer, next(d for _, d in offer.buttons() if d.endswith(":line")))

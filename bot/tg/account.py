@@ -20,7 +20,7 @@ from bot.domain.parsing import parse_day
 from bot.jobs.compose import event_values, where_is
 from bot.jobs.planner import replan_person
 from bot.render import Renderer, moment_text, short_day_text
-from bot.store import briefs, export, journal, outbox, people, programmes, sharing
+from bot.store import briefs, deepening, export, journal, outbox, people, programmes, sharing
 from bot.store.people import Person
 from bot.tg.common import (
     acknowledge,
@@ -33,6 +33,7 @@ from bot.tg.common import (
     stale_button,
 )
 from bot.tg.context import PitstopContext
+from bot.tg.deeper import question_text
 from bot.tg.for_facilitators import journal_buttons
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ async def journal_page(context: PitstopContext, person: Person, page: int) -> tu
     entries = await journal.for_person(context.db, person.id, PAGE, page * PAGE)
     zone = ZoneInfo(person.timezone)
     numbers = [total - page * PAGE - i for i in range(len(entries))]
+    deeper = await deepening.answered_counts(context.db, [e.id for e in entries])
     items = []
     for number, entry in zip(numbers, entries):
         text = entry.text
@@ -69,6 +71,7 @@ async def journal_page(context: PitstopContext, person: Person, page: int) -> tu
             "visibility": entry.visibility,
             "intention": entry.is_intention,
             "follow_up": entry.follows_up_id is not None,
+            "deeper": deeper.get(entry.id, 0),
         })
     body = context.render.message(person.language, "journal", items=items, page=page + 1, pages=pages, total=total)
     render = context.render
@@ -143,6 +146,7 @@ async def entry_view(
         )
         for i, piece in enumerate(pieces)
     ]
+    texts += thread_texts(render, language, number, await deepening.thread(context.db, entry.id))
     rows = [[
         InlineKeyboardButton(render.button(language, "correct_entry"),
                              callback_data=JournalEntryButton(page, "c", entry.id).data),
@@ -157,6 +161,24 @@ async def entry_view(
         rows += journal_buttons(context, language, entry.id, await briefs.state(context.db, entry.id))
     rows.append([InlineKeyboardButton(render.button(language, "back_to_journal"), callback_data=JournalPageButton(page).data)])
     return texts, InlineKeyboardMarkup(rows)
+
+
+def thread_texts(render: Renderer, language: str, number: int, steps: list[deepening.Step]) -> list[str]:
+    """Gives the answers of going deeper into an entry as messages after it: one when they fit, else as many as
+    they need, a long answer cut at a paragraph, a line or a word and marked as continued."""
+    pieces: list[dict[str, Any]] = [
+        {"phase": s.phase, "text": piece, "continued": i > 0}
+        for s in steps if s.answer for i, piece in enumerate(chunks(s.answer))
+    ]
+    messages: list[list[dict[str, Any]]] = []
+    for piece in pieces:
+        if not messages or sum(len(p["text"]) for p in messages[-1]) + len(piece["text"]) > CHUNK:
+            messages.append([])
+        messages[-1].append(piece)
+    return [
+        render.message(language, "journal_thread", number=number, thread=thread, part=i + 1, parts=len(messages))
+        for i, thread in enumerate(messages)
+    ]
 
 
 async def press_journal(update: Update, context: PitstopContext, person: Person, pressed: JournalButton) -> None:
@@ -363,6 +385,7 @@ async def export_payload(context: PitstopContext, person: Person) -> dict[str, A
         for module in stored.programme.modules if stored else ():
             titles[(programme_id, module.key)] = module.title
     by_key = {key: title for (_, key), title in titles.items()}
+    threads = await deepening.for_person(context.db, person.id)
     reflections = []
     for e in entries:
         share = held.shares.get(e.id, {})
@@ -377,6 +400,10 @@ async def export_payload(context: PitstopContext, person: Person) -> dict[str, A
             "phase": e.phase, "capacity": e.capacity, "intention": e.is_intention, "follows_up": e.follows_up_id,
             "visibility": e.visibility, "takeaway": e.takeaway, "shared_with": share.get("set_name"),
             "shared_at": share.get("shared_at"), "digest": digest,
+            "going_deeper": [{"step": s.step, "phase": s.phase, "question": question_text(context, person.language, e, s, False),
+                              "answer": s.answer, "asked": s.asked_at.isoformat(),
+                              "answered": s.answered_at.isoformat() if s.answered_at else None}
+                             for s in threads.get(e.id, [])],
             "messages": [{"kind": p.kind, "text": p.text, "file_id": p.file_id, "message_id": p.message_id,
                           "written": p.created_at.isoformat(), "edited": p.edited_at.isoformat() if p.edited_at else None}
                          for p in e.parts],
@@ -443,10 +470,15 @@ async def sent_at(context: PitstopContext, entry: journal.Reflection) -> datetim
 
 async def asked(context: PitstopContext, person: Person, prompt_key: str | None, moment: datetime) -> str | None:
     """Gives a library prompt as it read when it was sent at `moment` (plain text), or None when there is none."""
-    if prompt_key is None or not any(p.key == prompt_key for p in context.render.library):
+    if prompt_key is None:
         return None
     where = await where_is(context.db, person, moment)
     module = where.position.module if where else None
+    own = module.focus_question(prompt_key) if module else None
+    if own is not None:  # a facilitator's focus question (programme file), as they wrote it
+        return own.text
+    if not any(p.key == prompt_key for p in context.render.library):
+        return None
     zone = ZoneInfo(person.timezone)
     values = {
         "name": person.name, "module_title": module.title if module else "", "module_theme": module.theme if module else "",

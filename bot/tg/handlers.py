@@ -26,6 +26,7 @@ from bot.store.programmes import StoredProgramme
 from bot.tg import (
     account,
     briefs,
+    deeper,
     facilitators,
     for_facilitators,
     menus,
@@ -270,6 +271,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
             return
         if question is not None and question.kind == "correct" and await account.take_correction(update, context, person, text):
             return
+        if question is not None and question.kind == "deeper" and await deeper.take_answer(update, context, person, text):
+            return
         await reflections.take_text(update, context, person)
 
 
@@ -338,6 +341,8 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await journey.press_pulse(update, context, person, pressed)
     elif isinstance(pressed, buttons.FacilitatorButton):
         await for_facilitators.press_facilitator(update, context, person, pressed)
+    elif isinstance(pressed, buttons.DeepeningButton):
+        await deeper.press_deeper(update, context, person, pressed)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 

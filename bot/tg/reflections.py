@@ -10,13 +10,13 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.buttons import FacilitatorButton, PromptButton, ShareButton
+from bot.buttons import DeeperButton, FacilitatorButton, PromptButton, ShareButton
 from bot.domain import plans
 from bot.domain.nudges import later_time
 from bot.jobs.compose import Where, where_is
 from bot.jobs.planner import nudge_settings, plan_follow_up
 from bot.render import Renderer
-from bot.store import journal, outbox
+from bot.store import deepening, journal, outbox
 from bot.store.journal import NewReflection
 from bot.store.outbox import OutboxRow
 from bot.store.people import Person
@@ -31,8 +31,8 @@ MAX_TEXT = 4096
 
 
 def share_keyboard(render: Renderer, language: str, reflection_id: int, visibility: str) -> InlineKeyboardMarkup:
-    """Gives the share choices for a reflection, one a row, the current one ticked; the last shares it
-    with the set's facilitators only (bot.tg.for_facilitators)."""
+    """Gives the share choices for a reflection, one a row, the current one ticked (the last shares it
+    with the set's facilitators only, bot.tg.for_facilitators), and *Go deeper*."""
     def label(name: str, value: str) -> str:
         return ("✓ " if visibility == value else "") + render.button(language, name)
 
@@ -43,7 +43,13 @@ def share_keyboard(render: Renderer, language: str, reflection_id: int, visibili
                               callback_data=ShareButton(reflection_id, "takeaway").data)],
         [InlineKeyboardButton(render.button(language, "for_facilitator"),
                               callback_data=FacilitatorButton(reflection_id, "ask").data)],
+        deeper_row(render, language, reflection_id),
     ])
+
+
+def deeper_row(render: Renderer, language: str, reflection_id: int) -> list[InlineKeyboardButton]:
+    """Gives the *Go deeper* button of a reflection (bot.tg.deeper), beside the share choice or on its own."""
+    return [InlineKeyboardButton(render.button(language, "go_deeper"), callback_data=DeeperButton(reflection_id).data)]
 
 
 async def _prompt_answered(context: PitstopContext, person: Person, message: Message) -> OutboxRow | None:
@@ -93,13 +99,16 @@ async def keep_message(
     template = {"voice": "kept_voice", "photo": "kept_photo"}.get(kind, "kept_new" if created else "kept_more")
     can_share = created and where is not None and where.set_key is not None
     text = context.render.message(person.language, template, intention=new.is_intention and created, can_share=can_share)
-    keyboard = share_keyboard(context.render, person.language, reflection_id, "private") if can_share else None
+    keyboard = (share_keyboard(context.render, person.language, reflection_id, "private") if can_share
+                else InlineKeyboardMarkup([deeper_row(context.render, person.language, reflection_id)]) if created else None)
     await context.bot.send_message(message.chat.id, text, reply_markup=keyboard)
 
 
 def _new_reflection(context: PitstopContext, person: Person, prompt: OutboxRow | None, where: Where | None) -> NewReflection:
     """Gives what is known of a new reflection: the prompt it answers and where in the programme it was written."""
     spec = next((p for p in context.render.library if prompt and p.key == prompt.prompt_key), None)
+    module = where.position.module if where else None
+    own = module.focus_question(prompt.prompt_key) if module and prompt and prompt.prompt_key else None
     return NewReflection(
         person_id=person.id,
         outbox_id=prompt.id if prompt else None,
@@ -107,7 +116,7 @@ def _new_reflection(context: PitstopContext, person: Person, prompt: OutboxRow |
         programme_id=where.programme_id if where else None,
         module_key=(where.position.module.key if where and where.position.module else ""),
         phase=where.position.phase.value if where else "",
-        capacity=spec.capacity if spec else "",
+        capacity=spec.capacity if spec else own.capacity if own else "",  # a focus question: the capacity its author gave
         is_intention=bool(spec and spec.intention and prompt and prompt.kind == "prompt"),
         follows_up_id=int(prompt.payload["reflection_id"]) if prompt and prompt.kind == "follow_up" else None,
     )
@@ -152,6 +161,8 @@ async def take_edit(update: Update, context: PitstopContext, person: Person) -> 
     assert message is not None
     text = message.text or message.caption or ""
     reflection_id = await journal.edit_message(context.db, message.chat.id, message.message_id, text[:MAX_TEXT], context.clock.now())
+    if reflection_id is None and text.strip():  # an answer given while going deeper, kept whole like the answer
+        reflection_id = await deepening.edit_answer(context.db, message.chat.id, message.message_id, text.strip(), context.clock.now())
     if reflection_id is None:
         await reply(update, context, person.language, "edit_not_kept")
         return

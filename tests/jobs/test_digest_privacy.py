@@ -16,7 +16,7 @@ from bot.domain.digest import shown_text, visible_in_digest
 from bot.domain.programme import parse_programme
 from bot.jobs.sets import compose_digest
 from bot.render import Renderer
-from bot.store import briefs, outbox, programmes, sharing
+from bot.store import briefs, deepening, outbox, programmes, sharing
 from bot.store.db import open_database
 from bot.store.journal import NewReflection, add_message
 from bot.store.outbox import Planned
@@ -92,6 +92,10 @@ async def check(sets: int, entries: list[tuple[int, str, int, bool, str]]) -> No
                     None, 100 + author, 1000 + number, "text", text, None, when,
                 )
                 assert stored is not None
+                # Every entry went one step deeper: that answer is private whatever the entry's visibility.
+                step = await deepening.ask(db, stored[0], person_id, 1, "essential", when)
+                assert step is not None
+                await deepening.answer(db, step.id, person_id, f"deeper-{number}-answer", 100 + author, 5000 + number, when, None)
                 takeaway = f"takeaway-{number}" if visibility == "takeaway" else None
                 if visibility != "private":
                     await sharing.set_visibility(db, stored[0], person_id, visibility, share_set, when, takeaway=takeaway)
@@ -112,6 +116,7 @@ async def check(sets: int, entries: list[tuple[int, str, int, bool, str]]) -> No
                     for reflection_id, (text, visibility, share_set, early) in texts.items():
                         expected = share_set == s.id and visibility != "private" and (early == (digest_id == first))
                         assert (text in rendered) == (expected and visibility == "shared"), (text, s.id, digest_id)
+                        assert "deeper-" not in rendered
                         assert any(e.reflection_id == reflection_id for e in carried) == expected
                     assert not any(line and line in rendered for line in for_facilitators)
                     for e in carried:
