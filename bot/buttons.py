@@ -29,6 +29,7 @@ JournalAction = Literal["u", "o", "c", "d", "y", "n", "x"]  # make private, open
 Setting = Literal["language", "timezone", "hour", "days", "activity", "cancel"]
 Audience = Literal["p", "s", "f"]  # a programme, a set, a programme's facilitators
 BroadcastAction = Literal["send", "when", "cancel"]
+QuestionAction = Literal["rw", "sh", "pv", "ok", "x"]  # rewrite, share, keep private, keep as it is, stop rewriting
 
 
 def _join(*parts: object) -> str:
@@ -242,6 +243,27 @@ class RemindersButton:
         return _join("rm", "mute" if self.mute else "unmute", self.programme_id)
 
 
+@dataclass(frozen=True)
+class QuestionButton:
+    """Act on one's learning question, named by its current version (0: none yet): `lq:<action>:<version id>`."""
+
+    action: QuestionAction
+    version_id: int
+
+    @property
+    def data(self) -> str:
+        return _join("lq", self.action, self.version_id)
+
+
+@dataclass(frozen=True)
+class QuestionSkipButton:
+    """Skip writing a learning question at the end of onboarding: `lq:skip`."""
+
+    @property
+    def data(self) -> str:
+        return _join("lq", "skip")
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
@@ -251,6 +273,7 @@ BroadcastButton = AudienceButton | DraftButton
 Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
     | SettingButton | BroadcastButton | RemindersButton
+    | QuestionButton | QuestionSkipButton
 )
 
 
@@ -282,6 +305,8 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"bc:aud:{_choice(get_args(Audience))}:{ID}", lambda a, i: AudienceButton(a, int(i))),
     (rf"bc:{_choice(get_args(BroadcastAction))}:{ID}", lambda a, i: DraftButton(a, int(i))),
     (rf"rm:(mute|unmute):{ID}", lambda a, i: RemindersButton(a == "mute", int(i))),
+    (rf"lq:{_choice(get_args(QuestionAction))}:{ID}", lambda a, i: QuestionButton(a, int(i))),
+    (r"lq:skip", QuestionSkipButton),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -107,6 +107,16 @@ SAMPLES: dict[str, object] = {
     "visibility": "shared",
     "follow_up": True,
     "media": ["voice"],
+    # the learning question
+    "question": "How do I <b>& keep my team on board?",
+    "since": "24 Mar 2027",
+    "shared": True,
+    "earlier": [{"date": "20 Mar 2027", "text": "How do I decide <faster>?"}],
+    "older": 2,
+    "problem": "too_long",
+    "first": False,
+    "questions": [{"name": "Anna <b>&", "text": "How do I listen <first>?"}],
+    "learning_question": "How do I <b>& keep my team on board?",
 }
 
 
@@ -140,7 +150,8 @@ def test_every_message_template_renders_in_both_languages(language: str, name: s
 
 @pytest.mark.parametrize("spec", RENDER.library, ids=lambda s: s.key)
 def test_every_library_prompt_renders_in_both_languages_filled_and_empty(spec: object) -> None:
-    keys = ("name", "module_title", "module_theme", "module_short_theme", "event_title", "event_place", "event_date")
+    keys = ("name", "module_title", "module_theme", "module_short_theme", "event_title", "event_place", "event_date",
+            "learning_question")
     for language in LANGUAGES:
         full = RENDER.prompt(language, spec.key, **{k: str(SAMPLES[k]) for k in keys})  # type: ignore[attr-defined]
         empty = RENDER.prompt(language, spec.key, **{k: "" for k in keys})  # type: ignore[attr-defined]
@@ -192,6 +203,11 @@ EXPORT_SAMPLE = {
                             "status": "done", "created": "2027-04-01T07:00:00+00:00", "scheduled": None,
                             "finished": "2027-04-01T07:01:00+00:00"}],
     "actions_recorded": [{"at": "2027-04-01T07:00:00+00:00", "action": "broadcast", "detail": "set=1 count=3"}],
+    "learning_question": {"shared_since": "2027-04-02T07:00:00+00:00", "versions": [
+        {"text": "How do I <lead>?", "written": "2027-04-02T07:00:00+00:00", "programme": "CPM", "message_id": 12,
+         "current": True, "shared": True},
+        {"text": "Old one", "written": "2027-04-01T07:00:00+00:00", "programme": None, "message_id": 8,
+         "current": False, "shared": False}]},
 }
 
 

@@ -50,13 +50,17 @@ def choose_prompt(
     focus: Collection[str],
     used: Collection[str],
     seed: str,
+    learning_question: bool = True,
 ) -> P | None:
     """Gives the prompt for a participant and day, or None for an empty library.
 
     Candidates fit the phase and the module. Prompts already used in this module are left out
     while others remain; the module's capacity focus is preferred. Among equals, a hash of the
-    seed (participant and day) decides, so the same day gives the same prompt.
+    seed (participant and day) decides, so the same day gives the same prompt. A prompt that quotes
+    the learning question (tagged `question`) is only for someone who has one (`learning_question`).
     """
+    if not learning_question:
+        library = [p for p in library if not getattr(p, "question", False)]
     wanted = PHASE_FOR_PROMPTS[phase]
     fitting = [p for p in library if wanted in p.phases and (not p.modules or module_key in p.modules)]
     if not fitting:

@@ -19,7 +19,7 @@ EVENING_HOUR = 20  # during a residential week the day's one prompt comes at the
 QUIET_FROM, QUIET_UNTIL = 22, 7  # local hours in which a snoozed prompt does not come back
 # Which of a day's questions goes when the daily budget allows fewer than are planned; reminders
 # are not among them: they ride along with the day's question (or go alone when there is none).
-QUESTION_PRIORITY = {"case_round": 3, "follow_up": 2, "prompt": 1}
+QUESTION_PRIORITY = {"case_round": 3, "follow_up": 2, "question": 2, "prompt": 1}  # question: intake, module end
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.buttons import CaseRoundButton, PromptButton
 from bot.domain.choice import choose_prompt
 from bot.domain.programme import Event, Phase, Position, locate
+from bot.jobs.learning_question import compose_question
 from bot.render import Renderer, day_text
-from bot.store import journal, outbox, people, programmes
+from bot.store import journal, learning_question, outbox, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 
@@ -87,7 +88,7 @@ def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKe
 async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
     """Gives the message for a claimed row, fitted into the person's day (bot.jobs.daily)."""
     composed = await _compose_row(db, render, row, now)
-    if row.kind in ("prompt", "follow_up", "case_round", "reminder"):
+    if row.kind in ("prompt", "follow_up", "case_round", "reminder", "question"):
         from bot.jobs.daily import fit
 
         return await fit(db, render, row, composed, now)
@@ -133,6 +134,9 @@ async def _compose_row(db: Database, render: Renderer, row: OutboxRow, now: date
         return Composed(text) if reason is None else Composed(cancel_reason=reason)
     if row.kind == "case_round":
         return await _compose_case_round(db, render, row, now)
+    if row.kind == "question":
+        asked = await compose_question(db, render, row, now)
+        return Composed(asked.text, asked.keyboard, cancel_reason=asked.cancel_reason, module_key=asked.module_key)
     if row.kind == "notice":
         language = row.payload.get("language", "en")
         if row.person_id is not None:
@@ -157,12 +161,13 @@ async def _compose_prompt(
     module_key = module.key if module else ""
     key = row.payload.get("prompt_key")
     spec = next((p for p in render.library if p.key == key), None)
+    question = await learning_question.current(db, person.id)
     if spec is None:
         used = await outbox.used_prompt_keys(db, person.id, module_key)
         local_day = now.astimezone(person_zone(person)).date()
         spec = choose_prompt(
             render.library, position.phase, module_key, module.capacities if module else (), used,
-            seed=f"{person.id}:{local_day.isoformat()}",
+            seed=f"{person.id}:{local_day.isoformat()}", learning_question=question is not None,
         )
     if spec is None:
         return Composed(cancel_reason="empty prompt library")
@@ -172,6 +177,7 @@ async def _compose_prompt(
         "module_title": module.title if module else "",
         "module_theme": module.theme if module else "",
         "module_short_theme": module.short_theme(person.language) if module else "",
+        "learning_question": question.text if question else "",
         **event_values(render, person.language, position.event, zone),
     }
     text = render.prompt(person.language, spec.key, **values)

@@ -24,7 +24,7 @@ from bot.store.outbox import OutboxRow, Planned
 
 log = logging.getLogger(__name__)
 
-QUESTIONS = ("prompt", "follow_up", "case_round")
+QUESTIONS = ("prompt", "follow_up", "case_round", "question")
 WAIT_AFTER = timedelta(minutes=1)  # a reminder waiting for the day's question comes this long after it, if alone
 
 

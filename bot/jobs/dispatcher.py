@@ -28,6 +28,7 @@ from telegram.error import (
 
 from bot.jobs import compose
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
+from bot.jobs.learning_question import plan_questions
 from bot.jobs.pacing import Pacer
 from bot.services import Services
 from bot.store import outbox, people
@@ -126,7 +127,8 @@ class Dispatcher:
         planned = await plan_everyone(self.services.db, now)
         digests = await plan_sets(self.services.db, now)
         reminders = await plan_reminders(self.services.db, now)
-        log.info("planner ran people=%d digests=%d reminders=%d", planned, digests, reminders)
+        questions = await plan_questions(self.services.db, now)
+        log.info("planner ran people=%d digests=%d reminders=%d questions=%d", planned, digests, reminders, questions)
 
     def request_stop(self) -> None:
         """Asks the run in progress to claim nothing more and end once what is in flight is recorded."""

@@ -20,7 +20,7 @@ from bot.domain.digest import (
 )
 from bot.domain.programme import locate
 from bot.render import Renderer, day_text, time_text
-from bot.store import outbox, people, programmes, sharing
+from bot.store import learning_question, outbox, people, programmes, sharing
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow, Planned
 
@@ -100,6 +100,7 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     if digest.meeting_starts is not None:
         module = locate(stored.programme, digest.meeting_starts, learning_set.key).module
     cases = await sharing.cases(db, digest.id)
+    questions = [{"name": q.name, "text": q.text} for q in await learning_question.shared_in_set(db, learning_set.id)]
     starts, place = digest.meeting_starts, digest.meeting_place
 
     async def texts(entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
@@ -113,6 +114,7 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
             module_title=module.title if module else "",
             members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT),
             cases=[{"name": c.author, "text": c.text} for c in cases],
+            questions=questions,
             took_part=active,
             total=total,
         )

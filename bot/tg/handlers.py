@@ -23,7 +23,7 @@ from bot.jobs.planner import replan_person
 from bot.store import people
 from bot.store.people import Person
 from bot.store.programmes import StoredProgramme
-from bot.tg import account, facilitators, menus, onboarding, reflections, roles, sharing, stats
+from bot.tg import account, facilitators, learning_question, menus, onboarding, reflections, roles, sharing, stats
 from bot.tg.common import language_of, open_question, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -43,6 +43,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         ("resume", run_resume),
         ("export", run_export),
         ("forget", run_forget),
+        ("question", run_question),
     ):
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
     app.add_handler(CommandHandler("digest", run_digest, filters=PRIVATE))
@@ -179,6 +180,12 @@ async def run_forget(update: Update, context: PitstopContext) -> None:
     await account.ask_forget(update, context, person)
 
 
+async def run_question(update: Update, context: PitstopContext) -> None:
+    """Shows the learning question, how it changed, and the buttons to rewrite or share it."""
+    if (person := await _ready(update, context)) is not None:
+        await learning_question.show_question(update, context, person)
+
+
 async def run_stats(update: Update, context: PitstopContext) -> None:
     """Shows participation in the programmes the person leads, as counts and a chart."""
     if (found := await _leader(update, context)) is not None:
@@ -236,6 +243,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
         if question is not None and await sharing.take_awaited_text(update, context, person, text):
             return
         if question is not None and question.kind == "correct" and await account.take_correction(update, context, person, text):
+            return
+        if question is not None and await learning_question.take_awaited_text(update, context, person, text):
             return
         await reflections.take_text(update, context, person)
 
@@ -301,6 +310,10 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await facilitators.press_broadcast(update, context, person, pressed)
     elif isinstance(pressed, buttons.RemindersButton):
         await facilitators.press_reminders(update, context, person, pressed)
+    elif isinstance(pressed, buttons.QuestionButton):
+        await learning_question.press_question(update, context, person, pressed)
+    elif isinstance(pressed, buttons.QuestionSkipButton):
+        await onboarding.skip_question(update, context, person)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 
