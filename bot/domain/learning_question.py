@@ -63,7 +63,8 @@ def question_moments(
 ) -> list[QuestionMoment]:
     """Gives the moments in [now, now + horizon) the bot asks about a person's learning question, at their
     hour: the day of each intake event (`intake`) and each module's end (`module_end`, for those who have
-    one). A moment earlier today that was missed (the bot was down) is asked now; one in a pause is not."""
+    one). A moment earlier today is still given (missed while the bot was down, it goes at once); one in a
+    pause is not. The same inputs give the same moments, so planning again changes nothing."""
     wanted: list[tuple[str, str, date]] = []
     if intake:
         wanted += [(INTAKE, m.key, e.starts.astimezone(settings.zone).date())
@@ -74,10 +75,8 @@ def question_moments(
     found = []
     for moment, module_key, day in wanted:
         due = _due(day, settings)
-        if due < now:
-            if day != today:
-                continue
-            due = now
+        if due < now and day != today:
+            continue  # a moment of today already past stays as it was: the dispatcher sends what is due
         if due >= now + horizon:
             continue
         if settings.paused_until is not None and settings.paused_until > due:

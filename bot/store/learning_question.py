@@ -147,12 +147,20 @@ async def participants(db: Database, programme_id: int) -> list[int]:
 
 
 async def replan(db: Database, person_id: int, programme_id: int, items: list[Planned], now: datetime) -> None:
-    """Replaces a person's pending learning-question rows of a programme by `items`, in one transaction
-    (rows sent or on their way stay, and their keys keep them from coming twice)."""
+    """Makes a person's pending learning-question rows of a programme those of `items`: a row no longer
+    wanted, or wanted at another time (a change of hour), goes; a missing one is added. Rows already as
+    wanted are left untouched, so that nothing reading the outbox meanwhile sees them gone; rows sent or
+    on their way stay, and their keys keep them from coming twice."""
+    wanted = {p.dedupe_key: ts(p.due_at) for p in items}
     async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE person_id = ? AND kind = 'question' AND status = 'pending'"
+        async with conn.execute(
+            "SELECT id, dedupe_key, due_at FROM outbox WHERE person_id = ? AND kind = 'question' AND status = 'pending'"
             " AND json_extract(payload, '$.programme_id') = ?",
             (person_id, programme_id),
-        )
-        await plan_many(conn, items, now)
+        ) as cur:
+            pending = list(await cur.fetchall())
+        gone = [r[0] for r in pending if wanted.get(r[1]) != r[2]]
+        if gone:
+            await conn.execute(f"DELETE FROM outbox WHERE id IN ({','.join('?' for _ in gone)})", gone)
+        kept = {r[1] for r in pending if wanted.get(r[1]) == r[2]}
+        await plan_many(conn, [p for p in items if p.dedupe_key not in kept], now)
