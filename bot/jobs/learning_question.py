@@ -43,23 +43,45 @@ async def plan_questions(db: Database, now: datetime) -> int:
             having = await learning_question.with_question(db, ids)
             for person_id in ids:
                 person = await people.get_person(db, person_id)
-                if person is None or person.status != "active":
-                    continue
-                moments = question_moments(stored.programme, nudge_settings(person, stored.programme), now, HORIZON,
-                                           intake=True, module_end=person_id in having)
-                items = [
-                    Planned("question", person.chat_id, m.due,
-                            f"question:{'end' if m.moment == MODULE_END else 'intake:' + m.day.isoformat()}"
-                            f":{person.id}:{stored.id}:{m.module_key}",
-                            person_id=person.id,
-                            payload={"moment": m.moment, "programme_id": stored.id, "module_key": m.module_key})
-                    for m in moments
-                ]
-                await learning_question.replan(db, person.id, stored.id, items, now)
-                wanted += len(items)
+                if person is not None:
+                    wanted += await _plan_for(db, stored, person, person_id in having, now)
         except Exception:  # one programme's calendar never stops the others' questions
             log.exception("learning questions not planned programme=%d", stored.id)
     return wanted
+
+
+async def plan_person_questions(db: Database, person_id: int, now: datetime) -> int:
+    """Plans one participant's questions at once (after onboarding, or a question written), as the hourly
+    planner would; gives how many rows are wanted."""
+    person = await people.get_person(db, person_id)
+    if person is None:
+        return 0
+    has_question = await learning_question.current(db, person_id) is not None
+    wanted = 0
+    for membership in await people.memberships(db, person_id):
+        stored = await programmes.get_programme_by_id(db, membership.programme_id)
+        if stored is not None and membership.role == "participant":
+            wanted += await _plan_for(db, stored, person, has_question, now)
+    return wanted
+
+
+async def _plan_for(
+    db: Database, stored: programmes.StoredProgramme, person: people.Person, has_question: bool, now: datetime
+) -> int:
+    if person.status != "active":
+        return 0
+    moments = question_moments(stored.programme, nudge_settings(person, stored.programme), now, HORIZON,
+                               intake=True, module_end=has_question)
+    items = [
+        Planned("question", person.chat_id, m.due,
+                f"question:{'end' if m.moment == MODULE_END else 'intake:' + m.day.isoformat()}"
+                f":{person.id}:{stored.id}:{m.module_key}",
+                person_id=person.id,
+                payload={"moment": m.moment, "programme_id": stored.id, "module_key": m.module_key})
+        for m in moments
+    ]
+    await learning_question.replan(db, person.id, stored.id, items, now)
+    return len(items)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from telegram.error import BadRequest
 from bot.buttons import QuestionButton
 from bot.domain.digest import clipped
 from bot.domain.learning_question import QUESTION_LIMIT, read_question
+from bot.jobs.learning_question import plan_person_questions
 from bot.render import short_day_text
 from bot.store import learning_question, outbox, people, sharing
 from bot.store.people import Person
@@ -104,6 +105,8 @@ async def keep_typed(update: Update, context: PitstopContext, person: Person, te
     )
     if version_id is None:
         return None
+    if person.status == "active":
+        await plan_person_questions(context.db, person.id, now)  # a module's end now asks about it
     shared = await learning_question.shared_since(context.db, person.id) is not None
     log.info("learning question kept person=%d version=%d first=%s", person.id, version_id, first)
     await reply(update, context, person.language, "question_kept", question=question, first=first, shared=shared)

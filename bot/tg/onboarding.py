@@ -28,6 +28,7 @@ from bot.buttons import (
 from bot.domain.learning_question import QUESTION_LIMIT
 from bot.domain.nudges import next_nudge
 from bot.domain.parsing import parse_hour, parse_zone
+from bot.jobs.learning_question import plan_person_questions
 from bot.jobs.planner import nudge_settings, replan_person
 from bot.render import moment_text, short_day_text
 from bot.store import people, programmes
@@ -243,6 +244,7 @@ async def _advance(update: Update, context: PitstopContext, person: Person) -> N
         return
     person = await people.update_person(context.db, person.id, now, onboarding_step=None, status="active")
     planned = await replan_person(context.db, person.id, now)
+    await plan_person_questions(context.db, person.id, now)
     participant = await people.participation(context.db, person.id) is not None
     first = next_nudge(nudge_settings(person), now) if participant else None
     log.info("onboarding finished person=%d planned=%d", person.id, planned)
