@@ -114,7 +114,7 @@ SAMPLES: dict[str, object] = {
     "earlier": [{"date": "20 Mar 2027", "text": "How do I decide <faster>?"}],
     "older": 2,
     "problem": "too_long",
-    "first": False,
+    "first_version": False,
     "questions": [{"name": "Anna <b>&", "text": "How do I listen <first>?"}],
     "learning_question": "How do I <b>& keep my team on board?",
 }

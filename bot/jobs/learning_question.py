@@ -18,7 +18,7 @@ from bot.buttons import PromptButton, QuestionButton
 from bot.domain.learning_question import INTAKE, MODULE_END, QUESTION_LIMIT, question_moments
 from bot.jobs.planner import nudge_settings
 from bot.render import Renderer
-from bot.store import learning_question, outbox, people, programmes
+from bot.store import learning_question, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow, Planned
 

@@ -109,7 +109,7 @@ async def keep_typed(update: Update, context: PitstopContext, person: Person, te
         await plan_person_questions(context.db, person.id, now)  # a module's end now asks about it
     shared = await learning_question.shared_since(context.db, person.id) is not None
     log.info("learning question kept person=%d version=%d first=%s", person.id, version_id, first)
-    await reply(update, context, person.language, "question_kept", question=question, first=first, shared=shared)
+    await reply(update, context, person.language, "question_kept", question=question, first_version=first, shared=shared)
     return True
 
 
