@@ -31,6 +31,7 @@ Audience = Literal["p", "s", "f"]  # a programme, a set, a programme's facilitat
 BroadcastAction = Literal["send", "when", "cancel"]
 PulseCapacity = Literal["c", "r", "i", "x"]  # cognitive, relational, intervention, cross-boundary
 FacilitatorAction = Literal["ask", "whole", "line", "undo", "cancel"]  # for the facilitators only
+QuestionAction = Literal["rw", "sh", "pv", "ok", "x"]  # rewrite, share, keep private, keep as it is, stop rewriting
 
 
 def _join(*parts: object) -> str:
@@ -292,6 +293,27 @@ class DeeperStopButton:
         return _join("dp", "stop", self.step_id)
 
 
+@dataclass(frozen=True)
+class QuestionButton:
+    """Act on one's learning question, named by its current version (0: none yet): `lq:<action>:<version id>`."""
+
+    action: QuestionAction
+    version_id: int
+
+    @property
+    def data(self) -> str:
+        return _join("lq", self.action, self.version_id)
+
+
+@dataclass(frozen=True)
+class QuestionSkipButton:
+    """Skip writing a learning question at the end of onboarding: `lq:skip`."""
+
+    @property
+    def data(self) -> str:
+        return _join("lq", "skip")
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
@@ -303,6 +325,7 @@ Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
     | SettingButton | BroadcastButton | RemindersButton | PulseButton | FacilitatorButton
     | DeepeningButton
+    | QuestionButton | QuestionSkipButton
 )
 
 
@@ -339,6 +362,8 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"fc:{ID}:{_choice(get_args(FacilitatorAction))}", lambda i, a: FacilitatorButton(int(i), a)),
     (rf"dp:{ID}", lambda i: DeeperButton(int(i))),
     (rf"dp:stop:{ID}", lambda i: DeeperStopButton(int(i))),
+    (rf"lq:{_choice(get_args(QuestionAction))}:{ID}", lambda a, i: QuestionButton(a, int(i))),
+    (r"lq:skip", QuestionSkipButton),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -28,6 +28,7 @@ class PromptSpec:
     capacity: str
     intention: bool
     modules: tuple[str, ...] = ()
+    question: bool = False  # quotes the participant's learning question: only for those who have one
 
 
 def day_text(value: date | datetime, language: str, zone: Any = None) -> str:
@@ -135,6 +136,7 @@ class Renderer:
                 capacity=p["capacity"],
                 intention=bool(p.get("intention", False)),
                 modules=tuple(p.get("modules", ())),
+                question=bool(p.get("question", False)),
             )
             for p in raw.get("prompt", [])
         ]

@@ -17,6 +17,7 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
     # Joined and onboarded, one in Dutch and one in English.
     assert "bot → Sanne: Alles staat klaar, Sanne!" in transcript
     assert "bot → Tom: All set, Tom!" in transcript
+    assert "bot → Sanne: Bewaard als je leervraag:" in transcript  # she writes her learning question at the end
     # Prompted at their hours, answered, skipped, snoozed.
     assert re.search(r"── Wed 25 Nov 2026 08:00 ─+\n  bot → Sanne: .+\n      \[Later\]  \[Overslaan\]", transcript)
     assert "Sanne → taps [Overslaan]" in transcript and "Tom → taps [Later]" in transcript

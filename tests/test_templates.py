@@ -141,6 +141,16 @@ SAMPLES: dict[str, object] = {
     "stretched": True,
     "thread": [{"phase": "looking_back", "text": "I talked <over> Karel & rushed", "continued": False},
                {"phase": "trial", "text": "Ask first", "continued": True}],
+    # the learning question
+    "question": "How do I <b>& keep my team on board?",
+    "since": "24 Mar 2027",
+    "shared": True,
+    "earlier": [{"date": "20 Mar 2027", "text": "How do I decide <faster>?"}],
+    "older": 2,
+    "problem": "too_long",
+    "first_version": False,
+    "questions": [{"name": "Anna <b>&", "text": "How do I listen <first>?"}],
+    "learning_question": "How do I <b>& keep my team on board?",
 }
 
 
@@ -174,7 +184,8 @@ def test_every_message_template_renders_in_both_languages(language: str, name: s
 
 @pytest.mark.parametrize("spec", RENDER.library, ids=lambda s: s.key)
 def test_every_library_prompt_renders_in_both_languages_filled_and_empty(spec: object) -> None:
-    keys = ("name", "module_title", "module_theme", "module_short_theme", "event_title", "event_place", "event_date")
+    keys = ("name", "module_title", "module_theme", "module_short_theme", "event_title", "event_place", "event_date",
+            "learning_question")
     for language in LANGUAGES:
         full = RENDER.prompt(language, spec.key, **{k: str(SAMPLES[k]) for k in keys})  # type: ignore[attr-defined]
         empty = RENDER.prompt(language, spec.key, **{k: "" for k in keys})  # type: ignore[attr-defined]
@@ -236,6 +247,11 @@ EXPORT_SAMPLE = {
                       {"programme": "CPM", "module": "m2", "module_title": "The Person", "moment": "end",
                        "capacity": "intervention", "score": None, "answered": "2027-05-30T07:00:00+00:00",
                        "learning_set": None}],
+    "learning_question": {"shared_since": "2027-04-02T07:00:00+00:00", "versions": [
+        {"text": "How do I <lead>?", "written": "2027-04-02T07:00:00+00:00", "programme": "CPM", "message_id": 12,
+         "current": True, "shared": True},
+        {"text": "Old one", "written": "2027-04-01T07:00:00+00:00", "programme": None, "message_id": 8,
+         "current": False, "shared": False}]},
 }
 
 

@@ -50,6 +50,7 @@ def choose_prompt(
     focus: Collection[str],
     used: Collection[str],
     seed: str,
+    learning_question: bool = True,
 ) -> P | None:
     """Gives the prompt for a participant and day, or None for an empty library.
 
@@ -57,8 +58,11 @@ def choose_prompt(
     while others remain; the module's capacity focus is preferred, and so are the facilitator's own
     focus questions of the module (a FocusQuestion in `library`): written for this module, they are on
     its focus whether or not they name a capacity. Among equals, a hash of the seed (participant and
-    day) decides, so the same day gives the same prompt.
+    day) decides, so the same day gives the same prompt. A prompt that quotes
+    the learning question (tagged `question`) is only for someone who has one (`learning_question`).
     """
+    if not learning_question:
+        library = [p for p in library if not getattr(p, "question", False)]
     wanted = PHASE_FOR_PROMPTS[phase]
     fitting = [p for p in library if wanted in p.phases and (not p.modules or module_key in p.modules)]
     if not fitting:

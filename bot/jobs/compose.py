@@ -22,8 +22,9 @@ from bot.jobs import broadcasts, daily, pulse, reminders, sets
 from bot.jobs.briefs import compose_brief
 from bot.jobs.composed import Composed, cancelled
 from bot.jobs.deepening import follow_up_quote
+from bot.jobs.learning_question import compose_question
 from bot.render import PromptSpec, Renderer, day_text
-from bot.store import journal, outbox, people, programmes
+from bot.store import journal, learning_question, outbox, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 
@@ -66,7 +67,7 @@ def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKe
     )
 
 
-IN_THE_DAY = ("prompt", "follow_up", "case_round", "reminder", "pulse")  # the kinds the daily budget counts
+IN_THE_DAY = ("prompt", "follow_up", "case_round", "reminder", "pulse", "question")  # the kinds the daily budget counts
 
 
 async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
@@ -97,6 +98,9 @@ async def compose_alone(db: Database, render: Renderer, row: OutboxRow, now: dat
         if brief.reason is not None or not brief.texts:
             return cancelled(brief.reason or "empty")
         return Composed(brief.texts[0], more=tuple(brief.texts[1:]), photo=brief.chart, caption=brief.caption)
+    if row.kind == "question":
+        asked = await compose_question(db, render, row, now)
+        return Composed(asked.text, asked.keyboard, cancel_reason=asked.cancel_reason, module_key=asked.module_key)
     if row.kind == "notice":
         return await _compose_notice(db, render, row)
     return cancelled(f"no composer for {row.kind}")
@@ -144,12 +148,13 @@ async def _compose_prompt(
     own = module.focus_questions if module and person.language == where.stored.programme.language else ()
     candidates: list[PromptSpec | FocusQuestion] = [*render.library, *own]
     spec = next((p for p in candidates if p.key == key), None)
+    question = await learning_question.current(db, person.id)
     if spec is None:
         used = await outbox.used_prompt_keys(db, person.id, module_key)
         local_day = now.astimezone(person_zone(person)).date()
         spec = choose_prompt(
             candidates, position.phase, module_key, module.capacities if module else (), used,
-            seed=f"{person.id}:{local_day.isoformat()}",
+            seed=f"{person.id}:{local_day.isoformat()}", learning_question=question is not None,
         )
     if spec is None:
         return cancelled("empty prompt library")
@@ -159,6 +164,7 @@ async def _compose_prompt(
         "module_title": module.title if module else "",
         "module_theme": module.theme if module else "",
         "module_short_theme": module.short_theme(person.language) if module else "",
+        "learning_question": question.text if question else "",
         **event_values(render, person.language, position.event, zone),
     }
     if isinstance(spec, FocusQuestion):

@@ -30,6 +30,7 @@ from bot.domain import plans
 from bot.jobs import compose, pulse
 from bot.jobs.briefs import plan_briefs
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
+from bot.jobs.learning_question import plan_questions
 from bot.jobs.pacing import Pacer
 from bot.jobs.planner import plan_everyone
 from bot.jobs.reminders import plan_reminders
@@ -129,8 +130,9 @@ class Dispatcher:
         reminders = await plan_reminders(self.services.db, now)
         journey = await pulse.plan_journey(self.services.db, now)
         briefs = await plan_briefs(self.services.db, now)
-        log.info("planner ran people=%d digests=%d reminders=%d journey=%d briefs=%d",
-                 planned, digests, reminders, journey, briefs)
+        questions = await plan_questions(self.services.db, now)
+        log.info("planner ran people=%d digests=%d reminders=%d journey=%d briefs=%d questions=%d",
+                 planned, digests, reminders, journey, briefs, questions)
 
     def request_stop(self) -> None:
         """Asks the run in progress to claim nothing more and end once what is in flight is recorded."""

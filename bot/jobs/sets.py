@@ -27,7 +27,7 @@ from bot.domain.plans import MEMBERS, Planned
 from bot.domain.programme import Programme, locate
 from bot.jobs.composed import Composed, cancelled
 from bot.render import Renderer, day_text, time_text
-from bot.store import outbox, people, programmes, sharing
+from bot.store import learning_question, outbox, people, programmes, sharing
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 
@@ -103,6 +103,7 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     if digest.meeting_starts is not None:
         module = locate(stored.programme, digest.meeting_starts, learning_set.key).module
     cases = await sharing.cases(db, digest.id)
+    questions = [{"name": q.name, "text": q.text} for q in await learning_question.shared_in_set(db, learning_set.id)]
     starts, place = digest.meeting_starts, digest.meeting_place
 
     async def texts(entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
@@ -116,6 +117,7 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
             module_title=module.title if module else "",
             members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT),
             cases=[{"name": c.author, "text": c.text} for c in cases],
+            questions=questions,
             took_part=active,
             total=total,
         )

@@ -76,6 +76,7 @@ DEEPER = {YOUSSEF.id: [
 TAKEAWAYS = {SANNE.id: "Eerst vragen, dan pas invullen.", TOM.id: "Fewer approval steps, more trust."}
 # A line for the facilitator only (it reaches Femke's brief the day before the meeting, never the group).
 FACILITATOR_LINES = {YOUSSEF.id: "Ik wil graag even met je sparren over hoe ik nee zeg tegen de wethouder."}
+SANNE_QUESTION = "Hoe blijf ik verbinden tussen mijn team en de wijk als de druk van bovenaf toeneemt?"
 SANNE_CASE = "Twee afdelingen moeten samen één loket voor ondernemers bouwen, maar niemand wil de regie loslaten."
 BROADCAST = "Neem voor Pitstop 2 op 8 december één concrete casus mee uit je eigen werk. Tot dan!"
 
@@ -211,8 +212,9 @@ class Demo:
         self.agenda.append((when.astimezone(UTC), self.order, action))
         self.agenda.sort(key=lambda item: (item[0], item[1]))
 
-    async def onboard(self, user: FakeUser, code: str, language: str, hour: int) -> None:
-        """A person opens their invite link and taps through onboarding."""
+    async def onboard(self, user: FakeUser, code: str, language: str, hour: int, question: str | None = None) -> None:
+        """A person opens their invite link and taps through onboarding; a participant writes their learning
+        question when one is given, else skips it."""
         await self.say(user, f"/start {code}")
         await self.tap(user, self.last_with(user.id, "ob:lang:"), f"ob:lang:{language}")
         await self.tap(user, self.last_with(user.id, "ob:tz:"), "ob:tz:Europe/Amsterdam")
@@ -220,6 +222,11 @@ class Demo:
             await self.tap(user, self.last_with(user.id, "ob:hour:"), f"ob:hour:{hour}")
             await self.tap(user, self.last_with(user.id, "ob:days:"), "ob:days:ok")
         await self.tap(user, self.last_with(user.id, "ob:ok"), "ob:ok")  # a facilitator is not asked for an hour
+        if any(d == "lq:skip" for _, d in self.fake.sent(user.id)[-1].buttons()):  # participants only
+            if question is None:
+                await self.tap(user, self.last_with(user.id, "lq:skip"), "lq:skip")
+            else:
+                await self.say(user, question)
 
     def react(self) -> None:
         """Plans the cast's answers to prompts and case rounds that just arrived."""
@@ -334,7 +341,7 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
         await fake.add_bot_to_group(FEMKE, GROUP)
         await demo.say(FEMKE, "/link leergroep-1", chat=GROUP)
         clock.advance(timedelta(minutes=20))
-        await demo.onboard(SANNE, await invite("participant", group.id), "nl", 8)
+        await demo.onboard(SANNE, await invite("participant", group.id), "nl", 8, question=SANNE_QUESTION)
         await demo.onboard(TOM, await invite("participant", group.id), "en", 9)
         await demo.onboard(YOUSSEF, await invite("participant", group.id), "nl", 8)
 

@@ -21,6 +21,7 @@ class Holdings:
     broadcasts: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     pulse: list[dict[str, Any]] = field(default_factory=list)  # pulse answers, per module and moment
+    questions: list[dict[str, Any]] = field(default_factory=list)  # every version of the learning question, oldest first
 
 
 async def holdings(db: Database, person_id: int) -> Holdings | None:
@@ -96,4 +97,11 @@ async def holdings(db: Database, person_id: int) -> Holdings | None:
         " ORDER BY pulse_answer.answered_at, pulse_answer.id",
         (person_id,),
     )]
-    return Holdings(dict(person), invites, memberships, shares, cases, messages, broadcasts, actions, pulse)
+    questions = [dict(r) for r in await db.fetchall(
+        "SELECT learning_question.id, learning_question.text, learning_question.created_at, learning_question.message_id,"
+        " programme.title AS programme_title FROM learning_question"
+        " LEFT JOIN programme ON programme.id = learning_question.programme_id"
+        " WHERE learning_question.person_id = ? ORDER BY learning_question.created_at, learning_question.id",
+        (person_id,),
+    )]
+    return Holdings(dict(person), invites, memberships, shares, cases, messages, broadcasts, actions, pulse, questions)

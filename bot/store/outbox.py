@@ -240,7 +240,8 @@ async def latest_open_prompt(db: Database, person_id: int, since: datetime) -> O
     A prompt put off with *Later* is still open: an answer typed before the re-ask counts for it.
     """
     row = await db.fetchone(
-        "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up') AND status = 'sent'"
+        "SELECT * FROM outbox WHERE person_id = ? AND status = 'sent'"
+        " AND (kind IN ('prompt', 'follow_up') OR (kind = 'question' AND json_extract(payload, '$.moment') = 'module_end'))"
         " AND (response IS NULL OR response IN ('answered', 'later')) AND sent_at >= ? ORDER BY sent_at DESC, id DESC LIMIT 1",
         (person_id, encode(since)),
     )
@@ -282,7 +283,7 @@ async def follow_up_between(db: Database, person_id: int, start: datetime, end: 
 async def day_of(db: Database, person_id: int, start: datetime, end: datetime) -> list[OutboxRow]:
     """Gives a person's bot-initiated messages planned, on their way or sent in [start, end) (the daily budget's view)."""
     rows = await db.fetchall(
-        "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up', 'case_round', 'pulse', 'reminder')"
+        "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up', 'case_round', 'pulse', 'reminder', 'question')"
         " AND status IN ('pending', 'sending', 'sent') AND dedupe_key NOT LIKE 'later:%'"
         " AND COALESCE(sent_at, due_at) >= ? AND COALESCE(sent_at, due_at) < ? ORDER BY due_at, id",
         (person_id, encode(start), encode(end)),

@@ -127,7 +127,9 @@ async def programme_stats(
         "SELECT membership.learning_set_id, count(*), sum(outbox.response = 'answered')"
         " FROM outbox JOIN membership ON membership.person_id = outbox.person_id"
         " AND membership.role = 'participant'"
-        " WHERE membership.programme_id = ? AND outbox.kind = 'prompt' AND outbox.status = 'sent'"
+        " WHERE membership.programme_id = ? AND outbox.status = 'sent'"
+        " AND (outbox.kind = 'prompt' OR (outbox.kind = 'question'"  # a module's end asks about the learning question
+        "      AND json_extract(outbox.payload, '$.moment') = 'module_end'))"
         " AND outbox.dedupe_key NOT LIKE 'later:%'"  # a re-ask after *Later* is the same question
         " AND outbox.module_key = ? AND outbox.sent_at <= ?"
         " GROUP BY membership.learning_set_id",

@@ -20,7 +20,7 @@ from bot.domain.parsing import parse_day
 from bot.jobs.compose import event_values, where_is
 from bot.jobs.planner import replan_person
 from bot.render import Renderer, moment_text, short_day_text
-from bot.store import briefs, deepening, export, journal, outbox, people, programmes, sharing
+from bot.store import briefs, deepening, export, journal, learning_question, outbox, people, programmes, sharing
 from bot.store.people import Person
 from bot.tg.common import (
     acknowledge,
@@ -449,6 +449,20 @@ async def export_payload(context: PitstopContext, person: Person) -> dict[str, A
                            "module_title": by_key.get(p["module_key"], ""), "moment": p["moment"],
                            "capacity": p["capacity"], "score": p["score"], "answered": p["answered_at"],
                            "learning_set": p["set_name"]} for p in held.pulse],
+        "learning_question": learning_question_export(held.questions, me["question_shared_at"]),
+    }
+
+
+def learning_question_export(versions: list[dict[str, Any]], shared_at: str | None) -> dict[str, Any]:
+    """Gives every version of the learning question with its date, newest first, and whether it is shared
+    (only the newest, the current one, ever is)."""
+    newest = versions[-1]["id"] if versions else None
+    return {
+        "shared_since": shared_at,
+        "versions": [{"text": v["text"], "written": v["created_at"], "programme": v["programme_title"],
+                      "message_id": v["message_id"], "current": v["id"] == newest,
+                      "shared": v["id"] == newest and shared_at is not None}
+                     for v in reversed(versions)],
     }
 
 
@@ -480,8 +494,10 @@ async def asked(context: PitstopContext, person: Person, prompt_key: str | None,
     if not any(p.key == prompt_key for p in context.render.library):
         return None
     zone = ZoneInfo(person.timezone)
+    question = await learning_question.as_of(context.db, person.id, moment)
     values = {
         "name": person.name, "module_title": module.title if module else "", "module_theme": module.theme if module else "",
+        "learning_question": question.text if question else "",
         **event_values(context.render, person.language, where.position.event if where else None, zone),
     }
     return html.unescape(TAG.sub("", context.render.prompt(person.language, prompt_key, **values)))

@@ -29,6 +29,7 @@ from bot.tg import (
     deeper,
     facilitators,
     for_facilitators,
+    learning_question,
     menus,
     onboarding,
     reflections,
@@ -58,6 +59,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         ("forget", run_forget),
         ("pulse", run_pulse),
         ("story", run_story),
+        ("question", run_question),
     ):
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
     app.add_handler(CommandHandler("digest", run_digest, filters=PRIVATE))
@@ -205,6 +207,10 @@ async def run_story(update: Update, context: PitstopContext) -> None:
     """Sends the person their story so far as a PDF."""
     if (person := await _ready(update, context)) is not None:
         await journey.send_story(update, context, person)
+async def run_question(update: Update, context: PitstopContext) -> None:
+    """Shows the learning question, how it changed, and the buttons to rewrite or share it."""
+    if (person := await _ready(update, context)) is not None:
+        await learning_question.show_question(update, context, person)
 
 
 async def run_stats(update: Update, context: PitstopContext) -> None:
@@ -272,6 +278,8 @@ async def take_text(update: Update, context: PitstopContext) -> None:
         if question is not None and question.kind == "correct" and await account.take_correction(update, context, person, text):
             return
         if question is not None and question.kind == "deeper" and await deeper.take_answer(update, context, person, text):
+            return
+        if question is not None and await learning_question.take_awaited_text(update, context, person, text):
             return
         await reflections.take_text(update, context, person)
 
@@ -343,6 +351,10 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await for_facilitators.press_facilitator(update, context, person, pressed)
     elif isinstance(pressed, buttons.DeepeningButton):
         await deeper.press_deeper(update, context, person, pressed)
+    elif isinstance(pressed, buttons.QuestionButton):
+        await learning_question.press_question(update, context, person, pressed)
+    elif isinstance(pressed, buttons.QuestionSkipButton):
+        await onboarding.skip_question(update, context, person)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 

@@ -18,7 +18,7 @@ from bot.store.people import Person
 
 log = logging.getLogger(__name__)
 
-PARTICIPANT_COMMANDS = ("journal", "digest", "settings", "pause", "resume", "export", "forget", "help", "pulse", "story")
+PARTICIPANT_COMMANDS = ("journal", "question", "digest", "settings", "pause", "resume", "export", "forget", "help", "pulse", "story")
 FACILITATOR_COMMANDS = ("broadcast", "stats", "reminders", "brief")
 LANGUAGES = ("en", "nl")  # English is also the menu of every other app language
 

@@ -21,23 +21,27 @@ from bot.buttons import (
     LanguageButton,
     OnboardingButton,
     PrivacyButton,
+    QuestionSkipButton,
     SettingButton,
     ZoneButton,
 )
+from bot.domain.learning_question import QUESTION_LIMIT
 from bot.domain.nudges import next_nudge
 from bot.domain.parsing import parse_hour, parse_zone
+from bot.jobs.learning_question import plan_person_questions
 from bot.jobs.planner import nudge_settings, replan_person
 from bot.render import moment_text, short_day_text
 from bot.store import people, programmes
 from bot.store.people import Person, Redeemed
-from bot.tg import menus
+from bot.tg import learning_question, menus
 from bot.tg.common import acknowledge, answer_button, awaiting, language_of, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
 
-STEPS = ("language", "timezone", "hour", "days", "privacy")
+STEPS = ("language", "timezone", "hour", "days", "privacy", "question")
 PROMPT_STEPS = ("hour", "days")  # only for people who get reflection prompts
+PARTICIPANT_STEPS = ("question",)  # only for participants: their learning question, last
 
 
 async def join_with_invite(update: Update, context: PitstopContext, code: str) -> None:
@@ -115,6 +119,9 @@ def _step_buttons(context: PitstopContext, person: Person, step: str) -> InlineK
         return InlineKeyboardMarkup([days[:4], days[4:], [done]])
     if step == "privacy":
         return InlineKeyboardMarkup([[InlineKeyboardButton(render.button(lang, "understood"), callback_data=PrivacyButton().data)]])
+    if step == "question":
+        return InlineKeyboardMarkup([[InlineKeyboardButton(render.button(lang, "question_skip"),
+                                                           callback_data=QuestionSkipButton().data)]])
     return None
 
 
@@ -126,6 +133,7 @@ async def show_step(update: Update, context: PitstopContext, person: Person) -> 
     text = context.render.message(
         person.language, f"step_{step}", name=person.name, timezone=person.timezone,
         hour=f"{person.nudge_hour:02d}:{person.nudge_minute:02d}", settings=person.status == "active",
+        limit=QUESTION_LIMIT,
     )
     await context.bot.send_message(chat.id, text, reply_markup=step_keyboard(context, person, step))
 
@@ -194,9 +202,26 @@ async def type_during_step(update: Update, context: PitstopContext, person: Pers
         # Say back how the typed time was read ("9pm" is 21:00), as for a typed zone.
         await reply(update, context, person.language, "hour_set", hour=f"{hour[0]:02d}:{hour[1]:02d}")
         await _advance(update, context, person)
+    elif step == "question":
+        kept = await learning_question.keep_typed(update, context, person, text)
+        if kept is False:  # it said why; the step asks again
+            await show_step(update, context, person)
+        elif kept:
+            await _advance(update, context, person)
     else:
         await reply(update, context, person.language, "use_the_buttons")
         await show_step(update, context, person)
+
+
+async def skip_question(update: Update, context: PitstopContext, person: Person) -> None:
+    """*Skip for now* at the learning-question step: onboarding ends without one (/question writes it later)."""
+    if person.status != "onboarding" or person.onboarding_step != "question":
+        await stale_button(update, context, person.language)
+        return
+    await answer_button(update, context, person.language, "chosen")
+    await remove_buttons(update)
+    await reply(update, context, person.language, "question_later")
+    await _advance(update, context, person)
 
 
 async def _advance(update: Update, context: PitstopContext, person: Person) -> None:
@@ -211,12 +236,15 @@ async def _advance(update: Update, context: PitstopContext, person: Person) -> N
     following = STEPS[STEPS.index(step) + 1] if step in STEPS and step != STEPS[-1] else None
     if following in PROMPT_STEPS and await people.participation(context.db, person.id) is None:
         following = "privacy"  # a facilitator gets no reflection prompts: no need to ask when
+    if following in PARTICIPANT_STEPS and await people.participation(context.db, person.id) is None:
+        following = None
     if following is not None:
         person = await people.update_person(context.db, person.id, now, onboarding_step=following)
         await show_step(update, context, person)
         return
     person = await people.update_person(context.db, person.id, now, onboarding_step=None, status="active")
     planned = await replan_person(context.db, person.id, now)
+    await plan_person_questions(context.db, person.id, now)
     participant = await people.participation(context.db, person.id) is not None
     first = next_nudge(nudge_settings(person), now) if participant else None
     log.info("onboarding finished person=%d planned=%d", person.id, planned)

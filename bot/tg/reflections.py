@@ -14,6 +14,7 @@ from bot.buttons import DeeperButton, FacilitatorButton, PromptButton, ShareButt
 from bot.domain import plans
 from bot.domain.nudges import later_time
 from bot.jobs.compose import Where, where_is
+from bot.jobs.learning_question import takes_reflection
 from bot.jobs.planner import nudge_settings, plan_follow_up
 from bot.render import Renderer
 from bot.store import deepening, journal, outbox
@@ -57,7 +58,7 @@ async def _prompt_answered(context: PitstopContext, person: Person, message: Mes
     replied = message.reply_to_message
     if replied is not None:
         row = await outbox.by_message(context.db, message.chat.id, replied.message_id)
-        if row is not None and row.person_id == person.id and row.kind in ("prompt", "follow_up"):
+        if row is not None and row.person_id == person.id and (row.kind in ("prompt", "follow_up") or takes_reflection(row)):
             return row
     now = context.clock.now()
     row = await outbox.latest_open_prompt(context.db, person.id, now - OPEN_PROMPT_WINDOW)
@@ -177,10 +178,10 @@ async def press_prompt(update: Update, context: PitstopContext, person: Person, 
     valid = (
         row is not None
         and row.person_id == person.id
-        and row.kind in ("prompt", "follow_up")
+        and (row.kind in ("prompt", "follow_up") or takes_reflection(row))
         and row.status in ("sent", "sending")  # a press can beat the record of the delivery
         and row.response is None
-        and not (action == "later" and row.kind == "follow_up")
+        and not (action == "later" and row.kind != "prompt")
     )
     if not valid or row is None:
         await stale_button(update, context, person.language)

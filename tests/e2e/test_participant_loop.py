@@ -74,6 +74,8 @@ async def test_a_participant_joins_in_dutch_and_reflects_across_a_dst_change(wor
     await world.press(ANNA, step, "ob:days:ok")
     step = await world.expect(ANNA, "Wat privé blijft")
     await world.press(ANNA, step, "ob:ok")
+    step = await world.expect(ANNA, "Je leervraag")
+    await world.press(ANNA, step, "lq:skip")
     done = await world.expect(ANNA, "Alles staat klaar")
     assert "do 25 mrt 2027, 09:00" in (done.text or "")
     person = await world.person(ANNA)

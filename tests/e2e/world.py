@@ -116,8 +116,12 @@ class World:
                 raise AssertionError(f"the press {data!r} was never answered")
             await asyncio.sleep(0.01)
 
-    async def onboard(self, user: FakeUser, code: str, language: str = "en", zone_button: str = "Europe/Amsterdam", hour: int = 9) -> None:
-        """Joins with an invite and taps through onboarding."""
+    async def onboard(
+        self, user: FakeUser, code: str, language: str = "en", zone_button: str = "Europe/Amsterdam", hour: int = 9,
+        question: str | None = None,
+    ) -> None:
+        """Joins with an invite and taps through onboarding; a participant skips the learning question
+        unless `question` gives one to write."""
         await self.say(user, f"/start {code}")
         step = await self.expect(user, lambda m: any(d == "ob:lang:en" for _, d in m.buttons()))
         await self.press(user, step, f"ob:lang:{language}")
@@ -130,8 +134,17 @@ class World:
             step = await self.expect(user, lambda m: any(d == "ob:days:ok" for _, d in m.buttons()))
             await self.press(user, step, "ob:days:ok")
             step = await self.expect(user, lambda m: any(d == "ob:ok" for _, d in m.buttons()))
+        seen = len(self.fake.sent(user.id))
         await self.press(user, step, "ob:ok")
-        await self.expect(user, lambda m: m.text is not None and m.text.startswith(("All set", "Alles staat klaar")))
+        # A participant is asked for their learning question last; a facilitator is done.
+        await self.until(lambda: any(_done(m) or _asks_question(m) for m in self.fake.sent(user.id)[seen:]))
+        asked = next((m for m in self.fake.sent(user.id)[seen:] if _asks_question(m)), None)
+        if asked is not None:
+            if question is None:
+                await self.press(user, asked, "lq:skip")
+            else:
+                await self.say(user, question)
+        await self.until(lambda: any(_done(m) for m in self.fake.sent(user.id)[seen:]), timeout=10.0)
 
     async def row_of(self, user: FakeUser, message: SentMessage, timeout: float = 5.0) -> OutboxRow:
         """Gives the outbox row of a delivered message, once the dispatcher has recorded it."""
@@ -167,6 +180,14 @@ class World:
     async def settle(self) -> None:
         """Waits until the bot has taken every update sent so far."""
         await self.fake.wait_idle(timeout=5.0)
+
+
+def _done(message: SentMessage) -> bool:
+    return message.text is not None and message.text.startswith(("All set", "Alles staat klaar"))
+
+
+def _asks_question(message: SentMessage) -> bool:
+    return any(d == "lq:skip" for _, d in message.buttons())
 
 
 def make_settings(fake: FakeTelegram, path: Path, rate: float = 0.0) -> Settings:
