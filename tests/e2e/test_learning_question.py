@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 from bot.sandbox.fakeapi import FakeUser, SentMessage
-
 from bot.store import learning_question, outbox, programmes, stats
 from tests.e2e.test_privacy import on_disk
 from tests.e2e.world import World, local, plain
