@@ -65,10 +65,10 @@ class WebhookServer:
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413)
         except (ValueError, UnicodeDecodeError):
-            log.warning("webhook body is not JSON; ignored")
+            log.warning("webhook request refused: not JSON")
             return web.Response(status=400)
         if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
-            log.warning("webhook body is not an update; ignored")
+            log.warning("webhook request refused: not an update")
             return web.Response(status=400)
         try:
             update = Update.de_json(raw, self.app.bot)
