@@ -11,7 +11,8 @@ defaults, so a test names only what it asserts on::
 
 gives the text of a programme file, as a facilitator writes it and `pitstop programme check` reads
 it. The text has one ``key = value`` per line, in the order the README's example uses (key, title,
-theme, short_theme, capacities, starts, ends; kind, title, starts, ends, place; at, title, place), with a
+theme, short_theme, capacities, starts, ends, focus_questions; kind, title, starts, ends, place; at,
+title, place), with a
 blank line before each table, so that a test of a deliberately broken file may still swap one line
 of it. Dates are ISO text (``"2027-03-01"``, ``"2027-04-06T14:00:00"``) or `date`/`datetime` values;
 they are written as TOML dates, never quoted.
@@ -50,6 +51,7 @@ class Module:
     short_theme: str | Mapping[str, str] | None = None
     capacities: tuple[str, ...] | None = None
     events: tuple[Event, ...] = ()
+    focus_questions: object = None
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,16 @@ def module(
     short_theme: str | Mapping[str, str] | None = None,
     capacities: Iterable[str] | None = None,
     events: Iterable[Event] = (),
+    focus_questions: object = None,
 ) -> Module:
-    """Gives a module, by default "m1" from 1 March to 30 May 2027 without events."""
+    """Gives a module, by default "m1" from 1 March to 30 May 2027 without events.
+
+    `focus_questions` is a list of texts or of ``{"text": …, "capacity": …}`` tables; any other value
+    (a number, a bare text) is written as it is, for a test of a wrong file.
+    """
     return Module(
-        key, title, starts, ends, theme, short_theme, None if capacities is None else tuple(capacities), tuple(events)
+        key, title, starts, ends, theme, short_theme, None if capacities is None else tuple(capacities), tuple(events),
+        focus_questions,
     )
 
 
@@ -135,6 +143,7 @@ def programme(
         lines += _fields(
             key=part.key, title=part.title, theme=part.theme, short_theme=part.short_theme,
             capacities=part.capacities, starts=_day(part.starts), ends=_day(part.ends),
+            focus_questions=part.focus_questions,
         )
         for item in part.events:
             lines += ["", "[[modules.events]]"]
@@ -177,7 +186,9 @@ def _value(value: object) -> str:
         return str(value)
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{k} = {_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, str | tuple | list):
-        # A JSON string or list of strings is a valid TOML basic string or array.
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string.
         return json.dumps(value, ensure_ascii=False)
     raise TypeError(f"no TOML for {value!r}")

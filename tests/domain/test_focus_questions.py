@@ -10,74 +10,62 @@ import pytest
 from bot.domain.choice import choose_prompt
 from bot.domain.programme import FOCUS_MAX, FocusQuestion, Phase, ProgrammeError, parse_programme
 from bot.render import Renderer
-
-HEAD = """
-[programme]
-key = "focus"
-title = "Focus"
-language = "nl"
-
-[[modules]]
-key = "m1"
-title = "Een"
-capacities = ["relational"]
-starts = 2027-01-04
-ends = 2027-02-28
-{focus}
-
-[[modules]]
-key = "m2"
-title = "Twee"
-starts = 2027-03-01
-ends = 2027-04-30
-"""
+from tests.factories import module, programme
 
 
-def read(focus: str) -> tuple[FocusQuestion, ...]:
-    return parse_programme(HEAD.format(focus=focus)).modules[0].focus_questions
+def focus_programme(focus_questions: object = None) -> str:
+    """Gives the Dutch programme "focus": module m1 (relational) with these focus questions, then m2."""
+    return programme(key="focus", title="Focus", language="nl", modules=[
+        module("m1", "Een", "2027-01-04", "2027-02-28", capacities=["relational"], focus_questions=focus_questions),
+        module("m2", "Twee", "2027-03-01", "2027-04-30"),
+    ])
 
 
-def problems(focus: str) -> list[str]:
+def read(focus_questions: object) -> tuple[FocusQuestion, ...]:
+    return parse_programme(focus_programme(focus_questions)).modules[0].focus_questions
+
+
+def problems(focus_questions: object) -> list[str]:
     with pytest.raises(ProgrammeError) as caught:
-        parse_programme(HEAD.format(focus=focus))
+        parse_programme(focus_programme(focus_questions))
     return [str(p) for p in caught.value.problems]
 
 
 def test_focus_questions_are_texts_or_tables_with_a_capacity() -> None:
-    found = read('focus_questions = ["Wat  viel je op?", { text = "Met wie sprak je?", capacity = "relational" }]')
+    found = read(["Wat  viel je op?", {"text": "Met wie sprak je?", "capacity": "relational"}])
     assert [(q.text, q.capacity, q.modules) for q in found] == [
         ("Wat viel je op?", "", ("m1",)), ("Met wie sprak je?", "relational", ("m1",))]
     assert all(q.key.startswith("focus:m1:") for q in found) and found[0].key != found[1].key
-    assert parse_programme(HEAD.format(focus="")).modules[0].focus_questions == ()  # optional
+    assert parse_programme(focus_programme()).modules[0].focus_questions == ()  # optional
 
 
 def test_a_question_keeps_its_key_when_the_list_is_reordered() -> None:
-    one = read('focus_questions = ["A?", "B?"]')
-    other = read('focus_questions = ["B?", "A?"]')
+    one = read(["A?", "B?"])
+    other = read(["B?", "A?"])
     assert {q.key for q in one} == {q.key for q in other}
 
 
 @pytest.mark.parametrize(
     ("focus", "where"),
     [
-        ('focus_questions = "Wat viel je op?"', "modules[0].focus_questions: must be a list"),
-        ('focus_questions = ["", "B?"]', "modules[0].focus_questions[0]: is empty"),
-        ("focus_questions = [3]", "modules[0].focus_questions[0]: must be the question as text"),
-        ('focus_questions = [{ text = "A?", capacity = "kindness" }]', "modules[0].focus_questions[0].capacity: 'kindness'"),
-        ('focus_questions = [{ text = "A?", phase = "between" }]', "modules[0].focus_questions[0].phase: is not a known key"),
-        ('focus_questions = [{ capacity = "relational" }]', "modules[0].focus_questions[0].text: must be the question"),
-        (f'focus_questions = ["{"x" * 501}"]', "modules[0].focus_questions[0]: is 501 characters long"),
-        ('focus_questions = ["A?", "A?"]', "modules[0].focus_questions[1]: is the same question"),
-        ("focus_questions = [" + ", ".join(f'"Q{i}?"' for i in range(FOCUS_MAX + 1)) + "]", f"has {FOCUS_MAX + 1} questions"),
+        ("Wat viel je op?", "modules[0].focus_questions: must be a list"),
+        (["", "B?"], "modules[0].focus_questions[0]: is empty"),
+        ([3], "modules[0].focus_questions[0]: must be the question as text"),
+        ([{"text": "A?", "capacity": "kindness"}], "modules[0].focus_questions[0].capacity: 'kindness'"),
+        ([{"text": "A?", "phase": "between"}], "modules[0].focus_questions[0].phase: is not a known key"),
+        ([{"capacity": "relational"}], "modules[0].focus_questions[0].text: must be the question"),
+        (["x" * 501], "modules[0].focus_questions[0]: is 501 characters long"),
+        (["A?", "A?"], "modules[0].focus_questions[1]: is the same question"),
+        ([f"Q{i}?" for i in range(FOCUS_MAX + 1)], f"has {FOCUS_MAX + 1} questions"),
     ],
 )
-def test_a_wrong_focus_question_is_reported_at_its_key(focus: str, where: str) -> None:
+def test_a_wrong_focus_question_is_reported_at_its_key(focus: object, where: str) -> None:
     assert any(where in p for p in problems(focus)), problems(focus)
 
 
 def test_focus_questions_join_the_choice_of_their_module_only_and_are_preferred_there() -> None:
     library = Renderer().library
-    own = read('focus_questions = ["Wat viel je op?", "Met wie sprak je?"]')
+    own = read(["Wat viel je op?", "Met wie sprak je?"])
     candidates = [*library, *own]
     chosen = [choose_prompt(candidates, Phase.BETWEEN, "m1", ("relational",), (), f"p:{d}") for d in range(20)]
     assert {c.key for c in chosen if c is not None} <= {q.key for q in own} | {p.key for p in library if p.capacity == "relational"}

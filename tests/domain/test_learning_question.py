@@ -20,33 +20,15 @@ from bot.domain.learning_question import (
 )
 from bot.domain.nudges import NudgeSettings
 from bot.domain.programme import parse_programme
+from tests.factories import event, module, programme
 
 AMS = ZoneInfo("Europe/Amsterdam")
 WEEKDAYS = frozenset(range(5))
 
-PROGRAMME = parse_programme("""
-[programme]
-key = "p"
-title = "P"
-language = "nl"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "Een"
-starts = 2027-03-01
-ends = 2027-04-04
-
-[[modules.events]]
-kind = "intake"
-starts = 2027-03-30T13:00:00
-
-[[modules]]
-key = "m2"
-title = "Twee"
-starts = 2027-04-05
-ends = 2027-06-30
-""")
+PROGRAMME = parse_programme(programme(key="p", title="P", language="nl", modules=[
+    module("m1", "Een", "2027-03-01", "2027-04-04", events=[event("intake", "2027-03-30T13:00:00")]),
+    module("m2", "Twee", "2027-04-05", "2027-06-30"),
+]))
 
 
 @pytest.mark.parametrize(("typed", "problem"), [

@@ -17,76 +17,29 @@ from bot.store import programmes, sharing
 from bot.store.outbox import ts
 from tests.e2e.test_sharing import data, plain, reflect
 from tests.e2e.world import World, local
+from tests.factories import event, learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "cpm-brief"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
+PROGRAMME = programme(
+    key="cpm-brief",
+    modules=[module("m2", "The Person", capacities=["relational"], events=[
+        event("residential", "2027-05-10", "2027-05-14", title="Residential week", place="Kaunas"),
+    ])],
+    sets=[
+        learning_set("set-a", "Action learning set A", [
+            meeting("2027-04-06T14:00:00", place="Utrecht"), meeting("2027-04-20T14:00:00", place="Utrecht"),
+        ]),
+        learning_set("set-b", "Action learning set B", [meeting("2027-04-20T10:00:00", place="Leiden")]),
+        learning_set("set-c", "Action learning set C", [meeting("2027-04-21T10:00:00")]),
+    ],
+)
 
-[[modules]]
-key = "m2"
-title = "The Person"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[modules.events]]
-kind = "residential"
-title = "Residential week"
-starts = 2027-05-10
-ends = 2027-05-14
-place = "Kaunas"
-
-[[sets]]
-key = "set-a"
-name = "Action learning set A"
-
-[[sets.meetings]]
-at = 2027-04-06T14:00:00
-place = "Utrecht"
-
-[[sets.meetings]]
-at = 2027-04-20T14:00:00
-place = "Utrecht"
-
-[[sets]]
-key = "set-b"
-name = "Action learning set B"
-
-[[sets.meetings]]
-at = 2027-04-20T10:00:00
-place = "Leiden"
-
-[[sets]]
-key = "set-c"
-name = "Action learning set C"
-
-[[sets.meetings]]
-at = 2027-04-21T10:00:00
-"""
-
-OTHER = """
-[programme]
-key = "lpw-brief"
-title = "Leergang Publieke Werken"
-language = "nl"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "Publieke waarden"
-starts = 2027-02-01
-ends = 2027-06-30
-
-[[sets]]
-key = "groep-1"
-name = "Intervisiegroep 1"
-
-[[sets.meetings]]
-at = 2027-04-22T10:00:00
-"""
+OTHER = programme(
+    key="lpw-brief",
+    title="Leergang Publieke Werken",
+    language="nl",
+    modules=[module("m1", "Publieke waarden", "2027-02-01", "2027-06-30")],
+    sets=[learning_set("groep-1", "Intervisiegroep 1", [meeting("2027-04-22T10:00:00")])],
+)
 
 FIONA = FakeUser(id=8101, first_name="Fiona")  # facilitator of cpm-brief (all its sets)
 PIA = FakeUser(id=8111, first_name="Pia")  # member of set A, through the bot

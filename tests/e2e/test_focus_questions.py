@@ -9,22 +9,16 @@ import json
 from bot.sandbox.fakeapi import FakeUser
 from bot.store import journal
 from tests.e2e.world import World, local
+from tests.factories import module, programme
 
-PROGRAMME = """
-[programme]
-key = "focus-e2e"
-title = "Leergang"
-language = "nl"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "Jij en de publieke zaak"
-capacities = ["cognitive"]
-starts = 2027-03-01
-ends = 2027-05-30
-focus_questions = [{ text = "Voor wie deed je deze week je werk eigenlijk?", capacity = "relational" }]
-"""
+PROGRAMME = programme(
+    key="focus-e2e",
+    title="Leergang",
+    language="nl",
+    modules=[module("m1", "Jij en de publieke zaak", capacities=["cognitive"], focus_questions=[
+        {"text": "Voor wie deed je deze week je werk eigenlijk?", "capacity": "relational"},
+    ])],
+)
 
 NOOR = FakeUser(id=3201, first_name="Noor", language_code="nl")
 SAM = FakeUser(id=3202, first_name="Sam", language_code="en")

@@ -12,29 +12,13 @@ from bot.sandbox.fakeapi import FakeUser, SentMessage
 from bot.store import deepening, journal
 from tests.e2e.test_privacy import on_disk
 from tests.e2e.world import World, local
+from tests.factories import learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "cpm-deeper"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m2"
-title = "The Person"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-
-[[sets.meetings]]
-at = 2027-04-20T14:00:00
-place = "Utrecht"
-"""
+PROGRAMME = programme(
+    key="cpm-deeper",
+    modules=[module("m2", "The Person", capacities=["relational"])],
+    sets=[learning_set("set-a", "Set A", [meeting("2027-04-20T14:00:00", place="Utrecht")])],
+)
 
 ANNA = FakeUser(id=3101, first_name="Anna", language_code="en")
 BOB = FakeUser(id=3102, first_name="Bob", language_code="nl")

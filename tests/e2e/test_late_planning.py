@@ -7,37 +7,24 @@ from __future__ import annotations
 from bot.jobs.sets import plan_sets
 from bot.store import outbox, programmes
 from tests.e2e.world import World, local
+from tests.factories import learning_set, meeting, module, programme
 from tests.reliability.conftest import insert_participants
 from tests.reliability.sets import share
 
-PROGRAMME = """
-[programme]
-key = "late"
-title = "Late Programme"
-language = "en"
-timezone = "Europe/Amsterdam"
 
-[[modules]]
-key = "m1"
-title = "The Person"
-theme = "Working under pressure"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-05-30
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-digest_days_before = 2
-
-[[sets.meetings]]
-at = {meeting}
-place = "Utrecht"
-"""
+def late_programme(meeting_at: str) -> str:
+    """Gives the programme "late": one module and set A, whose one meeting (at `meeting_at`) has its digest
+    two days before."""
+    return programme(
+        key="late",
+        title="Late Programme",
+        modules=[module("m1", "The Person", theme="Working under pressure", capacities=["relational"])],
+        sets=[learning_set("set-a", "Set A", [meeting(meeting_at, place="Utrecht")], digest_days_before=2)],
+    )
 
 
 async def set_up(world: World, meeting: str) -> tuple[int, list[tuple[int, int]]]:
-    programme_id = await world.load(PROGRAMME.format(meeting=meeting))
+    programme_id = await world.load(late_programme(meeting))
     learning_set = await programmes.get_set(world.db, programme_id, "set-a")
     assert learning_set is not None
     members = await insert_participants(world.db, programme_id, 60_000, 3, world.clock.now())

@@ -11,48 +11,23 @@ from bot.sandbox.fakeapi import FakeUser, SentMessage
 from bot.store import learning_question, outbox, programmes, stats
 from tests.e2e.test_privacy import on_disk
 from tests.e2e.world import World, local, plain
+from tests.factories import event, learning_set, meeting, module, programme
 
-PROGRAMME = """
-[programme]
-key = "lq-den-haag"
-title = "Pitstop Den Haag"
-language = "nl"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "verbinden"
-title = "Verbinden"
-capacities = ["relational"]
-starts = 2027-03-01
-ends = 2027-04-02
-
-[[modules.events]]
-kind = "intake"
-title = "Intake van je leergroep"
-starts = 2027-03-30T13:00:00
-ends = 2027-03-30T17:00:00
-
-[[modules]]
-key = "slagkracht"
-title = "Slagkracht"
-capacities = ["intervention"]
-starts = 2027-04-03
-ends = 2027-06-30
-
-[[sets]]
-key = "groep-1"
-name = "Leergroep 1"
-
-[[sets.meetings]]
-at = 2027-04-13T14:00:00
-
-[[sets]]
-key = "groep-2"
-name = "Leergroep 2"
-
-[[sets.meetings]]
-at = 2027-04-14T14:00:00
-"""
+PROGRAMME = programme(
+    key="lq-den-haag",
+    title="Pitstop Den Haag",
+    language="nl",
+    modules=[
+        module("verbinden", "Verbinden", "2027-03-01", "2027-04-02", capacities=["relational"], events=[
+            event("intake", "2027-03-30T13:00:00", "2027-03-30T17:00:00", title="Intake van je leergroep"),
+        ]),
+        module("slagkracht", "Slagkracht", "2027-04-03", "2027-06-30", capacities=["intervention"]),
+    ],
+    sets=[
+        learning_set("groep-1", "Leergroep 1", [meeting("2027-04-13T14:00:00")]),
+        learning_set("groep-2", "Leergroep 2", [meeting("2027-04-14T14:00:00")]),
+    ],
+)
 
 ANNA = FakeUser(id=8101, first_name="Anna", language_code="nl")
 BOB = FakeUser(id=8102, first_name="Bob")

@@ -15,32 +15,16 @@ from bot.sandbox.fakeapi import FakeUser, SentMessage
 from bot.store import outbox, people
 from bot.story import CHART_HEIGHT, CHART_WIDTH
 from tests.e2e.world import World, local, plain
+from tests.factories import learning_set, module, programme
 
-PROGRAMME = """
-[programme]
-key = "cpm-pulse"
-title = "Certified Public Manager"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "The Challenges"
-capacities = ["cognitive"]
-starts = 2027-03-29
-ends = 2027-04-02
-
-[[modules]]
-key = "m2"
-title = "The Person"
-capacities = ["relational"]
-starts = 2027-04-05
-ends = 2027-04-09
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-"""
+PROGRAMME = programme(
+    key="cpm-pulse",
+    modules=[
+        module("m1", "The Challenges", "2027-03-29", "2027-04-02", capacities=["cognitive"]),
+        module("m2", "The Person", "2027-04-05", "2027-04-09", capacities=["relational"]),
+    ],
+    sets=[learning_set("set-a", "Set A")],
+)
 
 ANNA = FakeUser(id=7101, first_name="Anna")
 BOB = FakeUser(id=7102, first_name="Bob", language_code="nl")

@@ -10,31 +10,15 @@ from bot.domain.programme import parse_programme
 from bot.jobs.pulse import plan_journey
 from bot.store import people, programmes
 from bot.store.db import Database
+from tests.factories import learning_set, module, programme
 
 AMS = ZoneInfo("Europe/Amsterdam")
-PROGRAMME = """
-[programme]
-key = "p"
-title = "P"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "One"
-starts = 2027-03-29
-ends = 2027-04-02
-
-[[modules]]
-key = "m2"
-title = "Two"
-starts = 2027-04-26
-ends = 2027-04-30
-
-[[sets]]
-key = "a"
-name = "Set A"
-"""
+PROGRAMME = programme(
+    key="p",
+    title="P",
+    modules=[module("m1", "One", "2027-03-29", "2027-04-02"), module("m2", "Two", "2027-04-26", "2027-04-30")],
+    sets=[learning_set("a", "Set A")],
+)
 
 
 def at(text: str) -> datetime:

@@ -4,39 +4,30 @@ group, shared reflections stored as an import would, and a digest due now."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot.store import outbox, programmes, sharing
 from bot.store.outbox import Planned
 from tests.e2e.world import World
+from tests.factories import learning_set, module, programme
 from tests.reliability.conftest import around, insert_facilitator, insert_participants
 
-SET_PROGRAMME = """
-[programme]
-key = "sets"
-title = "Sets Programme"
-language = "en"
-timezone = "Europe/Amsterdam"
 
-[[modules]]
-key = "m1"
-title = "The Person"
-theme = "Working under pressure"
-capacities = ["relational"]
-starts = {starts}
-ends = {ends}
-
-[[sets]]
-key = "set-a"
-name = "Set A"
-"""
+def set_programme(starts: date, ends: date) -> str:
+    """Gives the programme "sets": one module from `starts` to `ends` and set A, without meetings."""
+    return programme(
+        key="sets",
+        title="Sets Programme",
+        modules=[module("m1", "The Person", starts, ends, theme="Working under pressure", capacities=["relational"])],
+        sets=[learning_set("set-a", "Set A")],
+    )
 
 
 async def set_with_group(world: World, members: int, group_chat_id: int | None, first_chat: int = 70_000) -> SetUp:
     """Loads a programme with one set (weekly digests), inserts members, a facilitator and links a group."""
     now = world.clock.now()
     starts, ends = around(now.astimezone(world.settings.zone).date())
-    programme_id = await world.load(SET_PROGRAMME.format(starts=starts.isoformat(), ends=ends.isoformat()))
+    programme_id = await world.load(set_programme(starts, ends))
     learning_set = await programmes.get_set(world.db, programme_id, "set-a")
     assert learning_set is not None
     people = await insert_participants(world.db, programme_id, first_chat, members, now)

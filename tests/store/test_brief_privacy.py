@@ -21,6 +21,7 @@ from bot.store import briefs, outbox, programmes, sharing
 from bot.store.db import Database, open_database
 from bot.store.journal import NewReflection, add_message
 from bot.store.outbox import Planned, ts
+from tests.factories import learning_set, meeting, module, programme
 
 AMS = ZoneInfo("Europe/Amsterdam")
 PREVIOUS = datetime(2027, 4, 1, 14, tzinfo=AMS)
@@ -29,23 +30,16 @@ RENDER = Renderer()
 
 
 def programme_text(sets: int) -> str:
-    body = """
-[programme]
-key = "prop"
-title = "Property"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "One"
-starts = 2027-03-01
-ends = 2027-06-30
-"""
-    for i in range(sets):
-        body += (f'\n[[sets]]\nkey = "s{i}"\nname = "Set {i}"\n'
-                 f"[[sets.meetings]]\nat = 2027-04-01T14:00:00\n[[sets.meetings]]\nat = 2027-04-15T14:00:00\n")
-    return body
+    """Gives the programme "prop" with `sets` sets, each meeting on 1 and 15 April (the brief's period)."""
+    return programme(
+        key="prop",
+        title="Property",
+        modules=[module("m1", "One", "2027-03-01", "2027-06-30")],
+        sets=[
+            learning_set(f"s{i}", f"Set {i}", [meeting("2027-04-01T14:00:00"), meeting("2027-04-15T14:00:00")])
+            for i in range(sets)
+        ],
+    )
 
 
 entry = st.tuples(

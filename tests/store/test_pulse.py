@@ -8,25 +8,12 @@ from datetime import UTC, datetime
 from bot.domain.programme import parse_programme
 from bot.store import people, programmes, pulse
 from bot.store.db import Database
+from tests.factories import learning_set, module, programme
 
 NOW = datetime(2027, 3, 29, 8, tzinfo=UTC)
-PROGRAMME = """
-[programme]
-key = "p"
-title = "P"
-language = "en"
-timezone = "Europe/Amsterdam"
-
-[[modules]]
-key = "m1"
-title = "One"
-starts = 2027-03-29
-ends = 2027-04-02
-
-[[sets]]
-key = "a"
-name = "Set A"
-"""
+PROGRAMME = programme(
+    key="p", title="P", modules=[module("m1", "One", "2027-03-29", "2027-04-02")], sets=[learning_set("a", "Set A")]
+)
 
 
 async def setup(db: Database, count: int) -> tuple[int, int, list[int]]:
