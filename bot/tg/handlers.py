@@ -7,6 +7,9 @@ person's state on each press; unknown or forged button data changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from types import UnionType
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -315,6 +318,32 @@ async def take_anything_else(update: Update, context: PitstopContext) -> None:
     await reply(update, context, person.language, "unsupported")
 
 
+async def press_skip_question(update: Update, context: PitstopContext, person: Person, _: buttons.QuestionSkipButton) -> None:
+    """Skips writing a learning question at the end of onboarding (the press carries nothing more)."""
+    await onboarding.skip_question(update, context, person)
+
+
+# Which handler takes a press, by the type `buttons.parse` gave it (the first that matches).
+Press = Callable[[Update, PitstopContext, Person, Any], Awaitable[None]]
+PRESSES: tuple[tuple[type | UnionType, Press], ...] = (
+    (buttons.OnboardingButton, onboarding.press_onboarding),
+    (buttons.SettingButton, onboarding.press_settings),
+    (buttons.PromptButton, reflections.press_prompt),
+    (buttons.JournalButton, account.press_journal),
+    (buttons.ForgetButton, account.press_forget),
+    (buttons.ShareButton, sharing.press_share),
+    (buttons.CaseButton, sharing.press_case),
+    (buttons.ConfirmButton, sharing.press_confirm),
+    (buttons.BroadcastButton, facilitators.press_broadcast),
+    (buttons.RemindersButton, facilitators.press_reminders),
+    (buttons.PulseButton, journey.press_pulse),
+    (buttons.FacilitatorButton, for_facilitators.press_facilitator),
+    (buttons.DeepeningButton, deeper.press_deeper),
+    (buttons.QuestionButton, learning_question.press_question),
+    (buttons.QuestionSkipButton, press_skip_question),
+)
+
+
 async def press_button(update: Update, context: PitstopContext) -> None:
     """Routes a button press by its parsed data; data the bot did not write, or not the presser's, changes nothing."""
     query = update.callback_query
@@ -325,38 +354,11 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await stale_button(update, context, language_of(update, context))
         return
     pressed = buttons.parse(query.data)
-    if isinstance(pressed, buttons.OnboardingButton):
-        await onboarding.press_onboarding(update, context, person, pressed)
-    elif isinstance(pressed, buttons.SettingButton):
-        await onboarding.press_settings(update, context, person, pressed)
-    elif isinstance(pressed, buttons.PromptButton):
-        await reflections.press_prompt(update, context, person, pressed)
-    elif isinstance(pressed, buttons.JournalButton):
-        await account.press_journal(update, context, person, pressed)
-    elif isinstance(pressed, buttons.ForgetButton):
-        await account.press_forget(update, context, person, pressed)
-    elif isinstance(pressed, buttons.ShareButton):
-        await sharing.press_share(update, context, person, pressed)
-    elif isinstance(pressed, buttons.CaseButton):
-        await sharing.press_case(update, context, person, pressed)
-    elif isinstance(pressed, buttons.ConfirmButton):
-        await sharing.press_confirm(update, context, person, pressed)
-    elif isinstance(pressed, buttons.BroadcastButton):
-        await facilitators.press_broadcast(update, context, person, pressed)
-    elif isinstance(pressed, buttons.RemindersButton):
-        await facilitators.press_reminders(update, context, person, pressed)
-    elif isinstance(pressed, buttons.PulseButton):
-        await journey.press_pulse(update, context, person, pressed)
-    elif isinstance(pressed, buttons.FacilitatorButton):
-        await for_facilitators.press_facilitator(update, context, person, pressed)
-    elif isinstance(pressed, buttons.DeepeningButton):
-        await deeper.press_deeper(update, context, person, pressed)
-    elif isinstance(pressed, buttons.QuestionButton):
-        await learning_question.press_question(update, context, person, pressed)
-    elif isinstance(pressed, buttons.QuestionSkipButton):
-        await onboarding.skip_question(update, context, person)
-    else:  # forged, stale in form, too long or malformed: buttons.parse gave None
+    press = next((press for kind, press in PRESSES if isinstance(pressed, kind)), None)
+    if press is None:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
+    else:
+        await press(update, context, person, pressed)
 
 
 async def report_error(update: object, context: PitstopContext) -> None:
