@@ -33,6 +33,7 @@ from bot.tg import (
     menus,
     onboarding,
     reflections,
+    research,
     roles,
     sharing,
     stats,
@@ -355,6 +356,8 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await learning_question.press_question(update, context, person, pressed)
     elif isinstance(pressed, buttons.QuestionSkipButton):
         await onboarding.skip_question(update, context, person)
+    elif isinstance(pressed, buttons.ResearchConsentButton):
+        await research.press_research(update, context, person, pressed)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 
