@@ -32,6 +32,7 @@ BroadcastAction = Literal["send", "when", "cancel"]
 PulseCapacity = Literal["c", "r", "i", "x"]  # cognitive, relational, intervention, cross-boundary
 FacilitatorAction = Literal["ask", "whole", "line", "undo", "cancel"]  # for the facilitators only
 QuestionAction = Literal["rw", "sh", "pv", "ok", "x"]  # rewrite, share, keep private, keep as it is, stop rewriting
+ResearchAction = Literal["give", "withdraw"]  # research consent for the trend study
 
 
 def _join(*parts: object) -> str:
@@ -314,18 +315,41 @@ class QuestionSkipButton:
         return _join("lq", "skip")
 
 
+@dataclass(frozen=True)
+class ResearchInfoButton:
+    """Read about the trend study and give or withdraw consent (from /settings): `rs:info`."""
+
+    @property
+    def data(self) -> str:
+        return _join("rs", "info")
+
+
+@dataclass(frozen=True)
+class ResearchButton:
+    """Give or withdraw one's research consent, naming whose it is: `rs:<give|withdraw>:<person id>`."""
+
+    action: ResearchAction
+    person_id: int
+
+    @property
+    def data(self) -> str:
+        return _join("rs", self.action, self.person_id)
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
 CaseButton = CaseRoundButton | CaseStopButton
 BroadcastButton = AudienceButton | DraftButton
 DeepeningButton = DeeperButton | DeeperStopButton
+ResearchConsentButton = ResearchInfoButton | ResearchButton
 
 Button = (
     PromptButton | CaseButton | ShareButton | ConfirmButton | JournalButton | ForgetButton | OnboardingButton
     | SettingButton | BroadcastButton | RemindersButton | PulseButton | FacilitatorButton
     | DeepeningButton
     | QuestionButton | QuestionSkipButton
+    | ResearchConsentButton
 )
 
 
@@ -364,6 +388,8 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (rf"dp:stop:{ID}", lambda i: DeeperStopButton(int(i))),
     (rf"lq:{_choice(get_args(QuestionAction))}:{ID}", lambda a, i: QuestionButton(a, int(i))),
     (r"lq:skip", QuestionSkipButton),
+    (r"rs:info", ResearchInfoButton),
+    (rf"rs:{_choice(get_args(ResearchAction))}:{ID}", lambda a, i: ResearchButton(a, int(i))),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -41,6 +41,8 @@ class Settings:
     rate_per_second: float = 30.0
     dispatch_interval: float = 1.0
     plan_interval: float = 3600.0
+    # The key of the trend study's pseudonyms (`pitstop research export`); never logged, never in an export.
+    research_secret: str | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -149,6 +151,7 @@ def load_settings(
         webhook_listen=values.get("PITSTOP_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
         rate_per_second=float(rate),
         dispatch_interval=float(interval),
+        research_secret=values.get("PITSTOP_RESEARCH_SECRET", "").strip() or None,
     )
 
 

@@ -51,7 +51,10 @@ def pulse_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence
 _DRAWING = threading.Lock()
 
 
-def _draw(title: str, labels: Sequence[str], series: Mapping[str, Sequence[int | None]], axis: str) -> bytes:
+def _draw(
+    title: str, labels: Sequence[str], series: Mapping[str, Sequence[float | None]], axis: str,
+    notes: Mapping[str, Sequence[str | None]] | None = None,
+) -> bytes:
     from matplotlib.figure import Figure  # noqa: PLC0415 -- lazily: a third of a second at start-up otherwise
 
     figure = Figure(figsize=(CHART_WIDTH / CHART_DPI, CHART_HEIGHT / CHART_DPI), dpi=CHART_DPI)
@@ -62,6 +65,11 @@ def _draw(title: str, labels: Sequence[str], series: Mapping[str, Sequence[int |
         given = [(x, float(v)) for x, v in zip(xs, values) if v is not None]
         ax.plot([x for x, _ in given], [y for _, y in given], color=COLOURS[index % len(COLOURS)], marker=MARKERS[index % len(MARKERS)],
                 linewidth=2.5, markersize=8, label=name)
+        for x, note in zip(xs, (notes or {}).get(name, ())):  # a group's chart: how many answers each point holds
+            value = values[x] if x < len(values) else None
+            if note is not None and value is not None:
+                ax.annotate(note, (x, float(value)), textcoords="offset points", xytext=(6, 6 + 12 * (index % 2)),
+                            fontsize=9, color=COLOURS[index % len(COLOURS)])
     ax.set_ylim(0.5, 5.5)
     ax.set_yticks([1, 2, 3, 4, 5])
     ax.set_ylabel(axis, fontsize=13)
@@ -78,6 +86,18 @@ def _draw(title: str, labels: Sequence[str], series: Mapping[str, Sequence[int |
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=CHART_DPI, metadata={"Software": None})
     return out.getvalue()
+
+
+def trend_chart(
+    title: str, labels: Sequence[str], series: Mapping[str, Sequence[tuple[float, int] | None]], axis: str,
+) -> bytes:
+    """Gives a PNG like `pulse_chart` of a group's averages: one line per capacity over the moments in
+    `labels`, each point an (average, number of answers) written beside it as "n=…"; a point left out
+    (None: too few answers) is stepped over."""
+    with _DRAWING:
+        averages = {name: [None if p is None else p[0] for p in points] for name, points in series.items()}
+        notes = {name: [None if p is None else f"n={p[1]}" for p in points] for name, points in series.items()}
+        return _draw(title, labels, averages, axis, notes)
 
 
 # --------------------------------------------------------------------------- the story's markup

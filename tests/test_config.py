@@ -92,3 +92,10 @@ def test_a_malformed_token_is_refused_by_every_command_with_the_real_rule(token:
         message = str(caught.value)
         assert "numeric id, a colon, then its secret of letters, digits, _ or -" in message
         assert token not in message  # a secret is never repeated back
+
+
+def test_the_research_secret_is_read_and_never_shown() -> None:
+    settings = load_settings({"PITSTOP_RESEARCH_SECRET": "  a-long-operator-secret-0123  "}, env_file=None, require_token=False)
+    assert settings.research_secret == "a-long-operator-secret-0123"
+    assert "a-long-operator-secret" not in repr(settings)
+    assert load_settings({}, env_file=None, require_token=False).research_secret is None

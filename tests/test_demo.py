@@ -43,3 +43,6 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
     assert FACILITATOR_LINES[YOUSSEF.id] not in digest and "nee te zeggen tegen de wethouder" not in brief
     assert "── Summary" in transcript
     assert "Sanne → /story" in transcript and "bot → Sanne: [file mijn-pitstop-verhaal-2026-12-09.pdf" in transcript
+    # Sanne joins the trend study from /settings; nothing she writes goes with it.
+    assert "Sanne → taps [🔬 Trendonderzoek]" in transcript and "Sanne → taps [Ja, ik doe mee]" in transcript
+    assert "bot → Sanne: Dank je: je doet vanaf vandaag mee aan het trendonderzoek." in transcript

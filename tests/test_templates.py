@@ -151,6 +151,16 @@ SAMPLES: dict[str, object] = {
     "first_version": False,
     "questions": [{"name": "Anna <b>&", "text": "How do I listen <first>?"}],
     "learning_question": "How do I <b>& keep my team on board?",
+    # research consent (bot.tg.research) and the cohort view in /stats
+    "research_shown": True,
+    "research_since": "3 Dec 2026",
+    "pulse_modules": [
+        {"title": "The Challenges <b>&", "moments": [
+            {"moment": "start", "shown": True, "cells": [
+                {"name": "Making sense", "shown": True, "answers": 7, "average": "3.4"},
+                {"name": "Stepping in", "shown": False, "answers": 4, "average": ""}]},
+            {"moment": "end", "shown": False, "cells": []}]},
+    ],
 }
 
 
@@ -210,6 +220,7 @@ EXPORT_SAMPLE = {
         "paused_until": "9999-12-31T00:00:00+00:00", "status": "onboarding", "onboarding_step": "days",
         "show_activity": True, "waiting_for": {"kind": "correct", "about": 1, "asked": "2027-04-05T07:00:00+00:00"},
         "joined": "2027-04-01T06:00:00+00:00", "updated": "2027-04-01T07:00:00+00:00",
+        "research_consent_since": "2027-04-02T07:00:00+00:00",
     },
     "invites": [{"programme": "CPM", "learning_set": "Set A", "role": "participant", "name": "Anna", "language": "nl",
                  "email": "anna@example.nl", "imported": True, "created": "2027-04-01T06:00:00+00:00",

@@ -369,6 +369,13 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
 
         demo.at(datetime(2026, 12, 9, 11, 0, tzinfo=ZONE), stats)
 
+        async def consent() -> None:  # Sanne joins the trend study from /settings (off by default)
+            await demo.say(SANNE, "/settings")
+            await demo.tap(SANNE, demo.last_with(SANNE.id, "rs:info"), "rs:info")
+            await demo.tap(SANNE, demo.last_with(SANNE.id, "rs:give:"), demo.last_with(SANNE.id, "rs:give:").buttons()[0][1])
+
+        demo.at(datetime(2026, 11, 26, 12, 30, tzinfo=ZONE), consent)
+
         # The weeks go by: the clock jumps to whatever is due next.
         while clock.now() < END:
             await demo.app.services.dispatcher.plan()

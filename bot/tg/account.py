@@ -418,6 +418,7 @@ async def export_payload(context: PitstopContext, person: Person) -> dict[str, A
             "paused_until": me["paused_until"], "status": me["status"], "onboarding_step": me["onboarding_step"],
             "show_activity": bool(me["show_activity"]), "waiting_for": waiting_for(me["awaiting"]),
             "joined": me["created_at"], "updated": me["updated_at"],
+            "research_consent_since": me["research_consent_at"],  # the trend study: None unless given
         },
         "invites": [{"programme": i["programme_title"], "learning_set": i["set_name"], "role": i["role"],
                      "name": i["name"], "language": i["language"], "email": i["email"], "imported": i["imported"],

@@ -36,6 +36,7 @@ from bot.tg import (
     menus,
     onboarding,
     reflections,
+    research,
     roles,
     sharing,
     stats,
@@ -341,6 +342,7 @@ PRESSES: tuple[tuple[type | UnionType, Press], ...] = (
     (buttons.DeepeningButton, deeper.press_deeper),
     (buttons.QuestionButton, learning_question.press_question),
     (buttons.QuestionSkipButton, press_skip_question),
+    (buttons.ResearchConsentButton, research.press_research),
 )
 
 

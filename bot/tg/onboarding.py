@@ -33,7 +33,7 @@ from bot.jobs.planner import nudge_settings, replan_person
 from bot.render import moment_text, short_day_text
 from bot.store import people, programmes
 from bot.store.people import Person, Redeemed
-from bot.tg import learning_question, menus
+from bot.tg import learning_question, menus, research
 from bot.tg.common import acknowledge, answer_button, awaiting, language_of, remove_buttons, reply, stale_button
 from bot.tg.context import PitstopContext
 
@@ -264,11 +264,13 @@ async def show_settings(update: Update, context: PitstopContext, person: Person,
     if person.paused_until is not None and person.paused_until > context.clock.now():
         paused = "/resume" if person.paused_until.year >= 9999 else \
             short_day_text(person.paused_until, lang, nudge_settings(person).zone)
+    consent = await research.settings_values(context, person)
     text = render.message(
         lang, "settings", saved=saved, language_name=render.button(lang, "language_name", code=lang),
         timezone=person.timezone, hour=f"{person.nudge_hour:02d}:{person.nudge_minute:02d}",
         days=", ".join(render.button(lang, "weekday", day=d) for d in person.nudge_days),
         paused=paused, show_activity=person.show_activity,
+        **consent,
     )
     keyboard = InlineKeyboardMarkup([
         [InlineKeyboardButton(render.button(lang, "set_language"), callback_data=SettingButton("language").data),
@@ -277,6 +279,7 @@ async def show_settings(update: Update, context: PitstopContext, person: Person,
          InlineKeyboardButton(render.button(lang, "set_days"), callback_data=SettingButton("days").data)],
         [InlineKeyboardButton(render.button(lang, "set_activity", on=person.show_activity),
                               callback_data=SettingButton("activity").data)],
+        *([[research.settings_button(context, person)]] if consent["research_shown"] else []),
     ])
     await context.bot.send_message(chat.id, text, reply_markup=keyboard)
 

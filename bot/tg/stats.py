@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from babel.numbers import format_decimal
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.chart import reflections_chart
 from bot.domain.digest import split_message
 from bot.domain.programme import locate
+from bot.domain.pulse import MOMENTS
+from bot.domain.research import pulse_trend
 from bot.domain.small_groups import SMALLEST_GROUP, singles_out
 from bot.render import Renderer
-from bot.store import stats
+from bot.store import research, stats
 from bot.store.people import Person
 from bot.store.programmes import StoredProgramme
 from bot.store.stats import ProgrammeStats, SetStats, WeeklyCounts
@@ -83,6 +86,7 @@ async def programme_report(
     programme = stored.programme
     module = locate(programme, now).module
     counts = await stats.programme_stats(context.db, stored.id, module.key if module else "", now)
+    counts = members_only(counts)
     weekly = await stats.weekly_reflections(context.db, stored.id, now, programme.zone, CHART_WEEKS)
     names = set_names(context.render, language, counts)
     hidden, totals_hidden = hidden_rows(counts)
@@ -111,7 +115,9 @@ async def programme_report(
     caption = context.render.message(
         language, "stats_caption", programme=programme.title, week_count=CHART_WEEKS, left_out=bool(hidden)
     )
-    return Report(split_message(text), chart, caption)
+    pieces = split_message(text)
+    pieces += await pulse_pieces(context, language, stored)
+    return Report(pieces, chart, caption)
 
 
 def set_names(render: Renderer, language: str, counts: ProgrammeStats) -> dict[int | None, str]:
@@ -158,3 +164,35 @@ def chart_png(
     ]
     chart_title = html.unescape(render.message(language, "stats_chart_title", programme=title))
     return reflections_chart(series, labels, chart_title)
+
+
+# --------------------------------------------------------------------------- the cohort view
+
+
+def members_only(counts: ProgrammeStats) -> ProgrammeStats:
+    """Gives the counts without the sets nobody has joined: a row of zeros tells a programme owner nothing."""
+    return ProgrammeStats(counts.programme_id, counts.module_key, tuple(s for s in counts.sets if s.joined))
+
+
+async def pulse_pieces(context: PitstopContext, language: str, stored: StoredProgramme) -> list[str]:
+    """Gives the programme's pulse trend as a message (or more, when long): per module and moment, each capacity's average with
+    its number of answers, or "too few answers" (bot.domain.research.pulse_trend says which may be shown)."""
+    programme = stored.programme
+    cells = pulse_trend(await research.pulse_answers(context.db, stored.id), [m.key for m in programme.modules])
+    shown = []
+    for module in programme.modules:
+        moments = []
+        for moment in MOMENTS:
+            here = [c for c in cells if c.module_key == module.key and c.moment == moment]
+            if not here:
+                continue
+            moments.append({"moment": moment, "shown": any(c.shown for c in here), "cells": [
+                {"name": context.render.button(language, "capacity_name", capacity=c.capacity), "shown": c.shown,
+                 "answers": c.answers,
+                 "average": format_decimal(c.average, format="0.0", locale=language) if c.average is not None else ""}
+                for c in here
+            ]})
+        if moments:
+            shown.append({"title": module.title, "moments": moments})
+    text = context.render.message(language, "stats_pulse", programme=programme.title, pulse_modules=shown)
+    return split_message(text)
