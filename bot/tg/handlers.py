@@ -32,6 +32,7 @@ from bot.tg import (
     learning_question,
     menus,
     onboarding,
+    quiet,
     reflections,
     roles,
     sharing,
@@ -355,6 +356,10 @@ async def press_button(update: Update, context: PitstopContext) -> None:
         await learning_question.press_question(update, context, person, pressed)
     elif isinstance(pressed, buttons.QuestionSkipButton):
         await onboarding.skip_question(update, context, person)
+    elif isinstance(pressed, buttons.CheckinButton):
+        await quiet.press_checkin(update, context, person, pressed)
+    elif isinstance(pressed, buttons.RhythmButton):
+        await quiet.press_rhythm(update, context, person, pressed)
     else:  # forged, stale in form, too long or malformed: buttons.parse gave None
         await stale_button(update, context, person.language)
 

@@ -20,6 +20,7 @@ from bot.chart import reflections_chart
 from bot.domain.digest import split_message
 from bot.domain.programme import locate
 from bot.domain.small_groups import SMALLEST_GROUP, singles_out
+from bot.jobs.quiet import quiet_by_set
 from bot.render import Renderer
 from bot.store import stats
 from bot.store.people import Person
@@ -103,6 +104,8 @@ async def programme_report(
         stat_rows=[row_values(s, names[s.set_id], s.set_id in hidden) for s in counts.sets],
         stat_totals=row_values(counts.totals, "", totals_hidden) if len(counts.sets) > 1 else None,
     )
+    quiet = await quiet_block(context, language, stored, counts, names, now)
+    text += "\n\n" + quiet if quiet else ""
     # Drawing takes a tenth of a second: off the event loop, so that other chats are not kept waiting.
     shown = ProgrammeStats(counts.programme_id, counts.module_key, tuple(s for s in counts.sets if s.set_id not in hidden))
     chart = await asyncio.to_thread(
@@ -158,3 +161,26 @@ def chart_png(
     ]
     chart_title = html.unescape(render.message(language, "stats_chart_title", programme=title))
     return reflections_chart(series, labels, chart_title)
+
+
+# --------------------------------------------------------------------------- quiet participants
+
+
+async def quiet_block(
+    context: PitstopContext, language: str, stored: StoredProgramme, counts: ProgrammeStats,
+    names: dict[int | None, str], now: datetime,
+) -> str:
+    """Gives the /stats block of quiet participants: per set how many are quiet (names only of those who
+    show their activity; nothing for a small set not all of whom do)."""
+    found = await quiet_by_set(context.db, stored.id, stored.programme, now)
+    rows = []
+    for s in counts.sets:
+        count = found.get(s.set_id)
+        if count is None or count.members == 0:
+            continue
+        rows.append({"name": names[s.set_id], "hidden": count.hidden, "members": count.members,
+                     "quiet": count.quiet, "names": list(count.names)})
+    if not rows:
+        return ""
+    return context.render.message(language, "stats_quiet", quiet_rows=rows,
+                                  quiet_after=stored.programme.quiet_after_days)
