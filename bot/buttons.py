@@ -33,6 +33,8 @@ PulseCapacity = Literal["c", "r", "i", "x"]  # cognitive, relational, interventi
 FacilitatorAction = Literal["ask", "whole", "line", "undo", "cancel"]  # for the facilitators only
 QuestionAction = Literal["rw", "sh", "pv", "ok", "x"]  # rewrite, share, keep private, keep as it is, stop rewriting
 ResearchAction = Literal["give", "withdraw"]  # research consent for the trend study
+CheckinChoice = Literal["p14", "p30", "e2", "e7", "here"]  # pause 2 weeks / a month, every other day, weekly, still here
+RHYTHMS = (1, 2, 7)  # prompt every day, every other day, once a week
 
 
 def _join(*parts: object) -> str:
@@ -336,6 +338,29 @@ class ResearchButton:
         return _join("rs", self.action, self.person_id)
 
 
+@dataclass(frozen=True)
+class CheckinButton:
+    """A choice under the one check-in for someone who fell quiet: `ci:<outbox id>:<p14|p30|e2|e7|here>`."""
+
+    outbox_id: int
+    choice: CheckinChoice
+
+    @property
+    def data(self) -> str:
+        return _join("ci", self.outbox_id, self.choice)
+
+
+@dataclass(frozen=True)
+class RhythmButton:
+    """How often prompts come, chosen in /settings (days between them, one of RHYTHMS): `rh:<1|2|7>`."""
+
+    every: int
+
+    @property
+    def data(self) -> str:
+        return _join("rh", self.every)
+
+
 # The buttons one handler takes together.
 OnboardingButton = LanguageButton | ZoneButton | HourButton | DayButton | DaysDoneButton | PrivacyButton
 JournalButton = JournalPageButton | JournalEntryButton
@@ -350,6 +375,7 @@ Button = (
     | DeepeningButton
     | QuestionButton | QuestionSkipButton
     | ResearchConsentButton
+    | CheckinButton | RhythmButton
 )
 
 
@@ -390,6 +416,8 @@ _FORMS: tuple[tuple[str, Callable[..., Button]], ...] = (
     (r"lq:skip", QuestionSkipButton),
     (r"rs:info", ResearchInfoButton),
     (rf"rs:{_choice(get_args(ResearchAction))}:{ID}", lambda a, i: ResearchButton(a, int(i))),
+    (rf"ci:{ID}:{_choice(get_args(CheckinChoice))}", lambda i, c: CheckinButton(int(i), c)),
+    (rf"rh:{_choice(RHYTHMS)}", lambda e: RhythmButton(int(e))),
 )
 _PATTERNS = tuple((re.compile(form, re.ASCII), make) for form, make in _FORMS)
 

@@ -128,6 +128,7 @@ def programme(
     *,
     daily_messages: int | None = None,
     residential_prompt: str | None = None,
+    quiet_after_days: int | None = None,
 ) -> str:
     """Gives the text of a programme file; by default one module ("m1") and no learning sets.
 
@@ -137,6 +138,7 @@ def programme(
     lines += _fields(
         key=key, title=title, language=language, timezone=timezone,
         daily_messages=daily_messages, residential_prompt=residential_prompt,
+        quiet_after_days=quiet_after_days,
     )
     for part in [module()] if modules is None else modules:
         lines += ["", "[[modules]]"]

@@ -161,6 +161,12 @@ SAMPLES: dict[str, object] = {
                 {"name": "Stepping in", "shown": False, "answers": 4, "average": ""}]},
             {"moment": "end", "shown": False, "cells": []}]},
     ],
+    # quiet participants: the check-in, the rhythm, the quiet counts in /stats and the brief
+    "every": 7,
+    "quiet_after": 21,
+    "quiet_rows": [{"name": "Set A <b>&", "hidden": False, "members": 8, "quiet": 2, "names": ["Anna <b>&"]},
+                   {"name": "Set B", "hidden": True, "members": 3, "quiet": 1, "names": []}],
+    "quiet": {"count": 2, "members": 6, "names": ["Anna <b>&"], "days": 21},
 }
 
 
@@ -328,6 +334,7 @@ def every_label(language: str) -> list[str]:
     samples = {"kind": "residential", "zone": "Europe/London", "day": 2, "code": "nl", "on": True, "date": "2 Dec 2026",
                "title": "CPM", "name": "Set A", "count": 3, "number": 3, "words": "I noticed…",
                "capacity": "relational", "module": "The Person", "moment": "start"}
+    samples |= {"choice": "e7", "every": 7, "current": 7}  # quiet participants: the check-in and the rhythm
     labels = []
     for name in dir(module):
         macro = getattr(module, name)

@@ -171,3 +171,13 @@ def broadcast_copy(broadcast_id: int, person: Recipient, due: datetime) -> Plann
 def _again(row: Row, due: datetime, suffix: str, chat_id: int | None = None) -> Planned:
     return Planned(row.kind, row.chat_id if chat_id is None else chat_id, due, f"{row.dedupe_key}:{suffix}",
                    person_id=row.person_id, payload=row.payload)
+
+
+# --------------------------------------------------------------------------- falling quiet
+
+
+def checkin(person: Recipient, due: datetime, quiet_since: datetime) -> Planned:
+    """The one friendly check-in for someone who fell quiet: once per silence (the moment it counts from)."""
+    since = quiet_since.astimezone(UTC).isoformat(timespec="seconds")
+    return Planned("checkin", person.chat_id, due, f"checkin:{person.id}:{since}", person_id=person.id,
+                   payload={"since": since})

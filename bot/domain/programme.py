@@ -11,6 +11,7 @@ The format (all dates and times are local to the programme's time zone)::
     timezone = "Europe/Amsterdam"
     daily_messages = 1               # optional: bot-initiated messages a day (1-5), digests and broadcasts aside
     residential_prompt = "evening"   # optional: during a residential week one short evening prompt, or "none"
+    quiet_after_days = 21            # optional: days without an answer before one friendly check-in (7-90)
 
     [[modules]]
     key = "m1"
@@ -183,6 +184,7 @@ class Programme:
     sets: tuple[LearningSet, ...] = ()
     daily_messages: int = 1  # bot-initiated messages a participant gets a day, digests and broadcasts aside
     residential_prompt: str = "evening"  # during a residential week: "evening" (one short prompt) or "none"
+    quiet_after_days: int = 21  # days without an answer after which a participant is quiet (one check-in)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -298,7 +300,12 @@ class _Reader:
         if residential not in ("evening", "none"):
             self.problem("programme.residential_prompt", f"is {residential!r}; use \"evening\" or \"none\"")
             residential = "evening"
-        self.unknown(head, "programme", {"key", "title", "language", "timezone", "daily_messages", "residential_prompt"})
+        quiet = head.get("quiet_after_days", 21)
+        if not isinstance(quiet, int) or isinstance(quiet, bool) or not 7 <= quiet <= 90:
+            self.problem("programme.quiet_after_days", f"is {quiet!r}; use a whole number of days from 7 to 90")
+            quiet = 21
+        self.unknown(head, "programme", {"key", "title", "language", "timezone", "daily_messages", "residential_prompt",
+                                         "quiet_after_days"})
 
         modules = [self.module(m, f"modules[{i}]") for i, m in enumerate(self.array(self.raw, "modules", "", required=True))]
         sets = [self.learning_set(s, f"sets[{i}]") for i, s in enumerate(self.array(self.raw, "sets", ""))]
@@ -315,7 +322,8 @@ class _Reader:
             self.cross_checks(good_modules, good_sets)
         if self.problems:
             raise ProgrammeError(self.problems)
-        return Programme(key, title, language, zone_name, tuple(good_modules), tuple(good_sets), daily, str(residential))
+        return Programme(key, title, language, zone_name, tuple(good_modules), tuple(good_sets), daily, str(residential),
+                         quiet)
 
     # -- pieces
 

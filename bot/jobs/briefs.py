@@ -24,6 +24,7 @@ from bot.domain.brief import brief_time, capacity_counts, pulse_view
 from bot.domain.digest import ENTRY_LIMIT, clipped, split_message
 from bot.domain.programme import Event, Programme, locate
 from bot.domain.small_groups import singles_out
+from bot.jobs.quiet import quiet_in_set
 from bot.render import Renderer, day_text, short_day_text, time_text
 from bot.store import briefs, outbox, people, programmes, sharing, stats
 from bot.store.db import Database
@@ -164,6 +165,7 @@ async def compose_brief(db: Database, render: Renderer, row: OutboxRow, now: dat
         if meeting else [],
         lines=[{"name": e.author, "text": clipped(e.text, ENTRY_LIMIT), "line": e.line,
                 "date": short_day_text(e.shared_at, language, zone)} for e in lines],
+        quiet=await _quiet_values(db, learning_set.id, programme, now),
         pulse=[{"moment": p.moment, "answered": p.answered, "shown": p.shown,
                 "averages": [{"capacity": c, "average": format_decimal(a, format="0.0", locale=language)}
                              for c, a in p.averages]} for p in pulse],
@@ -180,6 +182,11 @@ async def compose_brief(db: Database, render: Renderer, row: OutboxRow, now: dat
     log.info("brief composed set=%d person=%d asked=%s lines=%d hidden=%s", learning_set.id, reader.id, asked,
              len(lines), hidden)
     return BriefMessage(tuple(split_message(text)), chart, caption)
+
+
+async def _quiet_values(db: Database, set_id: int, programme: Programme, now: datetime) -> dict[str, Any]:
+    found = await quiet_in_set(db, set_id, programme, now)
+    return {"count": found.quiet, "members": found.members, "names": list(found.names), "days": programme.quiet_after_days}
 
 
 def _count_values(counts: briefs.Participation) -> dict[str, Any]:

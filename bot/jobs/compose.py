@@ -23,6 +23,7 @@ from bot.jobs.briefs import compose_brief
 from bot.jobs.composed import Composed, cancelled
 from bot.jobs.deepening import follow_up_quote
 from bot.jobs.learning_question import compose_question
+from bot.jobs.quiet import compose_checkin
 from bot.render import PromptSpec, Renderer, day_text
 from bot.store import journal, learning_question, outbox, people, programmes
 from bot.store.db import Database
@@ -67,7 +68,7 @@ def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKe
     )
 
 
-IN_THE_DAY = ("prompt", "follow_up", "case_round", "reminder", "pulse", "question")  # the kinds the daily budget counts
+IN_THE_DAY = ("prompt", "follow_up", "case_round", "reminder", "pulse", "question", "checkin")  # the kinds the daily budget counts
 
 
 async def compose(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
@@ -103,6 +104,8 @@ async def compose_alone(db: Database, render: Renderer, row: OutboxRow, now: dat
         return Composed(asked.text, asked.keyboard, cancel_reason=asked.cancel_reason, module_key=asked.module_key)
     if row.kind == "notice":
         return await _compose_notice(db, render, row)
+    if row.kind == "checkin":
+        return await compose_checkin(db, render, row, now)
     return cancelled(f"no composer for {row.kind}")
 
 

@@ -25,7 +25,7 @@ from bot.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
-QUESTIONS = ("prompt", "follow_up", "case_round", "pulse", "question")
+QUESTIONS = ("prompt", "follow_up", "case_round", "pulse", "question", "checkin")
 WAIT_AFTER = timedelta(minutes=1)  # a reminder waiting for the day's question comes this long after it, if alone
 
 

@@ -33,6 +33,7 @@ from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.learning_question import plan_questions
 from bot.jobs.pacing import Pacer
 from bot.jobs.planner import plan_everyone
+from bot.jobs.quiet import plan_checkins
 from bot.jobs.reminders import plan_reminders
 from bot.jobs.sets import group_lost, plan_sets
 from bot.services import Services
@@ -131,8 +132,9 @@ class Dispatcher:
         journey = await pulse.plan_journey(self.services.db, now)
         briefs = await plan_briefs(self.services.db, now)
         questions = await plan_questions(self.services.db, now)
-        log.info("planner ran people=%d digests=%d reminders=%d journey=%d briefs=%d questions=%d",
-                 planned, digests, reminders, journey, briefs, questions)
+        checkins = await plan_checkins(self.services.db, now)
+        log.info("planner ran people=%d digests=%d reminders=%d journey=%d briefs=%d questions=%d checkins=%d",
+                 planned, digests, reminders, journey, briefs, questions, checkins)
 
     def request_stop(self) -> None:
         """Asks the run in progress to claim nothing more and end once what is in flight is recorded."""

@@ -14,6 +14,7 @@ from bot.domain import plans
 from bot.domain.nudges import NudgeSettings, follow_up_time, nudge_times, residential_days
 from bot.domain.plans import Planned
 from bot.domain.programme import Programme
+from bot.domain.quiet import on_rhythm
 from bot.store import outbox, people, programmes
 from bot.store.db import Database
 
@@ -39,10 +40,12 @@ def _wanted(
 ) -> list[Planned]:
     times = nudge_times(nudge_settings(person, programme), start, end) if start < end else []
     zone = ZoneInfo(person.timezone)
+    days = frozenset(person.nudge_days)
     return [
         plans.prompt(person, t, zone)
         for t in times
-        if last_day is None or t.astimezone(zone).date() <= last_day
+        if (last_day is None or t.astimezone(zone).date() <= last_day)
+        and on_rhythm(t.astimezone(zone).date(), days, person.prompt_every)  # fewer prompts, when chosen
     ]
 
 

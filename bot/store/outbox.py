@@ -283,7 +283,7 @@ async def follow_up_between(db: Database, person_id: int, start: datetime, end: 
 async def day_of(db: Database, person_id: int, start: datetime, end: datetime) -> list[OutboxRow]:
     """Gives a person's bot-initiated messages planned, on their way or sent in [start, end) (the daily budget's view)."""
     rows = await db.fetchall(
-        "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up', 'case_round', 'pulse', 'reminder', 'question')"
+        "SELECT * FROM outbox WHERE person_id = ? AND kind IN ('prompt', 'follow_up', 'case_round', 'pulse', 'reminder', 'question', 'checkin')"
         " AND status IN ('pending', 'sending', 'sent') AND dedupe_key NOT LIKE 'later:%'"
         " AND COALESCE(sent_at, due_at) >= ? AND COALESCE(sent_at, due_at) < ? ORDER BY due_at, id",
         (person_id, encode(start), encode(end)),

@@ -33,6 +33,8 @@ class Person:
     show_activity: bool
     created_at: datetime
     awaiting: str | None = None
+    prompt_every: int = 1  # days between prompts: 1 daily, 2 every other day, 7 weekly
+    quiet_asked_at: datetime | None = None  # when the check-in for falling quiet was planned
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ def person_of(row: aiosqlite.Row) -> Person:
         show_activity=bool(row["show_activity"]),
         created_at=decode(row["created_at"]),
         awaiting=row["awaiting"],
+        prompt_every=row["prompt_every"],
+        quiet_asked_at=decode(row["quiet_asked_at"]),
     )
 
 
@@ -192,6 +196,8 @@ SETTING_COLUMNS = {
     "show_activity",
     "chat_id",
     "awaiting",
+    "prompt_every",
+    "quiet_asked_at",
 }
 
 
@@ -204,7 +210,7 @@ async def update_person(db: Database, person_id: int, now: datetime, **changes: 
     for name, value in changes.items():
         if name == "nudge_days" and isinstance(value, (tuple, list)):
             value = ",".join(str(d) for d in sorted(set(value)))
-        elif name == "paused_until" and isinstance(value, datetime):
+        elif name in ("paused_until", "quiet_asked_at") and isinstance(value, datetime):
             value = encode(value)
         elif name == "show_activity":
             value = int(bool(value))

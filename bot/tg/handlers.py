@@ -35,6 +35,7 @@ from bot.tg import (
     learning_question,
     menus,
     onboarding,
+    quiet,
     reflections,
     research,
     roles,
@@ -343,6 +344,8 @@ PRESSES: tuple[tuple[type | UnionType, Press], ...] = (
     (buttons.QuestionButton, learning_question.press_question),
     (buttons.QuestionSkipButton, press_skip_question),
     (buttons.ResearchConsentButton, research.press_research),
+    (buttons.CheckinButton, quiet.press_checkin),
+    (buttons.RhythmButton, quiet.press_rhythm),
 )
 
 

@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 
 from bot.buttons import (
     HOUR_BUTTONS,
+    RHYTHMS,
     ZONE_BUTTONS,
     DayButton,
     DaysDoneButton,
@@ -22,6 +23,7 @@ from bot.buttons import (
     OnboardingButton,
     PrivacyButton,
     QuestionSkipButton,
+    RhythmButton,
     SettingButton,
     ZoneButton,
 )
@@ -269,7 +271,7 @@ async def show_settings(update: Update, context: PitstopContext, person: Person,
         lang, "settings", saved=saved, language_name=render.button(lang, "language_name", code=lang),
         timezone=person.timezone, hour=f"{person.nudge_hour:02d}:{person.nudge_minute:02d}",
         days=", ".join(render.button(lang, "weekday", day=d) for d in person.nudge_days),
-        paused=paused, show_activity=person.show_activity,
+        paused=paused, show_activity=person.show_activity, every=person.prompt_every,
         **consent,
     )
     keyboard = InlineKeyboardMarkup([
@@ -279,6 +281,8 @@ async def show_settings(update: Update, context: PitstopContext, person: Person,
          InlineKeyboardButton(render.button(lang, "set_days"), callback_data=SettingButton("days").data)],
         [InlineKeyboardButton(render.button(lang, "set_activity", on=person.show_activity),
                               callback_data=SettingButton("activity").data)],
+        [InlineKeyboardButton(render.button(lang, "rhythm", every=every, current=person.prompt_every),
+                              callback_data=RhythmButton(every).data) for every in RHYTHMS],
         *([[research.settings_button(context, person)]] if consent["research_shown"] else []),
     ])
     await context.bot.send_message(chat.id, text, reply_markup=keyboard)

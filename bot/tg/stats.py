@@ -23,6 +23,7 @@ from bot.domain.programme import locate
 from bot.domain.pulse import MOMENTS
 from bot.domain.research import pulse_trend
 from bot.domain.small_groups import SMALLEST_GROUP, singles_out
+from bot.jobs.quiet import quiet_by_set
 from bot.render import Renderer
 from bot.store import research, stats
 from bot.store.people import Person
@@ -107,6 +108,8 @@ async def programme_report(
         stat_rows=[row_values(s, names[s.set_id], s.set_id in hidden) for s in counts.sets],
         stat_totals=row_values(counts.totals, "", totals_hidden) if len(counts.sets) > 1 else None,
     )
+    quiet = await quiet_block(context, language, stored, counts, names, now)
+    text += "\n\n" + quiet if quiet else ""
     # Drawing takes a tenth of a second: off the event loop, so that other chats are not kept waiting.
     shown = ProgrammeStats(counts.programme_id, counts.module_key, tuple(s for s in counts.sets if s.set_id not in hidden))
     chart = await asyncio.to_thread(
@@ -196,3 +199,26 @@ async def pulse_pieces(context: PitstopContext, language: str, stored: StoredPro
             shown.append({"title": module.title, "moments": moments})
     text = context.render.message(language, "stats_pulse", programme=programme.title, pulse_modules=shown)
     return split_message(text)
+
+
+# --------------------------------------------------------------------------- quiet participants
+
+
+async def quiet_block(
+    context: PitstopContext, language: str, stored: StoredProgramme, counts: ProgrammeStats,
+    names: dict[int | None, str], now: datetime,
+) -> str:
+    """Gives the /stats block of quiet participants: per set how many are quiet (names only of those who
+    show their activity; nothing for a small set not all of whom do)."""
+    found = await quiet_by_set(context.db, stored.id, stored.programme, now)
+    rows = []
+    for s in counts.sets:
+        count = found.get(s.set_id)
+        if count is None or count.members == 0:
+            continue
+        rows.append({"name": names[s.set_id], "hidden": count.hidden, "members": count.members,
+                     "quiet": count.quiet, "names": list(count.names)})
+    if not rows:
+        return ""
+    return context.render.message(language, "stats_quiet", quiet_rows=rows,
+                                  quiet_after=stored.programme.quiet_after_days)
