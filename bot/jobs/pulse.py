@@ -23,8 +23,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import story as paper
 from bot.buttons import PulseButton
+from bot.domain.programme import locate
 from bot.domain.pulse import CAPACITIES, CODES, SCORES, Score, Trend, is_open, pulse_times, story_time, trend
 from bot.jobs.planner import nudge_settings
+from bot.jobs.wording import prompt_as_sent, prompt_values
 from bot.render import Renderer, short_day_text
 from bot.store import journal, outbox, people, programmes, pulse, story
 from bot.store.db import Database
@@ -267,18 +269,25 @@ async def story_values(
         return render.button(language, "capacity_name", capacity=name) if name else ""
 
     deeper = await story.deeper_steps(db, person.id)
+    questions = await story.question_versions(db, person.id)
+    asked = await _prompts_asked(db, render, person, entries, questions)
     ids = {e.id for e in entries}
-    intentions = [e for e in entries if e.is_intention]
     outcomes: dict[int, list[journal.Reflection]] = defaultdict(list)
     for e in entries:
         if e.follows_up_id is not None and e.follows_up_id in ids:
             outcomes[e.follows_up_id].append(e)
+    # What they meant to try: an intention, or what they named at the end of going deeper (its follow-up
+    # quotes that answer, and so does the story).
+    trials = {rid: s.answer for rid, steps in deeper.items() for s in steps if s.phase == "trial"}
+    intentions = [e for e in entries if e.is_intention or e.id in trials]
     by_module: dict[str, list[dict[str, object]]] = defaultdict(list)
     for e in entries:
         if e.follows_up_id in ids:
             continue  # told under the intention it answers
+        prompt, module_end = asked.get(e.id, ("", ""))
         by_module[e.module_key].append({
             "date": day(e.created_at), "capacity": capacity(e.capacity), "text": e.text, "intention": e.is_intention,
+            "prompt": prompt, "module_end": module_end,
             "deeper": [{"phase": s.phase, "answer": s.answer} for s in deeper.get(e.id, [])],
         })
     known = [m.key for m in modules]
@@ -290,7 +299,6 @@ async def story_values(
     rest = [r for key, items in by_module.items() if key not in known for r in items]
     if rest:
         sections.append({"title": "", "dates": "", "reflections": rest})
-    questions = await story.question_versions(db, person.id)
     cases = await story.brought_cases(db, person.id)
     return {
         "_pulse": found,
@@ -303,7 +311,7 @@ async def story_values(
         "questions": [{"date": day(q.written_at), "text": q.text} for q in questions],
         "modules": sections,
         "intentions": [
-            {"date": day(i.created_at), "text": i.text,
+            {"date": day(i.created_at), "text": trials.get(i.id) or i.text,
              "outcomes": [{"date": day(o.created_at), "text": o.text} for o in outcomes.get(i.id, [])]}
             for i in intentions
         ],
@@ -312,3 +320,39 @@ async def story_values(
         "pulse": {"moments": len(found.trend.points) if found and not found.trend.empty else 0,
                   "trend": trend_lines(render, language, found.trend) if found else []},
     }
+
+
+async def _prompts_asked(
+    db: Database, render: Renderer, person: Person, entries: list[journal.Reflection],
+    questions: list[story.QuestionVersion],
+) -> dict[int, tuple[str, str]]:
+    """Gives, per reflection that answers one, the prompt as it read when it was sent (plain text, in the
+    person's language), or for the question at a module's end that module's title. Read in one pass:
+    a year's story has hundreds of reflections."""
+    answered = await story.prompts_answered(db, person.id)
+    place = await programmes.place_of(db, person.id)
+    zone = ZoneInfo(person.timezone)
+    stored_by_id: dict[int, StoredProgramme | None] = {}
+    found: dict[int, tuple[str, str]] = {}
+    for e in entries:
+        row = answered.get(e.outbox_id) if e.outbox_id is not None else None
+        if row is None or e.programme_id is None:
+            continue
+        if e.programme_id not in stored_by_id:
+            stored_by_id[e.programme_id] = await programmes.get_programme_by_id(db, e.programme_id)
+        stored = stored_by_id[e.programme_id]
+        if stored is None:
+            continue
+        programme = stored.programme
+        if row.kind == "question":
+            module = programme.module(row.module_key)
+            found[e.id] = ("", module.title if module else "")
+        elif row.kind == "prompt":
+            set_key = place.set_key if place is not None and place.stored.id == stored.id else None
+            position = locate(programme, row.sent_at, set_key)
+            question = next((q.text for q in reversed(questions) if q.written_at <= row.sent_at), "")
+            values = prompt_values(render, person.language, person.name, position.module, position.event, zone, question)
+            text = prompt_as_sent(render, person.language, e.prompt_key, position.module, values)
+            if text:
+                found[e.id] = (text, "")
+    return found

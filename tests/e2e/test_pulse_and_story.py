@@ -136,6 +136,8 @@ async def test_a_pulse_at_start_and_end_and_the_story_at_the_module_end(world: W
                   "Making sense: from 2 to 4", "Stepping in: 3 (one answer so far)", "The Challenges",
                   "Café, 5 €", "What I meant to try, and what happened", "Joëlle spoke up"):
         assert words in text, words
+    # Above her reflection, the prompt it answers, as it read on Tuesday.
+    assert " ".join(plain(prompt).split()) + " " + REFLECTION[:30] in text
     reader = pypdf.PdfReader(io.BytesIO(story.document[1]))  # type: ignore[index]
     images = [image for page in reader.pages for image in page.images]
     assert images, "the pulse chart is in the story"
