@@ -136,6 +136,9 @@ async def _compose_prompt(
         return cancelled("programme finished")
     module = position.module
     module_key = module.key if module else ""
+    owed = await pulse.start_pulse_owed(db, person, where.stored, now)
+    if owed is not None:  # on a module's first day its start pulse is the day's question
+        return cancelled("gives way to the start pulse", expand=(owed,))
     key = row.payload.get("prompt_key")
     # The facilitator's focus questions are written in the programme's language: asked in that language only.
     own = module.focus_questions if module and person.language == where.stored.programme.language else ()

@@ -3,8 +3,10 @@ building a person's story (PDF) and pulse chart (PNG) for /story, /pulse and the
 
 - A **pulse** row (kind 'pulse') comes at the person's first and last nudge moment of each module
   (bot.domain.pulse). It is the day's question: within the daily budget (bot.jobs.daily) it goes
-  before a case round, a follow-up or a prompt, so on a pulse day it replaces the prompt. It is one
-  message that moves to the next question in place as it is answered; nothing rides along in it.
+  before a case round, a follow-up or a prompt, so on a pulse day it replaces the prompt; a start
+  pulse not planned yet when the module's first prompt goes (someone who joined that morning) takes
+  that prompt's place (`start_pulse_owed`). It is one message that moves to the next question in
+  place as it is answered; nothing rides along in it.
 - A **story** row (kind 'story') comes on the evening of each module's last day, after the end
   pulse; the last module's story is the programme's. A document, like a digest it is not counted in
   the daily budget. It goes only to the person's own chat: private text goes only to its author.
@@ -23,8 +25,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import story as paper
 from bot.buttons import PulseButton
+from bot.domain.nudges import nudge_times
 from bot.domain.programme import locate
-from bot.domain.pulse import CAPACITIES, CODES, SCORES, Score, Trend, is_open, pulse_times, story_time, trend
+from bot.domain.pulse import (
+    CAPACITIES,
+    CODES,
+    SCORES,
+    Score,
+    Trend,
+    is_open,
+    module_window,
+    pulse_times,
+    story_time,
+    trend,
+)
 from bot.jobs.planner import nudge_settings
 from bot.jobs.wording import prompt_as_sent, prompt_values
 from bot.render import Renderer, short_day_text
@@ -104,10 +118,7 @@ def _wanted(person: Person, stored: StoredProgramme, planned: dict[str, datetime
         times = pulse_times(settings, module, programme.zone, now, planned.get(start_key))
         for moment, due in times.items():
             if due < now + HORIZON:
-                items.append(Planned(
-                    "pulse", person.chat_id, due, pulse_key(person.id, stored.id, module.key, moment), person_id=person.id,
-                    payload={"programme_id": stored.id, "module_key": module.key, "moment": moment},
-                ))
+                items.append(_pulse_row(person, stored.id, module.key, moment, due))
         due = story_time(settings, module)
         if now - STORY_LATE <= due < now + HORIZON:
             items.append(Planned(
@@ -115,6 +126,39 @@ def _wanted(person: Person, stored: StoredProgramme, planned: dict[str, datetime
                 payload={"programme_id": stored.id, "module_key": module.key, "programme_end": module.key == last},
             ))
     return items
+
+
+def _pulse_row(person: Person, programme_id: int, module_key: str, moment: str, due: datetime) -> Planned:
+    return Planned(
+        "pulse", person.chat_id, due, pulse_key(person.id, programme_id, module_key, moment), person_id=person.id,
+        payload={"programme_id": programme_id, "module_key": module_key, "moment": moment},
+    )
+
+
+async def start_pulse_owed(db: Database, person: Person, stored: StoredProgramme, now: datetime) -> Planned | None:
+    """Gives the start pulse a person is owed today and that was never planned, to go now; else None.
+
+    Today is their first nudge day of a module, and no row for that pulse exists: they finished
+    onboarding (or changed their hour) after the hourly planning, so their prompt was planned at
+    once and the pulse not yet. The day's prompt then gives way to it (bot.jobs.compose), as the
+    daily budget lets a planned pulse go first; without this the start pulse would be lost, since
+    the planner plans none whose moment has passed.
+    """
+    programme = stored.programme
+    settings = nudge_settings(person, programme)
+    today = now.astimezone(settings.zone).date()
+    for module in programme.modules:
+        if not module.starts <= today <= module.ends:
+            continue
+        begin, finish = module_window(module, programme.zone)
+        first = next(iter(nudge_times(settings, begin, finish)), None)
+        if first is None or first.astimezone(settings.zone).date() != today or first > now:
+            continue
+        key = pulse_key(person.id, stored.id, module.key, "start")
+        if await pulse.is_planned(db, key):
+            return None
+        return _pulse_row(person, stored.id, module.key, "start", now)
+    return None
 
 
 # --------------------------------------------------------------------------- the pulse message

@@ -106,7 +106,8 @@ async def test_a_pulse_at_start_and_end_and_the_story_at_the_module_end(world: W
     assert not [m for m in world.fake.sent(ANNA.id) if is_prompt(m)]
 
     # Tuesday: a prompt; she names what she will try. Its follow-up would come on Friday, where the end
-    # pulse goes first (the daily budget); here it is asked on Thursday, and she says what happened.
+    # pulse goes first (the daily budget), and Thursday asks what the module did for her learning
+    # question; here it is asked on Wednesday, and she says what happened.
     world.clock.set(local("2027-03-30T09:00"))
     prompt = await world.expect(ANNA, is_prompt)
     await world.row_of(ANNA, prompt)
@@ -115,8 +116,8 @@ async def test_a_pulse_at_start_and_end_and_the_story_at_the_module_end(world: W
     follow_up = await world.db.fetchone("SELECT id, due_at FROM outbox WHERE kind = 'follow_up'")
     assert follow_up is not None
     async with world.db.transaction() as conn:
-        await conn.execute("UPDATE outbox SET due_at = ? WHERE id = ?", (outbox.ts(local("2027-04-01T09:00")), follow_up[0]))
-    world.clock.set(local("2027-04-01T09:00"))
+        await conn.execute("UPDATE outbox SET due_at = ? WHERE id = ?", (outbox.ts(local("2027-03-31T09:00")), follow_up[0]))
+    world.clock.set(local("2027-03-31T09:00"))
     await world.expect(ANNA, lambda m: REFLECTION[:20] in (m.text or ""))
     await world.say(ANNA, OUTCOME)
     await world.expect(ANNA, "Kept in your journal", count=2)
