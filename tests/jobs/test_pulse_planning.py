@@ -1,19 +1,21 @@
 """Planning the pulse and the story: two pulses and a story per module, planned once, a week ahead,
 following the person's settings while they are still to come; on a module's first day the start pulse
-wins the day's one slot over the prompt, also when the hourly planning had not planned it yet."""
+wins the day's one slot over the prompt, also when the hourly planning had not planned it yet, and a
+follow-up that loses its day to it comes the next day."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain import plans
 from bot.domain.programme import parse_programme
 from bot.jobs.compose import compose
 from bot.jobs.composed import Composed
 from bot.jobs.planner import plan_everyone, replan_person
 from bot.jobs.pulse import plan_journey
 from bot.render import Renderer
-from bot.store import outbox, people, programmes
+from bot.store import journal, outbox, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 
@@ -124,3 +126,35 @@ async def test_a_prompt_on_a_later_day_or_after_the_start_pulse_goes_as_usual(db
     await plan_journey(db, now)
     row, composed = await claim_and_compose(db, at("2027-03-29T09:00"))
     assert row.kind == "prompt" and composed.cancel_reason == "daily budget" and not composed.expand
+
+
+async def test_a_follow_up_that_loses_its_day_to_the_pulse_comes_the_next_day(db: Database) -> None:
+    now = at("2027-03-24T10:00")
+    person_id = await participant(db, now)
+    person = await people.get_person(db, person_id)
+    assert person is not None
+    stored = await journal.add_message(db, journal.NewReflection(person_id, None, None, None, "", "", "", True, None),
+                                       None, person.chat_id, 5, "text", "I will ask first.", None, now)
+    assert stored is not None
+    await outbox.plan(db, [plans.follow_up(person, at("2027-03-29T09:00"), stored[0])], now)
+    await plan_journey(db, at("2027-03-27T10:00"))  # Monday's start pulse, planned after the follow-up
+
+    monday = at("2027-03-29T09:00")
+    first = await outbox.claim_due(db, monday, 1)
+    assert [r.kind for r in first] == ["follow_up"]  # planned first, so claimed first; the pulse still wins
+    composed = await compose(db, RENDER, first[0], monday)
+    assert composed.cancel_reason == "daily budget: the next day"
+    assert [(p.dedupe_key, p.due_at) for p in composed.expand] == [(f"follow_up:{stored[0]}:next", at("2027-03-30T09:00"))]
+    await outbox.mark(db, first[0].id, composed.cancel_status, composed.cancel_reason)
+    await outbox.plan(db, composed.expand, monday)
+    row, composed = await claim_and_compose(db, monday)
+    assert row.kind == "pulse" and composed.cancel_reason is None
+    await outbox.mark_sent(db, row.id, 78, monday)
+
+    # Tuesday: the follow-up goes (before the day's prompt), quoting the intention; it moves once only.
+    await replan_person(db, person_id, at("2027-03-29T10:00"))
+    tuesday = at("2027-03-30T09:00")
+    rows = await outbox.claim_due(db, tuesday, 5)
+    assert sorted(r.kind for r in rows) == ["follow_up"]
+    composed = await compose(db, RENDER, rows[0], tuesday)
+    assert composed.cancel_reason is None and "I will ask first." in composed.text
