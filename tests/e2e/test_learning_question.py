@@ -257,7 +257,7 @@ async def test_the_module_end_asks_what_it_did_for_the_question_and_the_answer_c
         (), 1)  # the planner has put it in the outbox, a week ahead at most
     world.clock.set(local("2027-04-01T09:00"))
     asked = await world.expect(ANNA, says("De module Verbinden loopt ten einde"))
-    assert Q1 in plain(asked) and "wat heeft deze module gedaan voor je leervraag" in plain(asked)
+    assert Q1 in plain(asked) and "wat heeft deze module je opgeleverd voor je leervraag" in plain(asked)
     row = await world.row_of(ANNA, asked)
     assert row.kind == "question" and row.payload["moment"] == "module_end" and row.module_key == "verbinden"
     await world.settle()
