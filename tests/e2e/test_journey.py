@@ -122,6 +122,8 @@ async def test_a_participant_walks_the_whole_journey_and_gets_her_story(world: W
     assert plain(view).index(Q2[language]) < plain(view).index(Q1[language])
     person = await world.person(user)
     assert person is not None
+    await world.say(user, "/story")  # nothing written yet: a plain sentence, no document
+    await world.expect(user, says(world.render.message(language, "story_empty")))
 
     # Monday 29 March, the module's first day: the start pulse is the day's one message.
     world.clock.set(local("2027-03-29T09:00"))
@@ -142,6 +144,7 @@ async def test_a_participant_walks_the_whole_journey_and_gets_her_story(world: W
     await world.press(user, kept, next(d for _, d in kept.buttons() if d.startswith("dp:")))
     await world.expect(user, says(words["deeper_1"]))
     await world.say(user, LOOKED_BACK[language])
+    await world.expect(user, says(words["deeper_1"].replace("1", "2")))
     await world.say(user, ESSENTIAL[language])
     await world.expect(user, says(words["deeper_3"]))
     await world.say(user, TRIAL[language])
