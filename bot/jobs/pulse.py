@@ -309,8 +309,12 @@ async def story_values(
     def day(moment: datetime) -> str:
         return short_day_text(moment, language, zone)
 
+    names: dict[str, str] = {}  # a label is a template macro: render each capacity's once, not per reflection
+
     def capacity(name: str) -> str:
-        return render.button(language, "capacity_name", capacity=name) if name else ""
+        if name not in names:
+            names[name] = render.button(language, "capacity_name", capacity=name) if name else ""
+        return names[name]
 
     deeper = await story.deeper_steps(db, person.id)
     questions = await story.question_versions(db, person.id)
