@@ -1,7 +1,8 @@
 """story: building a year's story (a PDF with the pulse chart) for one participant and for a whole programme.
 
-A programme of five modules over a year; each participant has 200 reflections (one in ten an
-intention, most followed up, some with two going-deeper answers), 40 pulse answers (four capacities
+A programme of five modules over a year; each participant has 200 reflections (each the answer to a
+library prompt that was sent, whose words the story reads again; one in ten an intention, most
+followed up, some with two going-deeper answers), 40 pulse answers (four capacities
 at the start and end of five modules) and three versions of their learning question, seeded with
 SQL. Timed: `bot.jobs.pulse.build_story` (gathering from the store, the template, the chart with
 matplotlib and the PDF with fpdf2) for one participant, and for all 200 participants the way the
@@ -79,6 +80,7 @@ async def seed(db: Database, now: datetime) -> tuple[int, list[int]]:
     async with db.transaction() as conn:
         await seed_participants(conn, programme_id, set_ids, PARTICIPANTS, now)
     ids = [r[0] for r in await db.fetchall("SELECT id FROM person ORDER BY id")]
+    keys = [p.key for p in Renderer().library]
     async with db.transaction() as conn:
         for person_id in ids:
             for n in range(REFLECTIONS):
@@ -86,10 +88,18 @@ async def seed(db: Database, now: datetime) -> tuple[int, list[int]]:
                 written = datetime.combine(START, datetime.min.time(), UTC) + timedelta(days=day, hours=8)
                 module = f"m{min(MODULES, 1 + day // 70)}"
                 intention = n % 10 == 0
+                key = keys[(person_id + n) % len(keys)]
+                sent = written - timedelta(minutes=30)
                 cur = await conn.execute(
-                    "INSERT INTO reflection (person_id, programme_id, module_key, phase, capacity, is_intention,"
-                    " follows_up_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (person_id, programme_id, module, "between", CAPACITIES[n % 4], int(intention),
+                    "INSERT INTO outbox (kind, person_id, chat_id, due_at, status, dedupe_key, prompt_key, module_key,"
+                    " response, sent_at, created_at) SELECT 'prompt', id, chat_id, ?, 'sent', ?, ?, ?, 'answered', ?, ?"
+                    " FROM person WHERE id = ?",
+                    (ts(sent), f"prompt:{person_id}:bench-{n}", key, module, ts(sent), ts(sent), person_id),
+                )
+                cur = await conn.execute(
+                    "INSERT INTO reflection (person_id, outbox_id, prompt_key, programme_id, module_key, phase, capacity,"
+                    " is_intention, follows_up_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (person_id, cur.lastrowid, key, programme_id, module, "between", CAPACITIES[n % 4], int(intention),
                      None, ts(written), ts(written)),
                 )
                 reflection_id = cur.lastrowid

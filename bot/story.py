@@ -31,7 +31,7 @@ MARKERS = ("o", "s", "^", "D")
 
 PAGE = (148, 210)  # A5 in mm: narrow, like a phone; large type
 MARGIN = 12  # mm
-BODY, SMALL, TITLE, SECTION, SUB = 13, 10.5, 20, 16, 13.5  # points
+BODY, SMALL, TITLE, SECTION, SUB, PROMPT = 13, 10.5, 20, 16, 13.5, 11.5  # points
 LINE = 1.45  # line height as a multiple of the type size
 PT = 25.4 / 72  # mm per point
 FONT = "DejaVu"
@@ -106,27 +106,29 @@ def trend_chart(
 @dataclass(frozen=True)
 class Block:
     """One piece of the document: a title, section, heading, paragraph, small line, bullet, the
-    person's own text (plain or quoted), the chart, or a gap."""
+    person's own text (plain or quoted), the prompt a reflection answers, the chart, or a gap."""
 
     kind: str
     text: str = ""
 
 
 MARKS = (("# ", "title"), ("## ", "section"), ("### ", "heading"), ("- ", "bullet"), ("~ ", "small"),
-         (">| ", "quote"), ("| ", "own"))
+         (">| ", "quote"), ("?| ", "asked"), ("| ", "own"))
 
 
-def literal(text: str | None, quote: bool = False) -> str:
-    """Gives a person's own text as markup lines that are read as text, never as markup (`| …`)."""
-    mark = ">| " if quote else "| "
+def literal(text: str | None, quote: bool = False, asked: bool = False) -> str:
+    """Gives a person's own text as markup lines that are read as text, never as markup (`| …`); quoted
+    (`>| …`), or as the prompt a reflection answers (`?| …`, which may hold their name or question)."""
+    mark = ">| " if quote else "?| " if asked else "| "
     lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(mark + line for line in lines)
 
 
 def blocks(markup: str) -> list[Block]:
     """Reads the story markup: `# ` title, `## ` section, `### ` heading, `- ` bullet, `~ ` small line,
-    `| ` and `>| ` the person's own text (plain, quoted: consecutive lines are one block), `[chart]`
-    the pulse chart, an empty line a gap; other lines are the template's paragraph text."""
+    `| ` and `>| ` the person's own text (plain, quoted), `?| ` the prompt a reflection answers
+    (consecutive lines of each are one block), `[chart]` the pulse chart, an empty line a gap; other
+    lines are the template's paragraph text."""
     found: list[Block] = []
     for raw in markup.split("\n"):
         line = raw.rstrip()
@@ -141,7 +143,7 @@ def blocks(markup: str) -> list[Block]:
                     kind, text = name, raw[len(mark):]
                     break
         last = found[-1] if found else None
-        if last is not None and kind == last.kind and kind in ("own", "quote", "text"):
+        if last is not None and kind == last.kind and kind in ("own", "quote", "asked", "text"):
             found[-1] = Block(kind, f"{last.text}\n{text}" if kind != "text" else f"{last.text} {text}")
         elif kind == "gap" and (last is None or last.kind == "gap"):
             continue
@@ -215,6 +217,7 @@ STYLES: dict[str, tuple[str, float, tuple[int, int, int], float]] = {
     "text": ("", BODY, (40, 40, 40), 1),
     "own": ("", BODY, (0, 0, 0), 1),
     "quote": ("I", BODY, (60, 60, 60), 1),
+    "asked": ("I", PROMPT, (95, 95, 95), 1),
     "bullet": ("", BODY, (40, 40, 40), 0.5),
     "small": ("", SMALL, (110, 110, 110), 0.5),
 }

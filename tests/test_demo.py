@@ -1,12 +1,13 @@
 """`pitstop demo` tells the whole story: people join, get prompts, answer, share or keep private,
-a broadcast goes out, the digest reaches the group — and nothing private is in it."""
+a broadcast goes out, the digest reaches the group — and nothing private is in it; then, at the
+first module's end, the learning journey: the module's question, the pulse, the story, the trend."""
 
 from __future__ import annotations
 
 import io
 import re
 
-from bot.sandbox.demo import DEEPER, FACILITATOR_LINES, SANNE_CASE, YOUSSEF, run_demo
+from bot.sandbox.demo import DEEPER, FACILITATOR_LINES, SANNE_CASE, SANNE_MODULE_END, SANNE_QUESTION, YOUSSEF, run_demo
 
 
 async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story() -> None:
@@ -46,3 +47,15 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
     # Sanne joins the trend study from /settings; nothing she writes goes with it.
     assert "Sanne → taps [🔬 Trendonderzoek]" in transcript and "Sanne → taps [Ja, ik doe mee]" in transcript
     assert "bot → Sanne: Dank je: je doet vanaf vandaag mee aan het trendonderzoek." in transcript
+    # Sanne shares her learning question: the set's digest (and /digest before it) opens with it.
+    assert "Onze leervragen\n      • Sanne: " + SANNE_QUESTION in digest
+    assert "Our learning questions\n      • Sanne: " + SANNE_QUESTION in transcript
+    # At the first module's end: what it did for her question, the end pulse in place, the story that evening.
+    later = transcript.split("══ Seven weeks later", 1)[1]
+    assert "wat heeft deze module je opgeleverd voor je leervraag?" in later and "Sanne → " + SANNE_MODULE_END in later
+    assert "Peiling · einde van Verbinden in de netwerkorganisatie: dank je wel." in later
+    assert "Pulse · end of Verbinden in de netwerkorganisatie: thank you." in later
+    assert "bot → Sanne: [file mijn-pitstop-verhaal-2027-01-31.pdf" in later and "is afgelopen: hier is je verhaal" in later
+    assert "Peiling · begin van Slagkracht en verantwoordelijkheid · 1 van 4" in later
+    assert "Doorgronden: van 3 naar 4" in later and "bot → Sanne: [picture" in later
+    assert summary.pulse_answers == 12 and summary.stories_sent == 3

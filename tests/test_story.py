@@ -23,9 +23,13 @@ VALUES: dict[str, object] = {
                   {"date": "26 mrt 2027", "text": "# Hoe zwijg ik\n- lang genoeg?"}],
     "modules": [{"title": "Publieke waarden", "dates": "29 mrt 2027 – 2 apr 2027", "reflections": [
         {"date": "30 mrt 2027", "capacity": "Samenwerken", "text": "Ik besliste te snel — café, 5 €.", "intention": True,
-         "deeper": [{"phase": "essential", "answer": "Dat zij zich gehoord voelen."}]}]},
+         "prompt": "# Anna, wat ga je deze week anders doen?", "module_end": "",
+         "deeper": [{"phase": "essential", "answer": "Dat zij zich gehoord voelen."}]},
+        {"date": "2 apr 2027", "capacity": "", "text": "Ik zweeg vaker.", "intention": False, "prompt": "",
+         "module_end": "Publieke waarden", "deeper": []}]},
         {"title": "", "dates": "", "reflections": [
-            {"date": "1 mrt 2027", "capacity": "", "text": "[chart]", "intention": False, "deeper": []}]}],
+            {"date": "1 mrt 2027", "capacity": "", "text": "[chart]", "intention": False, "prompt": "", "module_end": "",
+             "deeper": []}]}],
     "intentions": [{"date": "30 mrt 2027", "text": "Eerst vragen.", "outcomes": [{"date": "1 apr 2027", "text": "Het werkte."}]},
                    {"date": "31 mrt 2027", "text": "Zwijgen.", "outcomes": []}],
     "cases": [{"date": "31 mrt 2027", "text": "Een reorganisatie", "set_name": "Leergroep 1", "meeting": "6 apr 2027"}],
@@ -48,6 +52,8 @@ def test_the_story_template_renders_in_both_languages_full_and_empty(language: s
     own = [b.text for b in read if b.kind == "own"]
     assert "# Hoe zwijg ik\n- lang genoeg?" in own  # a person's text stays text, lines and all
     assert "[chart]" in own  # … even when it looks like the chart's mark
+    asked = [b.text for b in read if b.kind == "asked"]  # the prompt each answers, read as text too
+    assert asked[0] == "# Anna, wat ga je deze week anders doen?" and "Publieke waarden" in asked[1] and len(asked) == 2
     assert sum(1 for b in read if b.kind == "chart") == 1
     sections = [b.text for b in read if b.kind == "section"]
     assert len(sections) == 5  # question, pulse, reflections, intentions, cases
@@ -56,11 +62,12 @@ def test_the_story_template_renders_in_both_languages_full_and_empty(language: s
 
 
 def test_markup_lines_join_into_blocks_and_gaps_collapse() -> None:
-    assert blocks("# T\n\n\n| a\n|  b\n>| q\nplain\ntext\n- x\n~ small") == [
-        Block("title", "T"), Block("gap"), Block("own", "a\n b"), Block("quote", "q"), Block("text", "plain text"),
-        Block("bullet", "x"), Block("small", "small"),
+    assert blocks("# T\n\n\n| a\n|  b\n>| q\n?| p\n?| - q\nplain\ntext\n- x\n~ small") == [
+        Block("title", "T"), Block("gap"), Block("own", "a\n b"), Block("quote", "q"), Block("asked", "p\n- q"),
+        Block("text", "plain text"), Block("bullet", "x"), Block("small", "small"),
     ]
     assert literal("one\r\ntwo") == "| one\n| two" and literal(None) == "| "
+    assert literal("## Anna?", asked=True) == "?| ## Anna?"
 
 
 def test_the_pdf_is_a5_in_dejavu_and_its_text_reads_back_with_dutch_letters_dashes_and_euros() -> None:
@@ -70,7 +77,9 @@ def test_the_pdf_is_a5_in_dejavu_and_its_text_reads_back_with_dutch_letters_dash
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
     for words in ("Mijn verhaal", "Mijn leervraag", "Ik besliste te snel — café, 5 €.", "van 2 naar 4",
-                  "Dat zij zich gehoord voelen.", "Het werkte.", "Een reorganisatie"):
+                  "Dat zij zich gehoord voelen.", "Het werkte.", "Een reorganisatie",
+                  "# Anna, wat ga je deze week anders doen? Ik besliste te snel",
+                  "Wat heeft Publieke waarden opgeleverd voor mijn leervraag? Ik zweeg vaker."):
         assert words in text, words
     page = reader.pages[0]
     assert (round(float(page.mediabox.width) / 72 * 25.4), round(float(page.mediabox.height) / 72 * 25.4)) == (148, 210)

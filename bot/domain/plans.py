@@ -106,6 +106,11 @@ def waiting_for_the_question(row: Row, due: datetime) -> Planned:
     return _again(row, due, "waits")
 
 
+def next_day(row: Row, due: datetime) -> Planned:
+    """A follow-up that lost its day to another question (the daily budget), on the next day: once."""
+    return _again(row, due, "next")
+
+
 # --------------------------------------------------------------------------- learning sets
 
 

@@ -17,13 +17,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import PromptButton
 from bot.domain.choice import choose_prompt
-from bot.domain.programme import Event, FocusQuestion, Phase, Position, locate
+from bot.domain.programme import FocusQuestion, Phase, Position, locate
 from bot.jobs import broadcasts, daily, pulse, reminders, sets
 from bot.jobs.briefs import compose_brief
 from bot.jobs.composed import Composed, cancelled
 from bot.jobs.deepening import follow_up_quote
 from bot.jobs.learning_question import compose_question
 from bot.jobs.quiet import compose_checkin
+from bot.jobs.wording import prompt_values
 from bot.render import PromptSpec, Renderer, day_text
 from bot.store import journal, learning_question, outbox, people, programmes
 from bot.store.db import Database
@@ -48,14 +49,6 @@ async def where_is(db: Database, person: people.Person, now: datetime) -> Where 
     if place is None:
         return None
     return Where(place.stored.id, place.stored, place.set_key, locate(place.stored.programme, now, place.set_key))
-
-
-def event_values(render: Renderer, language: str, event: Event | None, zone: object) -> dict[str, str]:
-    """Gives the template values that describe an event, all text, empty when there is none."""
-    if event is None:
-        return {"event_title": "", "event_place": "", "event_date": ""}
-    title = event.title or render.button(language, "kind", kind=event.kind)
-    return {"event_title": title, "event_place": event.place, "event_date": day_text(event.starts, language, zone)}
 
 
 def prompt_keyboard(render: Renderer, language: str, outbox_id: int) -> InlineKeyboardMarkup:
@@ -146,6 +139,9 @@ async def _compose_prompt(
         return cancelled("programme finished")
     module = position.module
     module_key = module.key if module else ""
+    owed = await pulse.start_pulse_owed(db, person, where.stored, now)
+    if owed is not None:  # on a module's first day its start pulse is the day's question
+        return cancelled("gives way to the start pulse", expand=(owed,))
     key = row.payload.get("prompt_key")
     # The facilitator's focus questions are written in the programme's language: asked in that language only.
     own = module.focus_questions if module and person.language == where.stored.programme.language else ()
@@ -162,14 +158,8 @@ async def _compose_prompt(
     if spec is None:
         return cancelled("empty prompt library")
     zone = person_zone(person)
-    values = {
-        "name": person.name,
-        "module_title": module.title if module else "",
-        "module_theme": module.theme if module else "",
-        "module_short_theme": module.short_theme(person.language) if module else "",
-        "learning_question": question.text if question else "",
-        **event_values(render, person.language, position.event, zone),
-    }
+    values = prompt_values(render, person.language, person.name, module, position.event, zone,
+                           question.text if question else "")
     if isinstance(spec, FocusQuestion):
         text = render.message(person.language, "focus_question", text=spec.text, module_title=values["module_title"])
     else:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import plans
 from bot.domain.nudges import EVENING_HOUR, DayMessage, day_winners, local_moment, residential_days
+from bot.domain.programme import Programme
 from bot.jobs.composed import Composed, cancelled
+from bot.jobs.planner import nudge_settings
 from bot.jobs.reminders import compose_reminder
 from bot.render import Renderer
 from bot.store import outbox, people, programmes
@@ -76,12 +78,19 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
                               await budget_of(db, person.id))
         if row.id not in winners:
             log.info("over the daily budget outbox=%d kind=%s person=%d", row.id, row.kind, person.id)
+            if row.kind == "follow_up" and not row.dedupe_key.endswith(":next"):
+                # A follow-up is asked once, not daily like a prompt: it comes on the next day instead (once).
+                membership = await people.participation(db, person.id)
+                stored = await programmes.get_programme_by_id(db, membership.programme_id) if membership else None
+                due = _next_day(person, stored.programme if stored else None, now)
+                return cancelled("daily budget: the next day", expand=(plans.next_day(row, due),))
             return cancelled("daily budget")
         if row.kind == "pulse":
             return composed  # it moves to its next question in place as it is answered: nothing rides along
     else:
-        # A reminder waits for the day's question, once, when one is still to come today.
-        questions = [r for r in others if r.kind in QUESTIONS and r.status == "pending" and r.due_at > now]
+        # A reminder waits for the day's question, once, when one is still to come today: also one due
+        # already and not yet sent (after the bot was down, or a clock that jumped), which goes next.
+        questions = [r for r in others if r.kind in QUESTIONS and r.status == "pending"]
         if questions and not row.dedupe_key.endswith(":waits"):
             budget = await budget_of(db, person.id)
             winners = day_winners([_view(r) for r in others], budget)
@@ -100,3 +109,14 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
         return composed
     log.info("reminders carried outbox=%d count=%d", row.id, len(lines))
     return replace(composed, text="\n\n".join([*lines, composed.text]))
+
+
+def _next_day(person: people.Person, programme: Programme | None, now: datetime) -> datetime:
+    """Gives the person's hour on their next nudge day after today, outside a residential week."""
+    settings = nudge_settings(person, programme)
+    day = now.astimezone(settings.zone).date() + timedelta(days=1)
+    for _ in range(30):
+        if day not in settings.quiet_days and (not settings.weekdays or day.weekday() in settings.weekdays):
+            break
+        day += timedelta(days=1)
+    return local_moment(day, settings.hour, settings.minute, settings.zone).astimezone(UTC)

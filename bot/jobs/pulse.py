@@ -3,8 +3,10 @@ building a person's story (PDF) and pulse chart (PNG) for /story, /pulse and the
 
 - A **pulse** row (kind 'pulse') comes at the person's first and last nudge moment of each module
   (bot.domain.pulse). It is the day's question: within the daily budget (bot.jobs.daily) it goes
-  before a case round, a follow-up or a prompt, so on a pulse day it replaces the prompt. It is one
-  message that moves to the next question in place as it is answered; nothing rides along in it.
+  before a case round, a follow-up or a prompt, so on a pulse day it replaces the prompt; a start
+  pulse not planned yet when the module's first prompt goes (someone who joined that morning) takes
+  that prompt's place (`start_pulse_owed`). It is one message that moves to the next question in
+  place as it is answered; nothing rides along in it.
 - A **story** row (kind 'story') comes on the evening of each module's last day, after the end
   pulse; the last module's story is the programme's. A document, like a digest it is not counted in
   the daily budget. It goes only to the person's own chat: private text goes only to its author.
@@ -23,8 +25,22 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import story as paper
 from bot.buttons import PulseButton
-from bot.domain.pulse import CAPACITIES, CODES, SCORES, Score, Trend, is_open, pulse_times, story_time, trend
+from bot.domain.nudges import nudge_times
+from bot.domain.programme import locate
+from bot.domain.pulse import (
+    CAPACITIES,
+    CODES,
+    SCORES,
+    Score,
+    Trend,
+    is_open,
+    module_window,
+    pulse_times,
+    story_time,
+    trend,
+)
 from bot.jobs.planner import nudge_settings
+from bot.jobs.wording import prompt_as_sent, prompt_values
 from bot.render import Renderer, short_day_text
 from bot.store import journal, outbox, people, programmes, pulse, story
 from bot.store.db import Database
@@ -102,10 +118,7 @@ def _wanted(person: Person, stored: StoredProgramme, planned: dict[str, datetime
         times = pulse_times(settings, module, programme.zone, now, planned.get(start_key))
         for moment, due in times.items():
             if due < now + HORIZON:
-                items.append(Planned(
-                    "pulse", person.chat_id, due, pulse_key(person.id, stored.id, module.key, moment), person_id=person.id,
-                    payload={"programme_id": stored.id, "module_key": module.key, "moment": moment},
-                ))
+                items.append(_pulse_row(person, stored.id, module.key, moment, due))
         due = story_time(settings, module)
         if now - STORY_LATE <= due < now + HORIZON:
             items.append(Planned(
@@ -113,6 +126,39 @@ def _wanted(person: Person, stored: StoredProgramme, planned: dict[str, datetime
                 payload={"programme_id": stored.id, "module_key": module.key, "programme_end": module.key == last},
             ))
     return items
+
+
+def _pulse_row(person: Person, programme_id: int, module_key: str, moment: str, due: datetime) -> Planned:
+    return Planned(
+        "pulse", person.chat_id, due, pulse_key(person.id, programme_id, module_key, moment), person_id=person.id,
+        payload={"programme_id": programme_id, "module_key": module_key, "moment": moment},
+    )
+
+
+async def start_pulse_owed(db: Database, person: Person, stored: StoredProgramme, now: datetime) -> Planned | None:
+    """Gives the start pulse a person is owed today and that was never planned, to go now; else None.
+
+    Today is their first nudge day of a module, and no row for that pulse exists: they finished
+    onboarding (or changed their hour) after the hourly planning, so their prompt was planned at
+    once and the pulse not yet. The day's prompt then gives way to it (bot.jobs.compose), as the
+    daily budget lets a planned pulse go first; without this the start pulse would be lost, since
+    the planner plans none whose moment has passed.
+    """
+    programme = stored.programme
+    settings = nudge_settings(person, programme)
+    today = now.astimezone(settings.zone).date()
+    for module in programme.modules:
+        if not module.starts <= today <= module.ends:
+            continue
+        begin, finish = module_window(module, programme.zone)
+        first = next(iter(nudge_times(settings, begin, finish)), None)
+        if first is None or first.astimezone(settings.zone).date() != today or first > now:
+            continue
+        key = pulse_key(person.id, stored.id, module.key, "start")
+        if await pulse.is_planned(db, key):
+            return None
+        return _pulse_row(person, stored.id, module.key, "start", now)
+    return None
 
 
 # --------------------------------------------------------------------------- the pulse message
@@ -263,22 +309,33 @@ async def story_values(
     def day(moment: datetime) -> str:
         return short_day_text(moment, language, zone)
 
+    names: dict[str, str] = {}  # a label is a template macro: render each capacity's once, not per reflection
+
     def capacity(name: str) -> str:
-        return render.button(language, "capacity_name", capacity=name) if name else ""
+        if name not in names:
+            names[name] = render.button(language, "capacity_name", capacity=name) if name else ""
+        return names[name]
 
     deeper = await story.deeper_steps(db, person.id)
+    questions = await story.question_versions(db, person.id)
+    asked = await _prompts_asked(db, render, person, entries, questions)
     ids = {e.id for e in entries}
-    intentions = [e for e in entries if e.is_intention]
     outcomes: dict[int, list[journal.Reflection]] = defaultdict(list)
     for e in entries:
         if e.follows_up_id is not None and e.follows_up_id in ids:
             outcomes[e.follows_up_id].append(e)
+    # What they meant to try: an intention, or what they named at the end of going deeper (its follow-up
+    # quotes that answer, and so does the story).
+    trials = {rid: s.answer for rid, steps in deeper.items() for s in steps if s.phase == "trial"}
+    intentions = [e for e in entries if e.is_intention or e.id in trials]
     by_module: dict[str, list[dict[str, object]]] = defaultdict(list)
     for e in entries:
         if e.follows_up_id in ids:
             continue  # told under the intention it answers
+        prompt, module_end = asked.get(e.id, ("", ""))
         by_module[e.module_key].append({
             "date": day(e.created_at), "capacity": capacity(e.capacity), "text": e.text, "intention": e.is_intention,
+            "prompt": prompt, "module_end": module_end,
             "deeper": [{"phase": s.phase, "answer": s.answer} for s in deeper.get(e.id, [])],
         })
     known = [m.key for m in modules]
@@ -290,7 +347,6 @@ async def story_values(
     rest = [r for key, items in by_module.items() if key not in known for r in items]
     if rest:
         sections.append({"title": "", "dates": "", "reflections": rest})
-    questions = await story.question_versions(db, person.id)
     cases = await story.brought_cases(db, person.id)
     return {
         "_pulse": found,
@@ -303,7 +359,7 @@ async def story_values(
         "questions": [{"date": day(q.written_at), "text": q.text} for q in questions],
         "modules": sections,
         "intentions": [
-            {"date": day(i.created_at), "text": i.text,
+            {"date": day(i.created_at), "text": trials.get(i.id) or i.text,
              "outcomes": [{"date": day(o.created_at), "text": o.text} for o in outcomes.get(i.id, [])]}
             for i in intentions
         ],
@@ -312,3 +368,39 @@ async def story_values(
         "pulse": {"moments": len(found.trend.points) if found and not found.trend.empty else 0,
                   "trend": trend_lines(render, language, found.trend) if found else []},
     }
+
+
+async def _prompts_asked(
+    db: Database, render: Renderer, person: Person, entries: list[journal.Reflection],
+    questions: list[story.QuestionVersion],
+) -> dict[int, tuple[str, str]]:
+    """Gives, per reflection that answers one, the prompt as it read when it was sent (plain text, in the
+    person's language), or for the question at a module's end that module's title. Read in one pass:
+    a year's story has hundreds of reflections."""
+    answered = await story.prompts_answered(db, person.id)
+    place = await programmes.place_of(db, person.id)
+    zone = ZoneInfo(person.timezone)
+    stored_by_id: dict[int, StoredProgramme | None] = {}
+    found: dict[int, tuple[str, str]] = {}
+    for e in entries:
+        row = answered.get(e.outbox_id) if e.outbox_id is not None else None
+        if row is None or e.programme_id is None:
+            continue
+        if e.programme_id not in stored_by_id:
+            stored_by_id[e.programme_id] = await programmes.get_programme_by_id(db, e.programme_id)
+        stored = stored_by_id[e.programme_id]
+        if stored is None:
+            continue
+        programme = stored.programme
+        if row.kind == "question":
+            module = programme.module(row.module_key)
+            found[e.id] = ("", module.title if module else "")
+        elif row.kind == "prompt":
+            set_key = place.set_key if place is not None and place.stored.id == stored.id else None
+            position = locate(programme, row.sent_at, set_key)
+            question = next((q.text for q in reversed(questions) if q.written_at <= row.sent_at), "")
+            values = prompt_values(render, person.language, person.name, position.module, position.event, zone, question)
+            text = prompt_as_sent(render, person.language, e.prompt_key, position.module, values)
+            if text:
+                found[e.id] = (text, "")
+    return found

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.domain.programme import parse_programme
 from bot.runtime import halt, launch
 from bot.sandbox.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
-from bot.store import journal, outbox, people, programmes
+from bot.store import journal, outbox, people, programmes, pulse
 from bot.store.db import Database, open_database
 from bot.tg.context import PitstopApplication
 
@@ -33,6 +33,10 @@ PROGRAMME_FILE = Path(__file__).resolve().parents[2] / "programmes" / "pitstop-d
 ZONE = ZoneInfo("Europe/Amsterdam")
 START = datetime(2026, 11, 25, 7, 0, tzinfo=ZONE)
 END = datetime(2026, 12, 9, 12, 0, tzinfo=ZONE)
+# Then the demo skips to the end of the first module: its last prompt days, the end pulse, the story
+# that evening, and the next module's start pulse.
+LATER = datetime(2027, 1, 28, 7, 0, tzinfo=ZONE)
+LATER_END = datetime(2027, 2, 1, 12, 0, tzinfo=ZONE)
 TOKEN = "123456:DEMO-demo-demo-demo-demo-demo-demo"
 
 FEMKE = FakeUser(id=801, first_name="Femke", language_code="nl")  # facilitator
@@ -77,6 +81,12 @@ TAKEAWAYS = {SANNE.id: "Eerst vragen, dan pas invullen.", TOM.id: "Fewer approva
 # A line for the facilitator only (it reaches Femke's brief the day before the meeting, never the group).
 FACILITATOR_LINES = {YOUSSEF.id: "Ik wil graag even met je sparren over hoe ik nee zeg tegen de wethouder."}
 SANNE_QUESTION = "Hoe blijf ik verbinden tussen mijn team en de wijk als de druk van bovenaf toeneemt?"
+# What the module did for her learning question (asked near the module's end), and the pulses' taps.
+SANNE_MODULE_END = "Ik vraag nu eerst wat de wijk nodig heeft voordat ik iets beloof; de druk van bovenaf blijft lastig."
+PULSE_TAPS: dict[int, list[list[int | None]]] = {
+    SANNE.id: [[3, 4, 3, 4], [4, 4, 3, 4]],  # the module's end, then the next module's start
+    TOM.id: [[2, 3, 4, None]],
+}
 SANNE_CASE = "Twee afdelingen moeten samen één loket voor ondernemers bouwen, maar niemand wil de regie loslaten."
 BROADCAST = "Neem voor Pitstop 2 op 8 december één concrete casus mee uit je eigen werk. Tot dan!"
 
@@ -95,6 +105,8 @@ class Summary:
     digests_delivered: int = 0
     broadcasts_delivered: int = 0
     reminders_sent: int = 0
+    pulse_answers: int = 0
+    stories_sent: int = 0
     private_text_in_digest: bool = False
 
 
@@ -111,6 +123,7 @@ class Demo:
     agenda: list[tuple[datetime, int, Action]] = field(default_factory=list)
     prompt_count: dict[int, int] = field(default_factory=dict)
     handled: set[int] = field(default_factory=set)
+    pulses_answered: dict[int, int] = field(default_factory=dict)
     last_stamp: str = ""
     order: int = 0
 
@@ -148,7 +161,7 @@ class Demo:
     def _print_bot(self, message: SentMessage, edited: bool) -> None:
         who = NAMES.get(message.chat_id, str(message.chat_id))
         if message.document is not None:
-            body = f"[file {message.document[0]}, {len(message.document[1])} bytes]"
+            body = f"[file {message.document[0]}, {len(message.document[1])} bytes] {plain(message)}".rstrip()
         elif message.photo is not None:
             body = f"[picture, {len(message.photo)} bytes] {plain(message)}"
         else:
@@ -182,13 +195,13 @@ class Demo:
             await asyncio.sleep(0.02)
         self.flush()
 
-    async def say(self, user: FakeUser, text: str, chat: FakeChat | None = None) -> None:
-        """A user types a message."""
+    async def say(self, user: FakeUser, text: str, chat: FakeChat | None = None, replies: int = 1) -> None:
+        """A user types a message (and waits for the bot's replies to it)."""
         self.user_line(user, text, chat)
         target = (chat or FakeChat(user.id)).id
         before = len(self.fake.sent(target))
         await self.fake.send_text(user, text, chat=chat)
-        await self.fake.wait_for(target, count=before + 1, timeout=10.0)  # every message gets an answer
+        await self.fake.wait_for(target, count=before + replies, timeout=10.0)  # every message gets an answer
         await self.settle()
 
     async def tap(self, user: FakeUser, message: SentMessage, data: str) -> None:
@@ -200,6 +213,37 @@ class Demo:
             if any(a["callback_query_id"] == query_id for a in self.fake.callback_answers):
                 break
             await asyncio.sleep(0.01)
+        await self.settle()
+
+    async def weeks_go_by(self, end: datetime) -> None:
+        """Runs the bot until `end`: the clock jumps to whatever is due next, and the cast acts."""
+        assert self.app is not None
+        db = self.app.services.db
+        while self.clock.now() < end:
+            await self.app.services.dispatcher.plan()
+            next_due = await outbox.next_due(db)
+            moments = [end.astimezone(UTC)]
+            if next_due is not None:
+                moments.append(next_due)
+            if self.agenda:
+                moments.append(self.agenda[0][0])
+            target = max(min(moments), self.clock.now())
+            self.clock.set(target)
+            await self.settle()
+            self.react()
+            while self.agenda and self.agenda[0][0] <= self.clock.now():
+                _, _, action = self.agenda.pop(0)
+                await action()
+                self.react()
+            if target == self.clock.now() and target >= end.astimezone(UTC):
+                break
+
+    async def skip_to(self, when: datetime, title: str) -> None:
+        """Leaves out a stretch of time, as if the bot had been stopped: what fell due in it is late and dropped."""
+        assert self.app is not None
+        print(f"\n══ {title} " + "═" * max(0, 48 - len(title)), file=self.out)
+        self.clock.set(when)
+        await self.app.services.dispatcher.plan()
         await self.settle()
 
     def last_with(self, chat_id: int, prefix: str) -> SentMessage:
@@ -245,6 +289,15 @@ class Demo:
             elif any(d.startswith("cs:yes:") for d in data):
                 self.handled.add(key)
                 self.at(self.clock.now() + timedelta(minutes=40), self._case(message))
+            elif any(d.startswith("pu:") for d in data) and message.chat_id in PULSE_TAPS:
+                self.handled.add(key)
+                n = self.pulses_answered.get(message.chat_id, 0)
+                self.pulses_answered[message.chat_id] = n + 1
+                if n < len(PULSE_TAPS[message.chat_id]):
+                    self.at(self.clock.now() + timedelta(minutes=10), self._pulse(message, PULSE_TAPS[message.chat_id][n]))
+            elif message.chat_id == SANNE.id and SANNE_QUESTION in plain(message) and any(d.startswith("pr:skip:") for d in data):
+                self.handled.add(key)  # near the module's end: what did it do for her learning question?
+                self.at(self.clock.now() + timedelta(minutes=30), self._answer(message, "answer", [SANNE_MODULE_END], "private"))
 
     def _answer(self, prompt: SentMessage, action: str, texts: list[str], share: str) -> Action:
         user = {u.id: u for u in (SANNE, TOM, YOUSSEF)}[prompt.chat_id]
@@ -279,6 +332,17 @@ class Demo:
                     await self.say(user, FACILITATOR_LINES[user.id])
                     confirm = self.last_with(user.id, "cf:")
                     await self.tap(user, confirm, next(d for _, d in confirm.buttons() if d.endswith(":yes")))
+
+        return act
+
+    def _pulse(self, pulse: SentMessage, taps: list[int | None]) -> Action:
+        user = {u.id: u for u in (SANNE, TOM, YOUSSEF)}[pulse.chat_id]
+
+        async def act() -> None:  # one message that moves to its next question in place, tap by tap
+            for score in taps:
+                wanted = str(score) if score is not None else None
+                await self.tap(user, pulse, next(d for label, d in pulse.buttons()
+                                                 if label == wanted or (wanted is None and d.endswith(":s"))))
 
         return act
 
@@ -376,25 +440,25 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
 
         demo.at(datetime(2026, 11, 26, 12, 30, tzinfo=ZONE), consent)
 
+        # Monday 30 November: Sanne shares her learning question; the set's digest will open with it.
+        async def share_question() -> None:
+            await demo.say(SANNE, "/question")
+            await demo.tap(SANNE, demo.last_with(SANNE.id, "lq:sh:"), demo.last_with(SANNE.id, "lq:sh:").buttons()[-1][1])
+
+        demo.at(datetime(2026, 11, 30, 12, 0, tzinfo=ZONE), share_question)
+
         # The weeks go by: the clock jumps to whatever is due next.
-        while clock.now() < END:
-            await demo.app.services.dispatcher.plan()
-            next_due = await outbox.next_due(db)
-            moments = [END.astimezone(UTC)]
-            if next_due is not None:
-                moments.append(next_due)
-            if demo.agenda:
-                moments.append(demo.agenda[0][0])
-            target = max(min(moments), clock.now())
-            clock.set(target)
-            await demo.settle()
-            demo.react()
-            while demo.agenda and demo.agenda[0][0] <= clock.now():
-                _, _, action = demo.agenda.pop(0)
-                await action()
-                demo.react()
-            if target == clock.now() and target >= END.astimezone(UTC):
-                break
+        await demo.weeks_go_by(END)
+
+        # Seven weeks on, the first module ends: the question about her learning question, the end
+        # pulse, the story that evening; then the next module's start pulse, and Sanne's trend.
+        await demo.skip_to(LATER, "Seven weeks later: the module Verbinden in de netwerkorganisatie ends on Sunday 31 January")
+
+        async def trend() -> None:
+            await demo.say(SANNE, "/pulse", replies=2)  # in words, then the chart
+
+        demo.at(datetime(2027, 2, 1, 11, 0, tzinfo=ZONE), trend)
+        await demo.weeks_go_by(LATER_END)
         summary = await summarise(db, fake)
         print_summary(out, summary)
         return summary
@@ -418,6 +482,8 @@ async def summarise(db: Database, fake: FakeTelegram) -> Summary:
         digests_delivered=await outbox.delivered(db, "digest"),
         broadcasts_delivered=await outbox.delivered(db, "broadcast"),
         reminders_sent=await outbox.delivered(db, "reminder"),  # alone, or carried by the day's prompt
+        pulse_answers=await pulse.answer_count(db),
+        stories_sent=await outbox.delivered(db, "story"),
     )
     private_texts = await journal.texts_not_shared_whole(db)
     digests = [plain(m) for m in fake.sent(GROUP.id)]
@@ -433,6 +499,7 @@ def print_summary(out: IO[str], s: Summary) -> None:
     print(f"  reflections: {s.reflections} ({s.shared} shared with the set, {s.private} kept private)", file=out)
     print(f"  broadcast copies delivered: {s.broadcasts_delivered}; calendar reminders: {s.reminders_sent}", file=out)
     print(f"  digests delivered: {s.digests_delivered}", file=out)
+    print(f"  pulse answers: {s.pulse_answers}; stories sent: {s.stories_sent}", file=out)
     print(f"  private text in any digest: {'YES — a bug' if s.private_text_in_digest else 'none'}", file=out)
 
 

@@ -119,6 +119,16 @@ async def journey_rows(db: Database) -> list[tuple[str, datetime, str, int]]:
     return [(r[0], datetime.fromisoformat(r[1]), r[2], r[3]) for r in rows]
 
 
+async def answer_count(db: Database) -> int:
+    """Gives how many pulse answers (skips included) are stored, for everyone."""
+    return int(await db.scalar("SELECT count(*) FROM pulse_answer") or 0)
+
+
+async def is_planned(db: Database, dedupe_key: str) -> bool:
+    """Gives whether a pulse or story row with that key exists, whatever became of it."""
+    return await db.scalar("SELECT 1 FROM outbox WHERE dedupe_key = ?", (dedupe_key,)) is not None
+
+
 async def move_pending(db: Database, moved: list[tuple[str, int]]) -> None:
     """Moves pending rows to new due times, given as (encoded due, row id)."""
     async with db.transaction() as conn:

@@ -1,11 +1,13 @@
 """What a person's story reads beside their journal and pulse: their learning question's versions, the
-going-deeper steps they answered, and the cases they brought. Read only; other modules write these."""
+going-deeper steps they answered, the cases they brought, and the prompts their reflections answer.
+Read only; other modules write these."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.store.codec import decode
 from bot.store.db import Database
 
 
@@ -25,6 +27,16 @@ class DeeperStep:
     step: int
     phase: str  # looking_back | essential | alternatives | trial
     answer: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A prompt (or a module's end question) a reflection answers: its kind, when it was sent and in which
+    module, so that its words can be read again as they were."""
+
+    kind: str  # prompt | follow_up | question
+    sent_at: datetime
+    module_key: str
 
 
 @dataclass(frozen=True)
@@ -74,3 +86,15 @@ async def brought_cases(db: Database, person_id: int) -> list[BroughtCase]:
         BroughtCase(r[0], datetime.fromisoformat(r[1]), r[2], datetime.fromisoformat(r[3]) if r[3] else None, r[4] or "")
         for r in rows
     ]
+
+
+async def prompts_answered(db: Database, person_id: int) -> dict[int, Answered]:
+    """Gives, per outbox row, the prompts and questions a person's reflections answer (one query for a
+    whole story, however many reflections it holds)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT outbox.id, outbox.kind, COALESCE(outbox.sent_at, outbox.due_at),"
+        " COALESCE(outbox.module_key, json_extract(outbox.payload, '$.module_key'), '')"
+        " FROM reflection JOIN outbox ON outbox.id = reflection.outbox_id WHERE reflection.person_id = ?",
+        (person_id,),
+    )
+    return {r[0]: Answered(r[1], decode(r[2]), r[3]) for r in rows}

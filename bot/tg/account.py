@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import logging
@@ -17,8 +16,9 @@ from telegram.error import BadRequest
 from bot.buttons import ForgetButton, JournalButton, JournalEntryButton, JournalPageButton
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day
-from bot.jobs.compose import event_values, where_is
+from bot.jobs.compose import where_is
 from bot.jobs.planner import replan_person
+from bot.jobs.wording import prompt_as_sent, prompt_values
 from bot.render import Renderer, moment_text, short_day_text
 from bot.store import briefs, deepening, export, journal, learning_question, outbox, people, programmes, sharing
 from bot.store.people import Person
@@ -489,22 +489,12 @@ async def asked(context: PitstopContext, person: Person, prompt_key: str | None,
         return None
     where = await where_is(context.db, person, moment)
     module = where.position.module if where else None
-    own = module.focus_question(prompt_key) if module else None
-    if own is not None:  # a facilitator's focus question (programme file), as they wrote it
-        return own.text
-    if not any(p.key == prompt_key for p in context.render.library):
-        return None
-    zone = ZoneInfo(person.timezone)
     question = await learning_question.as_of(context.db, person.id, moment)
-    values = {
-        "name": person.name, "module_title": module.title if module else "", "module_theme": module.theme if module else "",
-        "learning_question": question.text if question else "",
-        **event_values(context.render, person.language, where.position.event if where else None, zone),
-    }
-    return html.unescape(TAG.sub("", context.render.prompt(person.language, prompt_key, **values)))
+    values = prompt_values(context.render, person.language, person.name, module, where.position.event if where else None,
+                           ZoneInfo(person.timezone), question.text if question else "")
+    return prompt_as_sent(context.render, person.language, prompt_key, module, values)
 
 
-TAG = re.compile(r"<[^>]+>")
 MD_ANYWHERE = re.compile(r"([\\`*_\[\]<>|~]|&(?=#?\w+;))")
 MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
 

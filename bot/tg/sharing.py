@@ -16,7 +16,7 @@ from bot.domain import plans
 from bot.domain.digest import CASE_LIMIT, TAKEAWAY_LIMIT, split_message
 from bot.jobs.sets import members_for_template, tell_facilitators_group_lost
 from bot.render import day_text
-from bot.store import audit, drafts, journal, outbox, people, programmes, sharing
+from bot.store import audit, drafts, journal, learning_question, outbox, people, programmes, sharing
 from bot.store.people import Person
 from bot.tg import for_facilitators, reflections
 from bot.tg.common import (
@@ -249,12 +249,15 @@ async def show_digest_so_far(update: Update, context: PitstopContext, person: Pe
         entries = await sharing.pending_shared(context.db, learning_set.id)
         upcoming = await sharing.next_open_digest(context.db, learning_set.id)
         cases = await sharing.cases(context.db, upcoming.id) if upcoming else []
+        # The digest opens with the learning questions members share: so does what it holds so far.
+        questions = await learning_question.shared_in_set(context.db, learning_set.id)
         text = context.render.message(
             language, "digest_so_far",
             set_name=learning_set.name,
             send_date=day_text(upcoming.send_at, language, zone) if upcoming else "",
             members=members_for_template(entries, language, zone),
             cases=[{"name": c.author, "text": c.text} for c in cases],
+            questions=[{"name": q.name, "text": q.text} for q in questions],
         )
         for piece in split_message(text):  # shared reflections can add up past Telegram's 4096 characters
             await context.bot.send_message(update.effective_chat.id, piece)

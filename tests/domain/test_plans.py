@@ -61,6 +61,9 @@ def test_a_row_planned_again_keeps_its_key_with_a_suffix() -> None:
         "reminder", 7007, NOW, "reminder:2:x:7:waits", person_id=7, payload={"a": 1})
     assert plans.to_migrated_group(row, -200, NOW) == Planned(
         "case_round", -200, NOW, "case_round:3:7:to:-200", person_id=7, payload={"digest_id": 3})
+    follow_up = Row(kind="follow_up", chat_id=7007, dedupe_key="follow_up:12", payload={"reflection_id": 12})
+    assert plans.next_day(follow_up, NOW) == Planned(
+        "follow_up", 7007, NOW, "follow_up:12:next", person_id=7, payload={"reflection_id": 12})
 
 
 def test_the_keys_of_a_learning_set_are_the_ones_stored_before() -> None:

@@ -172,6 +172,15 @@ async def test_a_shared_question_opens_its_sets_digest_and_no_other(world: World
     await world.press(ANNA, ack, next(d for _, d in ack.buttons() if d.endswith(":shared")))
     await world.settle()
 
+    # What the digest holds so far (/digest) opens the same way, in each set with its own questions only.
+    await world.say(BOB, "/digest")
+    so_far = plain(await world.expect(BOB, says("the next digest so far")))
+    assert "Our learning questions\n• Anna: " + Q1 in so_far and BOB_Q not in so_far and DAN_Q not in so_far
+    assert so_far.index(Q1) < so_far.index("mijn team nam het gesprek over")
+    await world.say(DAN, "/digest")
+    so_far = plain(await world.expect(DAN, says("the next digest so far")))
+    assert "• Dan: " + DAN_Q in so_far and Q1 not in so_far and "No reflections shared yet." in so_far
+
     # Sunday 11 April 09:00: set 1's digest opens with Anna's question under her name; not Bob's, not Dan's.
     world.clock.set(local("2027-04-11T09:00"))
     digest = plain(await world.expect(BOB, says("Leergroep 1 — digest")))
@@ -223,7 +232,7 @@ async def test_the_module_end_asks_what_it_did_for_the_question_and_the_answer_c
         (), 1)  # the planner has put it in the outbox, a week ahead at most
     world.clock.set(local("2027-04-01T09:00"))
     asked = await world.expect(ANNA, says("De module Verbinden loopt ten einde"))
-    assert Q1 in plain(asked) and "wat heeft deze module gedaan voor je leervraag" in plain(asked)
+    assert Q1 in plain(asked) and "wat heeft deze module je opgeleverd voor je leervraag" in plain(asked)
     row = await world.row_of(ANNA, asked)
     assert row.kind == "question" and row.payload["moment"] == "module_end" and row.module_key == "verbinden"
     await world.settle()

@@ -176,6 +176,11 @@ async def test_an_intention_is_followed_up_before_the_next_set_meeting(world: Wo
     # The set meets on Tuesday 6 April: the follow-up comes Monday 5 April at 09:00, not after four days.
     follow_up = await world.db.fetchone("SELECT due_at FROM outbox WHERE kind = 'follow_up'")
     assert datetime.fromisoformat(follow_up[0]) == local("2027-04-05T09:00").astimezone(UTC)
+    # The weekend passes with the bot running: the case round on Saturday, the digest on Sunday.
+    for weekend in ("2027-04-03T09:00", "2027-04-04T09:00"):
+        world.clock.set(local(weekend))
+        await world.scalar_becomes("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending') AND due_at <= ?",
+                                   (outbox.ts(world.clock.now()),), 0)
     world.clock.set(local("2027-04-05T09:00"))
     asked = await world.expect(bob, "You meant to try something at work")
     await world.row_of(bob, asked)

@@ -90,7 +90,8 @@ async def test_a_pulse_at_start_and_end_and_the_story_at_the_module_end(world: W
     assert not [m for m in world.fake.sent(ANNA.id) if is_prompt(m)]
 
     # Tuesday: a prompt; she names what she will try. Its follow-up would come on Friday, where the end
-    # pulse goes first (the daily budget); here it is asked on Thursday, and she says what happened.
+    # pulse goes first (the daily budget), and Thursday asks what the module did for her learning
+    # question; here it is asked on Wednesday, and she says what happened.
     world.clock.set(local("2027-03-30T09:00"))
     prompt = await world.expect(ANNA, is_prompt)
     await world.row_of(ANNA, prompt)
@@ -99,8 +100,8 @@ async def test_a_pulse_at_start_and_end_and_the_story_at_the_module_end(world: W
     follow_up = await world.db.fetchone("SELECT id, due_at FROM outbox WHERE kind = 'follow_up'")
     assert follow_up is not None
     async with world.db.transaction() as conn:
-        await conn.execute("UPDATE outbox SET due_at = ? WHERE id = ?", (outbox.ts(local("2027-04-01T09:00")), follow_up[0]))
-    world.clock.set(local("2027-04-01T09:00"))
+        await conn.execute("UPDATE outbox SET due_at = ? WHERE id = ?", (outbox.ts(local("2027-03-31T09:00")), follow_up[0]))
+    world.clock.set(local("2027-03-31T09:00"))
     await world.expect(ANNA, lambda m: REFLECTION[:20] in (m.text or ""))
     await world.say(ANNA, OUTCOME)
     await world.expect(ANNA, "Kept in your journal", count=2)
@@ -120,6 +121,8 @@ async def test_a_pulse_at_start_and_end_and_the_story_at_the_module_end(world: W
                   "Making sense: from 2 to 4", "Stepping in: 3 (one answer so far)", "The Challenges",
                   "Café, 5 €", "What I meant to try, and what happened", "Joëlle spoke up"):
         assert words in text, words
+    # Above her reflection, the prompt it answers, as it read on Tuesday.
+    assert " ".join(plain(prompt).split()) + " " + REFLECTION[:30] in text
     reader = pypdf.PdfReader(io.BytesIO(story.document[1]))  # type: ignore[index]
     images = [image for page in reader.pages for image in page.images]
     assert images, "the pulse chart is in the story"
@@ -145,7 +148,7 @@ def pdf_text(data: bytes) -> str:
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
-async def test_pulse_presses_twice_for_another_person_or_after_the_module_change_nothing_wrong(world: World) -> None:
+async def test_pulse_presses_twice_for_another_person_another_module_or_after_the_module_change_nothing_wrong(world: World) -> None:
     await join(world, BOB)
     world.clock.set(local("2027-03-29T09:00"))
     anna_pulse = await world.expect(ANNA, is_pulse)
@@ -175,10 +178,24 @@ async def test_pulse_presses_twice_for_another_person_or_after_the_module_change
 
     # After the module ended: a plain sentence, the answer as it was, the buttons gone.
     world.clock.set(local("2027-04-03T10:00"))
-    answer = await world.press_answered(ANNA, anna_pulse, next(d for label, d in anna_pulse.buttons() if label == "5"))
+    old_five = next(d for label, d in anna_pulse.buttons() if label == "5")
+    answer = await world.press_answered(ANNA, anna_pulse, old_five)
     assert "has closed" in answer["text"]
     assert await world.db.scalar("SELECT count(*) FROM pulse_answer WHERE capacity = 'relational'") == 0
     await world.until(lambda: not anna_pulse.buttons())
+
+    # In the next module, with its own pulse open: the first module's button still counts for nothing,
+    # in neither module, and a pulse button naming a row that is no pulse (a prompt's) is refused.
+    world.clock.set(local("2027-04-05T09:00"))
+    next_pulse = await world.expect(ANNA, lambda m: is_pulse(m) and "start of The Person" in plain(m))
+    answer = await world.press_answered(ANNA, anna_pulse, old_five)
+    assert "has closed" in answer["text"]
+    prompt_row = await world.db.scalar("SELECT id FROM outbox WHERE kind = 'prompt' AND person_id = ? LIMIT 1", (anna.id,))
+    answer = await world.press_answered(ANNA, next_pulse, f"pu:{prompt_row}:c:3")
+    assert answer["text"] == world.render.message("en", "button_stale")
+    stored = await world.db.fetchall("SELECT module_key, capacity, score FROM pulse_answer ORDER BY id")
+    assert [tuple(r) for r in stored] == [("m1", "cognitive", 2)]
+    assert "1 of 4" in plain(next_pulse)  # its own question waits, untouched
 
 
 async def test_story_without_reflections_then_export_and_forget_cover_the_pulse(world: World) -> None:

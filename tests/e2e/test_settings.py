@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.sandbox.fakeapi import FakeUser
+from bot.sandbox.fakeapi import FakeUser, SentMessage
 from bot.store import outbox
 from tests.e2e.test_participant_loop import PROGRAMME
 from tests.e2e.world import World, local
@@ -49,21 +49,27 @@ async def test_a_pause_holds_prompts_until_its_day_and_resume_brings_them_back(w
     for day in ("2027-03-25", "2027-03-26"):
         world.clock.set(local(f"{day}T09:30"))
         await world.settle()
-    assert not any("pr:later" in str(m.params.get("reply_markup")) for m in world.fake.sent(KIM.id))
-    world.clock.set(local("2027-03-29T09:00"))
-    await world.expect(KIM, lambda m: "pr:later" in str(m.params.get("reply_markup")))
+    assert not any(daily(m) for m in world.fake.sent(KIM.id))
+    world.clock.set(local("2027-03-29T09:00"))  # the first day of module m2: its start pulse is the day's question
+    await world.expect(KIM, daily)
 
     await world.say(KIM, "/pause")
     await world.expect(KIM, "No prompts until you send /resume")
     world.clock.set(local("2027-03-30T09:30"))
     await world.settle()
-    assert sum("pr:later" in str(m.params.get("reply_markup")) for m in world.fake.sent(KIM.id)) == 1
+    assert sum(daily(m) for m in world.fake.sent(KIM.id)) == 1
     await world.say(KIM, "/resume")
     await world.expect(KIM, "prompts come again at your usual time")
     world.clock.set(local("2027-03-31T09:00"))
-    await world.expect(KIM, lambda m: "pr:later" in str(m.params.get("reply_markup")), count=2)
+    await world.expect(KIM, daily, count=2)
     await world.say(KIM, "/resume")
     await world.expect(KIM, "You're not paused")
+
+
+def daily(message: SentMessage) -> bool:
+    """Gives whether a message is the day's question: a prompt, or the pulse that takes its place."""
+    markup = str(message.params.get("reply_markup"))
+    return "pr:later" in markup or "pu:" in markup
 
 
 async def test_the_journal_pages_back_through_older_reflections(world: World) -> None:
