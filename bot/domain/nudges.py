@@ -22,7 +22,9 @@ QUIET_FROM, QUIET_UNTIL = 22, 7  # local hours in which a snoozed prompt does no
 # The pulse goes first: it comes twice a module and its moment cannot move (bot.domain.pulse).
 # question: the learning question asked again at the intake and at a module's end.
 # checkin: the one check-in for someone who fell quiet (bot.domain.quiet) goes instead of that day's prompt.
-QUESTION_PRIORITY = {"pulse": 4, "case_round": 3, "checkin": 3, "follow_up": 2, "question": 2, "prompt": 1}
+# A check-in with someone who fell quiet gives way to any other question (which invites an answer too)
+# but not to a prompt, whose place it takes.
+QUESTION_PRIORITY = {"pulse": 4, "case_round": 3, "follow_up": 2, "question": 2, "checkin": 1.5, "prompt": 1}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from bot.store.outbox import OutboxRow
 log = logging.getLogger(__name__)
 
 QUESTIONS = ("prompt", "follow_up", "case_round", "pulse", "question", "checkin")
+ASKED_ONCE = ("follow_up", "question", "checkin")
+MOVES = 3  # days a question asked once may move when it loses its day
 WAIT_AFTER = timedelta(minutes=1)  # a reminder waiting for the day's question comes this long after it, if alone
 
 
@@ -78,8 +80,9 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
                               await budget_of(db, person.id))
         if row.id not in winners:
             log.info("over the daily budget outbox=%d kind=%s person=%d", row.id, row.kind, person.id)
-            if row.kind == "follow_up" and not row.dedupe_key.endswith(":next"):
-                # A follow-up is asked once, not daily like a prompt: it comes on the next day instead (once).
+            if row.kind in ASKED_ONCE and row.dedupe_key.count(":next") < MOVES:
+                # A follow-up, a learning-question question or a check-in is asked once, not daily like a
+                # prompt: it comes on the next day instead (at most MOVES times).
                 membership = await people.participation(db, person.id)
                 stored = await programmes.get_programme_by_id(db, membership.programme_id) if membership else None
                 due = _next_day(person, stored.programme if stored else None, now)

@@ -433,3 +433,10 @@ def test_a_follow_up_waits_until_after_the_residential_week() -> None:
     settings = NudgeSettings(AMS, 9, 0, WEEKDAYS, quiet_days=RESIDENTIAL)
     due = follow_up_time(settings, datetime(2027, 4, 9, 10, tzinfo=AMS), None)  # four days later: Tue 13
     assert due.astimezone(AMS) == datetime(2027, 4, 19, 9, tzinfo=AMS)
+
+
+def test_a_check_in_gives_way_to_any_other_question_but_takes_the_place_of_a_prompt() -> None:
+    # Someone who fell quiet is invited to answer by a module's end question or a follow-up just as well.
+    assert day_winners([_m(1, "checkin", 7), _m(2, "question", 9)], 1) == {2}
+    assert day_winners([_m(1, "checkin", 9), _m(2, "follow_up", 7)], 1) == {2}
+    assert day_winners([_m(1, "prompt", 7), _m(2, "checkin", 9)], 1) == {2}
