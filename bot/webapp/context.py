@@ -22,8 +22,14 @@ class Console:
     bot: Bot | None = None  # posts a broadcast's progress message in the facilitator's chat
 
     def page(self, viewer: Viewer, name: str, /, **values: Any) -> str:
-        """Gives a page in the viewer's language, with the viewer at hand for the navigation."""
-        return self.pages.page(viewer.language, name, viewer=viewer, zone=viewer.zone, **values)
+        """Gives a page in the viewer's language, with the viewer at hand for the navigation and the chat's
+        own short names (`button("capacity_name", capacity=…)`, `button("kind", kind=…)`) for the labels."""
+        render, language = self.services.render, viewer.language
+
+        def button(label: str, **label_values: Any) -> str:
+            return render.button(language, label, **label_values)
+
+        return self.pages.page(language, name, viewer=viewer, zone=viewer.zone, button=button, **values)
 
 
 # A page: the query string's values in, HTML out. An action: the JSON body in, HTML out.

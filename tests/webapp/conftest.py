@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.domain.programme import parse_programme
 from bot.render import Renderer
 from bot.services import Services
-from bot.store import people, programmes
+from bot.store import journal, people, programmes
 from bot.store.db import Database, open_database
 from bot.store.people import Person
 from bot.webapp.initdata import signed_for
@@ -46,6 +46,7 @@ class Site:
     clock: ManualClock
     session: aiohttp.ClientSession
     programme_ids: dict[str, int] = field(default_factory=dict)
+    messages: int = 0
 
     def signed(self, telegram_id: int, name: str = "Someone", language: str = "en", at: datetime | None = None) -> str:
         """Gives initData Telegram would sign for this user (now, unless told when)."""
@@ -101,6 +102,21 @@ class Site:
             self.db, telegram_id, self.programme_ids[programme_key], "facilitator", name, language, "Europe/Amsterdam", now
         )
         return await people.update_person(self.db, person.id, now, status="active", onboarding_step=None)
+
+
+    async def reflect(
+        self, person: Person, text: str, programme_key: str, module_key: str = "m1", capacity: str = "relational",
+    ) -> int:
+        """Stores a reflection the way a typed message does; gives its id."""
+        self.messages += 1
+        new = journal.NewReflection(
+            person.id, None, None, self.programme_ids[programme_key], module_key, "between", capacity, False, None
+        )
+        stored = await journal.add_message(
+            self.db, new, None, person.chat_id, self.messages, "text", text, None, self.clock.now()
+        )
+        assert stored is not None
+        return stored[0]
 
 
 def console_settings(path: Path) -> Settings:
