@@ -8,9 +8,11 @@ from dataclasses import replace
 import aiohttp
 
 from bot.runtime import console_of
+from bot.sandbox.fakeapi import FakeUser
 from bot.webapp.initdata import signed_for
 from tests.e2e.test_webhook import free_port
 from tests.e2e.world import World
+from tests.factories import learning_set, programme
 
 CONSOLE_URL = "https://console.example.org/pitstop"
 
@@ -45,3 +47,35 @@ async def test_the_bot_serves_the_console_while_it_runs_and_stops_it_with_itself
 async def test_without_its_address_the_bot_serves_no_console(world: World) -> None:
     app = await world.start()
     assert world.settings.webapp_url is None and console_of(app) is None
+
+
+async def test_a_broadcast_composed_in_the_console_takes_the_chats_preview_and_reaches_everyone(world: World) -> None:
+    port = with_console(world)
+    await world.load(programme(key="cpm", sets=[learning_set("set-a", "Set A")]))
+    await world.start()
+    fiona, anna = FakeUser(id=5301, first_name="Fiona"), FakeUser(id=5302, first_name="Anna", language_code="nl")
+    await world.onboard(fiona, await world.invite("cpm", role="facilitator"))
+    await world.onboard(anna, await world.invite("cpm", "set-a"), language="nl")
+    set_id = await world.db.scalar("SELECT id FROM learning_set WHERE key = 'set-a'")
+    signed = signed_for(fiona.id, "Fiona", "en", world.settings.token, world.clock.now())
+    headers = {"Authorization": f"tma {signed}"}
+    address = f"http://127.0.0.1:{port}/api"
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.post(f"{address}/broadcast_preview", json={"audience": f"s:{set_id}", "text": ""}) as empty:
+            assert empty.status == 422
+        text = "Bring one <real> case to Pitstop 2 & your questions."
+        async with session.post(f"{address}/broadcast_preview", json={"audience": f"s:{set_id}", "text": text}) as preview:
+            page = await preview.text()
+            assert preview.status == 200 and "exactly what 1 recipient will see" in page
+            assert "Bring one &lt;real&gt; case" in page and "Send now to 1" in page
+        draft = int(page.split('data-draft="')[1].split('"')[0])
+        assert await world.db.scalar("SELECT count(*) FROM outbox WHERE kind = 'broadcast'") == 0  # nothing yet
+        async with session.post(f"{address}/broadcast_send", json={"draft": str(draft)}) as sent:
+            assert sent.status == 200 and "Sending to 1 recipient" in await sent.text()
+        async with session.post(f"{address}/broadcast_send", json={"draft": str(draft)}) as again:
+            assert again.status == 409
+    copy = await world.expect(anna, "Bring one &lt;real&gt; case")
+    assert "Certified Public Manager" in (copy.text or "")
+    await world.expect(fiona, lambda m: "delivered to the one recipient" in " ".join([m.text or "", *m.edits]))
+    entry = await world.db.fetchone("SELECT actor, detail FROM audit_log WHERE action = 'broadcast.send'")
+    assert entry is not None and entry[0] == str(fiona.id) and "via=console" in entry[1]

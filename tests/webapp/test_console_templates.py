@@ -4,7 +4,9 @@ the same macros in both, each renders; the page layouts (prompts/console/) and t
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from jinja2.runtime import Macro
@@ -16,10 +18,26 @@ RENDER = Renderer()
 PAGES = Pages(RENDER)
 LAYOUTS = sorted((PROMPTS_DIR / "console").glob("*.html"))
 SCRIPT = Path(__file__).resolve().parents[2] / "bot" / "webapp" / "static" / "console.js"
+AMS = ZoneInfo("Europe/Amsterdam")
+PROBLEMS = [
+    {"code": "past", "now": datetime(2027, 3, 24, 9, tzinfo=UTC)},
+    {"code": "was_past", "starts": datetime(2027, 3, 2, 13, tzinfo=UTC)},
+    {"code": "ends_before_starts"},
+    {"code": "outside_module", "title": "The <Challenges>", "starts": date(2027, 3, 1), "ends": date(2027, 4, 30)},
+    {"code": "outside_programme", "starts": date(2027, 3, 1), "ends": date(2027, 6, 30)},
+    {"code": "overlap", "kind": "residential week", "title": "Week & more", "starts": datetime(2027, 4, 12, tzinfo=UTC)},
+    {"code": "bad_date", "field": "starts"},
+    {"code": "bad_time", "field": "ends"},
+    {"code": "too_long", "limit": 200},
+    {"code": "no_event"},
+    {"code": "check", "problem": "sets[0].meetings[0].at: <b>&"},
+]
 SAMPLE = {"count": 2, "status": 403, "number": 7, "date": "25 Nov 2026", "name": "Anna <b>&", "found": 1, "total": 3,
           "narrowed": True, "page": 1, "pages": 2, "limit": 280, "length": 301, "visibility": "shared",
           "choice": "takeaway", "kind": "voice", "phase": "essential", "since": "Monday 1 March", "current": True,
-          "moments": 2, "first": 2, "last": 4}
+          "moments": 2, "first": 2, "last": 4, "title": "The Challenges & <more>", "starts": "1 Mar 2027",
+          "ends": "30 Apr 2027", "timezone": "Europe/Amsterdam", "done": "moved", "meeting": True, "weeks": 8,
+          "when": "Mon 5 Apr 2027, 09:00", "pzone": AMS, "problems": PROBLEMS, "p": PROBLEMS[5]}
 
 
 def macros(language: str) -> dict[str, Macro]:
@@ -40,6 +58,7 @@ def test_every_word_renders_escaped(language: str) -> None:
             values[argument] = SAMPLE[argument]
         text = str(macro(**values))
         assert text.strip(), f"{language} {name} is empty"
+        assert "{{" not in text and "{%" not in text
         assert "<b>&" not in text, f"{language} {name} does not escape"
 
 
@@ -62,3 +81,11 @@ def test_the_shell_says_what_it_must_in_both_languages() -> None:
     shell = PAGES.shell("nl")
     assert '<html lang="nl">' in shell and "Je console wordt geopend" in shell
     assert "cannot reach the bot" in shell and "kan de bot nu niet bereiken" in shell
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_calendar_problem_has_its_own_words(language: str) -> None:
+    words = macros(language)["calendar_refused"](problems=PROBLEMS, pzone=AMS)
+    items = re.findall(r"<li>(.*?)</li>", str(words))
+    assert len(items) == len(PROBLEMS) and len(set(items)) == len(items)
+    assert "&lt;b&gt;&amp;" in str(words) and "&lt;Challenges&gt;" in str(words)
