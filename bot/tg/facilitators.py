@@ -30,6 +30,7 @@ from bot.tg.common import (
     reply,
     stale_button,
 )
+from bot.tg.console import console_button
 from bot.tg.context import PitstopContext
 from bot.tg.roles import may_lead
 
@@ -51,9 +52,12 @@ async def start_broadcast(update: Update, context: PitstopContext, person: Perso
                                               callback_data=AudienceButton("s", learning_set.id).data)])
         rows.append([InlineKeyboardButton(render.button(lang, "audience_facilitators", title=title),
                                           callback_data=AudienceButton("f", stored.id).data)])
+    rows = rows[:90]
+    console = console_button(context, lang, "broadcast")
+    rows += [[console]] if console is not None else []
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, render.message(lang, "broadcast_audience", chosen=""),
-                                   reply_markup=InlineKeyboardMarkup(rows[:90]))
+                                   reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def press_broadcast(update: Update, context: PitstopContext, person: Person, pressed: BroadcastButton) -> None:

@@ -79,3 +79,47 @@ async def test_a_broadcast_composed_in_the_console_takes_the_chats_preview_and_r
     await world.expect(fiona, lambda m: "delivered to the one recipient" in " ".join([m.text or "", *m.edits]))
     entry = await world.db.fetchone("SELECT actor, detail FROM audit_log WHERE action = 'broadcast.send'")
     assert entry is not None and entry[0] == str(fiona.id) and "via=console" in entry[1]
+
+
+async def open_the_commands(world: World) -> tuple[FakeUser, FakeUser]:
+    """A facilitator and a participant join; the participant writes a reflection; each opens their commands."""
+    await world.load(programme(key="cpm", sets=[learning_set("set-a", "Set A")]))
+    await world.start()
+    fiona, anna = FakeUser(id=5401, first_name="Fiona"), FakeUser(id=5402, first_name="Anna")
+    await world.onboard(fiona, await world.invite("cpm", role="facilitator"))
+    await world.onboard(anna, await world.invite("cpm", "set-a"))
+    await world.say(anna, "A first thought for my journal.")
+    await world.expect(anna, lambda m: any(d.startswith("sh:") for _, d in m.buttons()))
+    await world.say(anna, "/journal")
+    await world.expect(anna, "first thought")
+    await world.say(fiona, "/broadcast")
+    await world.expect(fiona, lambda m: any(d.startswith("bc:aud:") for _, d in m.buttons()))
+    await world.say(fiona, "/stats")
+    await world.expect(fiona, lambda m: m.photo is not None)
+    await world.settle()
+    return fiona, anna
+
+
+def web_apps(world: World, user: FakeUser) -> list[str]:
+    """Gives the address of every web_app button the bot sent a user, in order."""
+    return [button["web_app"]["url"] for m in world.fake.sent(user.id) if m.reply_markup
+            for row in m.reply_markup.get("inline_keyboard", []) for button in row if "web_app" in button]
+
+
+async def test_with_a_console_the_menu_button_and_the_commands_open_it(world: World) -> None:
+    with_console(world)
+    fiona, anna = await open_the_commands(world)
+    assert world.fake.menu_buttons[None]["type"] == "web_app"
+    assert world.fake.menu_buttons[None]["web_app"]["url"] == CONSOLE_URL + "/"
+    assert web_apps(world, anna) == [CONSOLE_URL + "/journal"]
+    assert web_apps(world, fiona) == [CONSOLE_URL + "/broadcast", CONSOLE_URL + "/stats"]
+    offer = world.fake.sent(fiona.id)[-1]
+    assert "also in the console" in (offer.text or "") and offer.buttons()[0][1] == CONSOLE_URL + "/stats"
+
+
+async def test_without_a_console_the_commands_are_as_they_were(world: World) -> None:
+    fiona, anna = await open_the_commands(world)
+    assert world.fake.requests["setChatMenuButton"] == 0 and world.fake.menu_buttons == {}
+    assert web_apps(world, anna) == [] and web_apps(world, fiona) == []
+    assert not any("console" in (m.text or "") for m in world.fake.sent(fiona.id) + world.fake.sent(anna.id))
+    assert world.fake.sent(fiona.id)[-1].photo is not None  # /stats ends with its chart, as before
