@@ -57,6 +57,9 @@ def add_demo(sub: SubCommands) -> None:
     command = add_command(sub, "demo", "show the whole bot at work for two simulated weeks on a local fake Telegram",
                           "Needs no token and no network beyond this machine.")
     command.add_argument("--keep", type=Path, metavar="DB", help="leave the demo database at this path")
+    command.add_argument("--console", action="store_true",
+                         help="then serve the console (Mini App) on localhost and print links that open it")
+    command.add_argument("--port", type=int, default=8765, metavar="PORT", help="the console's port (default 8765)")
     command.set_defaults(func=cmd_demo)
 
 
@@ -137,7 +140,9 @@ async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = N
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Runs the demo (no token, no network beyond loopback)."""
-    return demo.main(args.keep)
+    if not 0 <= args.port <= 65535:
+        raise Failure(f"--port must be a port number from 1 to 65535, not {args.port}.")
+    return demo.main(args.keep, args.port if args.console else None)
 
 
 # --------------------------------------------------------------------------- the database
