@@ -32,6 +32,9 @@ Settings come from the environment or a .env file in the working directory:
   PITSTOP_WEBHOOK_URL     a public https address: webhook mode instead of long polling
   PITSTOP_WEBHOOK_SECRET  required with PITSTOP_WEBHOOK_URL
   PITSTOP_WEBHOOK_PORT, PITSTOP_WEBHOOK_LISTEN  where the webhook server listens (default 127.0.0.1:8443, behind a reverse proxy)
+  PITSTOP_WEBAPP_URL      the console's public https address: serve the console (Mini App) too
+  PITSTOP_WEBAPP_PORT, PITSTOP_WEBAPP_LISTEN  where the console listens (default 127.0.0.1:8444, behind a reverse proxy)
+  PITSTOP_WEBAPP_MAX_AGE  seconds the console trusts Telegram's signed data after it was made (default 3600)
 Runs until Ctrl-C or SIGTERM. One process per database: a second one is refused."""
 AUDIT_HEADER = ("when (UTC)", "who", "action", "programme", "detail")
 
