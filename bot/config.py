@@ -43,6 +43,11 @@ class Settings:
     plan_interval: float = 3600.0
     # The key of the trend study's pseudonyms (`pitstop research export`); never logged, never in an export.
     research_secret: str | None = field(default=None, repr=False)
+    # The console (a Telegram Mini App), served by the bot itself when its public https address is set.
+    webapp_url: str | None = None
+    webapp_port: int = 8444
+    webapp_listen: str = "127.0.0.1"  # behind the reverse proxy that holds the https address
+    webapp_max_age: int = 3600  # seconds a console's signed initData is taken after Telegram made it
 
     @property
     def zone(self) -> ZoneInfo:
@@ -138,6 +143,8 @@ def load_settings(
     if rate < 0:
         raise ConfigError("PITSTOP_RATE_PER_SECOND must be 0 (no pacing) or a positive number.")
 
+    webapp_url, webapp_port, webapp_max_age = _webapp(values)
+
     return Settings(
         token=token,
         base_url=base_url,
@@ -152,7 +159,28 @@ def load_settings(
         rate_per_second=float(rate),
         dispatch_interval=float(interval),
         research_secret=values.get("PITSTOP_RESEARCH_SECRET", "").strip() or None,
+        webapp_url=webapp_url,
+        webapp_port=webapp_port,
+        webapp_listen=values.get("PITSTOP_WEBAPP_LISTEN", "").strip() or "127.0.0.1",
+        webapp_max_age=webapp_max_age,
     )
+
+
+def _webapp(values: Mapping[str, str]) -> tuple[str | None, int, int]:
+    """Gives the console's public address, its port and how old its signed data may be (PITSTOP_WEBAPP_…)."""
+    url = values.get("PITSTOP_WEBAPP_URL", "").strip().rstrip("/") or None
+    if url is not None and not re.fullmatch(r"https://[^/\s?#]+(/[^\s?#]*)?", url):
+        raise ConfigError(
+            f"PITSTOP_WEBAPP_URL must be a public https address such as https://pitstop.example.org/console,"
+            f" not {url!r} (Telegram opens Mini Apps over https only)."
+        )
+    port = _number(values, "PITSTOP_WEBAPP_PORT", 8444, int)
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"PITSTOP_WEBAPP_PORT must be a port number from 1 to 65535, not {int(port)}.")
+    max_age = _number(values, "PITSTOP_WEBAPP_MAX_AGE", 3600, int)
+    if max_age < 60:
+        raise ConfigError("PITSTOP_WEBAPP_MAX_AGE must be at least 60 seconds.")
+    return url, int(port), int(max_age)
 
 
 def _number(values: Mapping[str, str], name: str, default: float, kind: type) -> float:

@@ -15,11 +15,14 @@ from bot.store.db import Database
 from bot.tg.app import build_application
 from bot.tg.context import PitstopApplication
 from bot.tg.webhook import WebhookServer
+from bot.webapp.server import ConsoleServer
 
 log = logging.getLogger(__name__)
 
 # The webhook server of each running Application (webhook mode only), stopped by halt().
 _webhooks: dict[int, WebhookServer] = {}
+# The console of each running Application (when PITSTOP_WEBAPP_URL is set), stopped by halt().
+_consoles: dict[int, ConsoleServer] = {}
 
 
 class StartError(Exception):
@@ -48,6 +51,8 @@ async def launch(
         await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
     else:
         await _start_webhook(app, settings)
+    if settings.webapp_url is not None:
+        await _start_console(app, settings)
     return app
 
 
@@ -60,6 +65,9 @@ async def halt(app: PitstopApplication) -> None:
     webhook = _webhooks.pop(id(app), None)
     if webhook is not None:
         await webhook.stop()
+    console = _consoles.pop(id(app), None)
+    if console is not None:
+        await console.stop()
     if app.running:
         await app.stop()
     if app.post_stop:
@@ -80,3 +88,23 @@ async def _start_webhook(app: PitstopApplication, settings: Settings) -> None:
             f"The webhook cannot listen on {settings.webhook_listen}:{settings.webhook_port} ({exc.strerror})."
         ) from None
     _webhooks[id(app)] = server
+
+
+def console_of(app: PitstopApplication) -> ConsoleServer | None:
+    """Gives the console a running Application serves, if any (the tests ask it for its address)."""
+    return _consoles.get(id(app))
+
+
+async def _start_console(app: PitstopApplication, settings: Settings) -> None:
+    """Serves the console (the Mini App) on the bot's own event loop, beside the Application."""
+    server = ConsoleServer(app.services, app.bot, settings.webapp_listen, settings.webapp_port)
+    try:
+        await server.start()
+    except OSError as exc:
+        await server.stop()
+        await halt(app)
+        raise StartError(
+            f"The console cannot listen on {settings.webapp_listen}:{settings.webapp_port} ({exc.strerror});"
+            " set PITSTOP_WEBAPP_PORT to a free port."
+        ) from None
+    _consoles[id(app)] = server

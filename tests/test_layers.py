@@ -9,7 +9,9 @@ nothing of bot/):
 longest entry it starts with. The bottom layer holds, besides bot/domain/, the three small modules
 that import nothing of bot/ and are used from every layer: `config` (the settings), `clock` (the one
 `Clock`) and `logs` (redaction of what must never be logged). `chart` draws the /stats picture and sits
-beside `render`, as does `story` (the pulse chart and the story's PDF). `sandbox` holds the fake Bot API and
+beside `render`, as does `story` (the pulse chart and the story's PDF). `webapp` (the console, a Telegram
+Mini App served over HTTP) is an edge like `tg` and shares its layer: it may use the jobs and the store, and
+`runtime` starts it beside the Application. `sandbox` holds the fake Bot API and
 the demo: not the product, above it all but the CLI.
 
 Read with `ast`, never imported, three rules hold for every `import` of a bot/ module:
@@ -37,7 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cli", ("bot.cli", "bot.__main__")),
     ("sandbox", ("bot.sandbox",)),
     ("runtime", ("bot.runtime",)),
-    ("tg", ("bot.tg",)),
+    ("tg", ("bot.tg", "bot.webapp")),
     ("jobs", ("bot.jobs",)),
     ("services, buttons, render", ("bot.services", "bot.buttons", "bot.render", "bot.chart", "bot.story")),
     ("store", ("bot.store",)),

@@ -32,6 +32,9 @@ Settings come from the environment or a .env file in the working directory:
   PITSTOP_WEBHOOK_URL     a public https address: webhook mode instead of long polling
   PITSTOP_WEBHOOK_SECRET  required with PITSTOP_WEBHOOK_URL
   PITSTOP_WEBHOOK_PORT, PITSTOP_WEBHOOK_LISTEN  where the webhook server listens (default 127.0.0.1:8443, behind a reverse proxy)
+  PITSTOP_WEBAPP_URL      the console's public https address: serve the console (Mini App) too
+  PITSTOP_WEBAPP_PORT, PITSTOP_WEBAPP_LISTEN  where the console listens (default 127.0.0.1:8444, behind a reverse proxy)
+  PITSTOP_WEBAPP_MAX_AGE  seconds the console trusts Telegram's signed data after it was made (default 3600)
 Runs until Ctrl-C or SIGTERM. One process per database: a second one is refused."""
 AUDIT_HEADER = ("when (UTC)", "who", "action", "programme", "detail")
 
@@ -57,6 +60,9 @@ def add_demo(sub: SubCommands) -> None:
     command = add_command(sub, "demo", "show the whole bot at work for two simulated weeks on a local fake Telegram",
                           "Needs no token and no network beyond this machine.")
     command.add_argument("--keep", type=Path, metavar="DB", help="leave the demo database at this path")
+    command.add_argument("--console", action="store_true",
+                         help="then serve the console (Mini App) on localhost and print links that open it")
+    command.add_argument("--port", type=int, default=8765, metavar="PORT", help="the console's port (default 8765)")
     command.set_defaults(func=cmd_demo)
 
 
@@ -137,7 +143,9 @@ async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = N
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Runs the demo (no token, no network beyond loopback)."""
-    return demo.main(args.keep)
+    if not 0 <= args.port <= 65535:
+        raise Failure(f"--port must be a port number from 1 to 65535, not {args.port}.")
+    return demo.main(args.keep, args.port if args.console else None)
 
 
 # --------------------------------------------------------------------------- the database

@@ -12,15 +12,14 @@ from typing import IO
 from bot.cli.common import Failure, SubCommands, add_command, database, settings_for
 from bot.clock import Clock, SystemClock
 from bot.domain.programme import ProgrammeError, parse_programme, summarise
-from bot.jobs import reminders
-from bot.jobs.sets import replan_programme as replan_sets
-from bot.store import audit, programmes
+from bot.jobs.calendar import store_programme
+from bot.store import console, programmes
 
 
 def add_programme(sub: SubCommands) -> None:
     """Adds `programme` and its actions."""
-    programme = add_command(sub, "programme", "check, load or list programme files")
-    psub = programme.add_subparsers(dest="action", required=True, metavar="{check,load,list}")
+    programme = add_command(sub, "programme", "check, load, list or export programme files")
+    psub = programme.add_subparsers(dest="action", required=True, metavar="{check,load,list,export}")
     check = add_command(psub, "check", "check a programme file and summarise it",
                         "Lists every problem with the key it concerns; stores nothing.")
     check.add_argument("file", type=Path, metavar="FILE.toml", help="the programme file")
@@ -31,6 +30,14 @@ def add_programme(sub: SubCommands) -> None:
     load.set_defaults(func=cmd_programme_load)
     plist = add_command(psub, "list", "list loaded programmes")
     plist.set_defaults(func=cmd_programme_list)
+    export = add_command(
+        psub, "export", "write a loaded programme back as a programme file",
+        "With the changes made in the console's calendar; `programme check` accepts the file and `programme load`"
+        " takes it back. A file loaded and never changed since comes back as it was, comments and all.",
+    )
+    export.add_argument("key", metavar="KEY", help="the programme's key (see `programme list`)")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE.toml", help="write to this new file (default: print it)")
+    export.set_defaults(func=cmd_programme_export)
 
 
 def read_programme_file(path: Path) -> tuple[str, bytes]:
@@ -91,12 +98,7 @@ def cmd_programme_load(args: argparse.Namespace) -> int:
 
     async def go() -> None:
         async with database(settings) as db:
-            now = SystemClock().now()
-            result = await programmes.save_programme(db, programme, raw.decode("utf-8"), now)
-            await audit.record(db, now, "cli", "programme.load", result.programme_id, programme.key)
-            # A running bot would plan these within the hour; planning now makes a change take effect at once.
-            await reminders.replan_programme(db, result.programme_id, now)
-            await replan_sets(db, result.programme_id, now)
+            result = await store_programme(db, programme, raw.decode("utf-8"), SystemClock().now(), "cli")
         verb = "loaded" if result.created else "updated"
         print(
             f"{programme.key} {verb}: {len(programme.modules)} modules, {len(programme.sets)} learning sets"
@@ -120,4 +122,28 @@ def cmd_programme_list(args: argparse.Namespace) -> int:
             print(f"{p.programme.key}\t{p.programme.title}\t{len(p.programme.modules)} modules\tloaded {p.loaded_at[:16].replace('T', ' ')} UTC")
 
     asyncio.run(go())
+    return 0
+
+
+def cmd_programme_export(args: argparse.Namespace) -> int:
+    """Writes a loaded programme's file, with the console's changes, to a new file or the screen."""
+    settings = settings_for(require_token=False)
+    if args.output is not None and args.output.exists():
+        raise Failure(f"{args.output} exists already; choose a new file for --output.")
+
+    async def go() -> str | None:
+        async with database(settings) as db:
+            return await console.programme_source(db, args.key)
+
+    source = asyncio.run(go())
+    if source is None:
+        raise Failure(f"No programme with the key {args.key!r} is loaded; `pitstop programme list` shows the keys.")
+    if args.output is None:
+        sys.stdout.write(source if source.endswith("\n") else source + "\n")
+        return 0
+    try:
+        args.output.write_text(source, encoding="utf-8")
+    except OSError as exc:
+        raise Failure(f"{args.output} cannot be written ({exc.strerror}).") from None
+    print(f"{args.key} written to {args.output}")
     return 0

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from bot.jobs.composed import Composed, cancelled
-from bot.render import Renderer
-from bot.store import broadcasts, people, programmes
+from bot.render import Renderer, moment_text
+from bot.store import audit, broadcasts, people, programmes
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
+from bot.store.people import Person
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,30 @@ async def broadcast_text(db: Database, render: Renderer, broadcast: broadcasts.B
         language, "broadcast", text=broadcast.text, programme=stored.programme.title if stored else "",
         sender=sender.name if sender else "",
     )
+
+
+async def launch(
+    bot: Bot, db: Database, render: Renderer, sender: Person, broadcast: broadcasts.Broadcast, when: datetime,
+    now: datetime, chat_id: int, via: str = "",
+) -> int | None:
+    """Posts the progress message in the sender's chat (edited as the copies go out) and plans one copy per
+    recipient, now or at `when`; gives how many, or None when the broadcast went out before. The chat's
+    *Send now* / *Schedule…* and the console's both come here."""
+    recipients = await broadcasts.recipients(db, broadcast)
+    scheduled = when > now
+    text = render.message(
+        sender.language, "broadcast_scheduled" if scheduled else "broadcast_progress",
+        when=moment_text(when, sender.language, ZoneInfo(sender.timezone)), total=len(recipients), sent=0,
+    )
+    progress = await bot.send_message(chat_id, text)
+    if not await broadcasts.launch(db, broadcast.id, when, recipients, chat_id, progress.message_id, now):
+        return None
+    await audit.record(
+        db, now, str(sender.telegram_id), "broadcast.schedule" if scheduled else "broadcast.send", broadcast.programme_id,
+        f"broadcast={broadcast.id} audience={broadcast.audience} recipients={len(recipients)}" + (f" via={via}" if via else ""),
+    )
+    log.info("broadcast launched id=%d recipients=%d scheduled=%s", broadcast.id, len(recipients), scheduled)
+    return len(recipients)
 
 
 async def compose_copy(db: Database, render: Renderer, row: OutboxRow) -> Composed:

@@ -8,9 +8,11 @@ moment to the next. A small cast plays the users; the transcript shows what each
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
@@ -28,6 +31,8 @@ from bot.sandbox.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
 from bot.store import journal, outbox, people, programmes, pulse
 from bot.store.db import Database, open_database
 from bot.tg.context import PitstopApplication
+from bot.webapp.initdata import signed_for
+from bot.webapp.server import ConsoleServer
 
 PROGRAMME_FILE = Path(__file__).resolve().parents[2] / "programmes" / "pitstop-den-haag.toml"
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -89,6 +94,9 @@ PULSE_TAPS: dict[int, list[list[int | None]]] = {
 }
 SANNE_CASE = "Twee afdelingen moeten samen één loket voor ondernemers bouwen, maar niemand wil de regie loslaten."
 BROADCAST = "Neem voor Pitstop 2 op 8 december één concrete casus mee uit je eigen werk. Tot dan!"
+# Telegram's own light theme, as a Telegram app passes it to a Mini App (tgWebAppThemeParams).
+THEME = {"bg_color": "#ffffff", "text_color": "#000000", "hint_color": "#707579", "link_color": "#3390ec",
+         "button_color": "#3390ec", "button_text_color": "#ffffff", "secondary_bg_color": "#f4f4f5"}
 
 Action = Callable[[], Awaitable[None]]
 
@@ -368,8 +376,13 @@ def _strip_html(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&#39;", "'")
 
 
-async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summary:
-    """Runs the two simulated weeks and prints the transcript; gives the summary."""
+async def run_demo(
+    out: IO[str] = sys.stdout, keep: Path | None = None, console_port: int | None = None,
+    until: asyncio.Event | None = None,
+) -> Summary:
+    """Runs the two simulated weeks and prints the transcript; gives the summary. With a console port, then serves
+    the console over the demo's database on localhost and prints links signed for Femke and Sanne, until `until`
+    is set (or Ctrl-C)."""
     folder = Path(tempfile.mkdtemp(prefix="pitstop-demo-"))
     db_path = keep if keep is not None else folder / "demo.db"
     clock = ManualClock(START)
@@ -461,6 +474,8 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
         await demo.weeks_go_by(LATER_END)
         summary = await summarise(db, fake)
         print_summary(out, summary)
+        if console_port is not None:
+            await serve_console(out, demo.app, console_port, until)
         return summary
     finally:
         if demo.app is not None:
@@ -468,6 +483,46 @@ async def run_demo(out: IO[str] = sys.stdout, keep: Path | None = None) -> Summa
         await db.close()
         await fake.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def console_link(address: str, page: str, user: FakeUser, token: str, clock: ManualClock) -> str:
+    """Gives a link that opens the console as a Telegram app would: initData signed for the user, and a theme."""
+    init = signed_for(user.id, user.first_name, user.language_code or "en", token, clock.now())
+    return f"{address}/{page}#tgWebAppData={quote(init)}&tgWebAppThemeParams={quote(json.dumps(THEME))}"
+
+
+async def serve_console(out: IO[str], app: PitstopApplication, port: int, until: asyncio.Event | None) -> None:
+    """Serves the console on localhost beside the demo's bot and prints the links to open it, until told to stop.
+
+    The simulated clock stands still at the demo's end, so the signed links stay fresh while it runs."""
+    server = ConsoleServer(app.services, app.bot, "127.0.0.1", port)
+    try:
+        await server.start()
+    except OSError as exc:
+        await server.stop()
+        print(f"pitstop: the console cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port.",
+              file=sys.stderr)
+        return
+    stop = until or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if until is None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+    clock = app.services.clock
+    assert isinstance(clock, ManualClock)
+    token = app.services.settings.token
+    print("\n── The console (Mini App) " + "─" * 24, file=out)
+    print(f"  served on {server.address} over the demo's database; open a link in a browser:", file=out)
+    print(f"  Femke, facilitator (calendar): {console_link(server.address, 'calendar', FEMKE, token, clock)}", file=out)
+    print(f"  Sanne, participant (journal):  {console_link(server.address, 'journal', SANNE, token, clock)}", file=out)
+    print("  Ctrl-C stops the demo.", file=out, flush=True)
+    try:
+        await stop.wait()
+    finally:
+        if until is None:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+        await server.stop()
 
 
 async def summarise(db: Database, fake: FakeTelegram) -> Summary:
@@ -503,14 +558,14 @@ def print_summary(out: IO[str], s: Summary) -> None:
     print(f"  private text in any digest: {'YES — a bug' if s.private_text_in_digest else 'none'}", file=out)
 
 
-def main(keep: Path | None = None) -> int:
-    """Runs the demo from the command line."""
+def main(keep: Path | None = None, console_port: int | None = None) -> int:
+    """Runs the demo from the command line (then serves the console, given a port)."""
     for name in ("", "bot"):  # the transcript is the output; logs only for trouble
         logging.getLogger(name).setLevel(logging.WARNING)
     if keep is not None and keep.exists():
         print(f"pitstop: {keep} exists already; choose a new file for --keep.", file=sys.stderr)
         return 2
-    summary = asyncio.run(run_demo(sys.stdout, keep))
+    summary = asyncio.run(run_demo(sys.stdout, keep, console_port))
     if keep is not None:
         print(f"\nThe demo database is kept at {keep}.")
     return 0 if summary.digests_delivered and not summary.private_text_in_digest else 1

@@ -179,7 +179,8 @@ class SentMessage:
         out: list[tuple[str, str]] = []
         for row in self.reply_markup.get("inline_keyboard", []):
             for button in row:
-                action = button.get("callback_data", button.get("url", ""))
+                web_app = button.get("web_app")
+                action = button.get("callback_data", button.get("url", web_app.get("url", "") if isinstance(web_app, dict) else ""))
                 out.append((str(button.get("text", "")), str(action)))
         return out
 
@@ -442,6 +443,7 @@ class FakeTelegram:
         self.chat_actions: list[tuple[int, str]] = []
         self.webhook: JSONDict | None = None
         self.bot_settings: JSONDict = {}
+        self.menu_buttons: dict[int | None, JSONDict] = {}  # chat id (None: every private chat) -> menu button
         self.internal_errors: list[str] = []  # bugs in the fake itself, surfaced as 500s
         self._sent: list[SentMessage] = []
         self._by_key: dict[tuple[int, int], SentMessage] = {}
@@ -498,6 +500,8 @@ class FakeTelegram:
             ("getChatMember", self._get_chat_member),
             ("leaveChat", self._leave_chat),
             ("getFile", self._get_file),
+            ("setChatMenuButton", self._set_chat_menu_button),
+            ("getChatMenuButton", self._get_chat_menu_button),
             ("close", self._true),
             ("logOut", self._true),
         ):
@@ -1110,6 +1114,22 @@ class FakeTelegram:
         self._commands.pop(self._commands_key(call), None)
         return True
 
+    async def _set_chat_menu_button(self, call: _Call) -> bool:
+        button = call.params.get("menu_button") or {"type": "default"}
+        if isinstance(button, str):
+            button = json.loads(button)
+        if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app", "default"):
+            raise ApiError(400, "Bad Request: can't parse menu button")
+        if button["type"] == "web_app":
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://") or not str(button.get("text", "")):
+                raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+        self.menu_buttons[_as_int(call.params.get("chat_id"))] = dict(button)
+        return True
+
+    async def _get_chat_menu_button(self, call: _Call) -> JSONDict:
+        return self.menu_buttons.get(_as_int(call.params.get("chat_id")), {"type": "default"})
+
     async def _set_bot_setting(self, call: _Call) -> bool:
         key = (call.method, str(call.params.get("language_code") or ""))
         self.bot_settings[f"{key[0]}:{key[1]}"] = dict(call.params)
@@ -1644,6 +1664,10 @@ def _check_inline_button(button: Any) -> None:
             raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
     if "url" in button and not str(button["url"]).startswith(("http://", "https://", "tg://")):
         raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+    if "web_app" in button:  # Telegram opens Mini Apps over https only
+        web_app = button["web_app"]
+        if not isinstance(web_app, dict) or not str(web_app.get("url", "")).startswith("https://"):
+            raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
 
 
 def _guess_mime(name: str) -> str:

@@ -32,6 +32,7 @@ from bot.tg.common import (
     reply,
     stale_button,
 )
+from bot.tg.console import console_button
 from bot.tg.context import PitstopContext
 from bot.tg.deeper import question_text
 from bot.tg.for_facilitators import journal_buttons
@@ -91,6 +92,8 @@ async def journal_page(context: PitstopContext, person: Person, page: int) -> tu
     if page < pages - 1:
         buttons.append(InlineKeyboardButton(render.button(person.language, "older"), callback_data=JournalPageButton(page + 1).data))
     rows += [buttons] if buttons else []
+    console = console_button(context, person.language, "journal")
+    rows += [[console]] if console is not None else []
     return body, InlineKeyboardMarkup(rows) if rows else None
 
 

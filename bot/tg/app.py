@@ -8,7 +8,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.services import Services
-from bot.tg import handlers, menus
+from bot.tg import console, handlers, menus
 from bot.tg.context import AppServices, PitstopApplication, PitstopContext
 from bot.tg.updates import PerChatUpdateProcessor, ReadableUpdatesRequest
 
@@ -48,6 +48,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services = app.services
     await menus.set_participant_menu(app.bot, services.render)
     await menus.set_leaders_menus(app.bot, services.db, services.render, services.settings.admins)
+    await console.set_console_menu(app.bot, services.render, services.settings)
     await services.dispatcher.start()
     services.dispatcher.arm(app)
     log.info("bot ready username=%s", app.bot.username)

@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 from bot.buttons import AudienceButton, BroadcastButton, DraftButton, RemindersButton
 from bot.domain.nudges import local_moment
 from bot.domain.parsing import parse_day, parse_hour
-from bot.jobs.broadcasts import broadcast_text
+from bot.jobs.broadcasts import broadcast_text, launch
 from bot.jobs.reminders import replan_programme, upcoming
 from bot.render import moment_text
 from bot.store import audit, broadcasts, people, programmes
@@ -30,6 +30,7 @@ from bot.tg.common import (
     reply,
     stale_button,
 )
+from bot.tg.console import console_button
 from bot.tg.context import PitstopContext
 from bot.tg.roles import may_lead
 
@@ -51,9 +52,12 @@ async def start_broadcast(update: Update, context: PitstopContext, person: Perso
                                               callback_data=AudienceButton("s", learning_set.id).data)])
         rows.append([InlineKeyboardButton(render.button(lang, "audience_facilitators", title=title),
                                           callback_data=AudienceButton("f", stored.id).data)])
+    rows = rows[:90]
+    console = console_button(context, lang, "broadcast")
+    rows += [[console]] if console is not None else []
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, render.message(lang, "broadcast_audience", chosen=""),
-                                   reply_markup=InlineKeyboardMarkup(rows[:90]))
+                                   reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def press_broadcast(update: Update, context: PitstopContext, person: Person, pressed: BroadcastButton) -> None:
@@ -200,23 +204,12 @@ async def _preview(update: Update, context: PitstopContext, person: Person, draf
 
 async def _launch(update: Update, context: PitstopContext, person: Person, draft: broadcasts.Broadcast, when: datetime) -> None:
     """Plans the copies and posts the progress message that will be edited as they go out."""
-    now = context.clock.now()
-    recipients = await broadcasts.recipients(context.db, draft)
     assert update.effective_chat is not None
-    scheduled = when > now
-    text = context.render.message(
-        person.language, "broadcast_scheduled" if scheduled else "broadcast_progress",
-        when=moment_text(when, person.language, ZoneInfo(person.timezone)), total=len(recipients), sent=0,
+    launched = await launch(
+        context.bot, context.db, context.render, person, draft, when, context.clock.now(), update.effective_chat.id
     )
-    progress = await context.bot.send_message(update.effective_chat.id, text)
-    if not await broadcasts.launch(context.db, draft.id, when, recipients, update.effective_chat.id, progress.message_id, now):
+    if launched is None:
         await reply(update, context, person.language, "broadcast_already")
-        return
-    await audit.record(
-        context.db, now, str(person.telegram_id), "broadcast.schedule" if scheduled else "broadcast.send",
-        draft.programme_id, f"broadcast={draft.id} audience={draft.audience} recipients={len(recipients)}",
-    )
-    log.info("broadcast launched id=%d recipients=%d scheduled=%s", draft.id, len(recipients), scheduled)
 
 
 async def list_reminders(update: Update, context: PitstopContext, person: Person, led: list[StoredProgramme]) -> None:

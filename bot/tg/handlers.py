@@ -29,6 +29,7 @@ from bot.store.programmes import StoredProgramme
 from bot.tg import (
     account,
     briefs,
+    console,
     deeper,
     facilitators,
     for_facilitators,
@@ -222,6 +223,7 @@ async def run_stats(update: Update, context: PitstopContext) -> None:
     """Shows participation in the programmes the person leads, as counts and a chart."""
     if (found := await _leader(update, context)) is not None:
         await stats.show_stats(update, context, *found)
+        await console.offer_console(update, context, found[0], "stats")
 
 
 async def run_broadcast(update: Update, context: PitstopContext) -> None:
