@@ -242,8 +242,12 @@ async def erase_person(db: Database, person_id: int) -> None:
 
 
 def new_code() -> str:
-    """Gives an unguessable invite code (96 random bits, deep-link safe)."""
-    return secrets.token_urlsafe(12)
+    """Gives an unguessable invite code (96 random bits, deep-link safe) that does not begin with "-": a
+    spreadsheet would read such a code as a formula, and the CSV export would have to change it."""
+    while True:
+        code = secrets.token_urlsafe(12)
+        if not code.startswith("-"):
+            return code
 
 
 async def create_invite(
