@@ -91,8 +91,9 @@ def person_of(row: aiosqlite.Row) -> Person:
         show_activity=bool(row["show_activity"]),
         created_at=decode(row["created_at"]),
         awaiting=row["awaiting"],
-        prompt_every=row["prompt_every"],
-        quiet_asked_at=decode(row["quiet_asked_at"]),
+        # Read only where migration 0010 ran (a store on an older schema, as the upgrade tests keep, has neither).
+        prompt_every=row["prompt_every"] if "prompt_every" in row.keys() else 1,
+        quiet_asked_at=decode(row["quiet_asked_at"]) if "quiet_asked_at" in row.keys() else None,
     )
 
 
