@@ -57,5 +57,10 @@ async def test_the_demo_runs_two_weeks_and_its_transcript_tells_the_whole_story(
     assert "Pulse · end of Verbinden in de netwerkorganisatie: thank you." in later
     assert "bot → Sanne: [file mijn-pitstop-verhaal-2027-01-31.pdf" in later and "is afgelopen: hier is je verhaal" in later
     assert "Peiling · begin van Slagkracht en verantwoordelijkheid · 1 van 4" in later
+    # Seven silent weeks: Youssef gets one friendly check-in and chooses a weekly prompt; Sanne, whose
+    # module-end question came that day, gets no check-in beside it.
+    assert "bot → Youssef: Hoi Youssef, het is een tijdje stil" in later
+    assert "Youssef → taps [Eén keer per week]" in later and "vanaf nu één vraag per week" in later
+    assert "bot → Sanne: Hoi Sanne, het is een tijdje stil" not in later
     assert "Doorgronden: van 3 naar 4" in later and "bot → Sanne: [picture" in later
     assert summary.pulse_answers == 12 and summary.stories_sent == 3

@@ -467,6 +467,12 @@ async def run_demo(
         # pulse, the story that evening; then the next module's start pulse, and Sanne's trend.
         await demo.skip_to(LATER, "Seven weeks later: the module Verbinden in de netwerkorganisatie ends on Sunday 31 January")
 
+        async def fewer() -> None:  # Youssef went quiet: one friendly check-in, and he picks a weekly prompt
+            checkin = demo.last_with(YOUSSEF.id, "ci:")
+            await demo.tap(YOUSSEF, checkin, next(d for _, d in checkin.buttons() if d.endswith(":e7")))
+
+        demo.at(datetime(2027, 1, 28, 12, 0, tzinfo=ZONE), fewer)
+
         async def trend() -> None:
             await demo.say(SANNE, "/pulse", replies=2)  # in words, then the chart
 
