@@ -37,7 +37,7 @@ class Pages:
         """Gives the words of a language: the module of its console_words.html, made once."""
         language = self.language(language)
         if language not in self._words:
-            self._words[language] = self.render.env.get_template(f"{language}/console_words.html").make_module()
+            self._words[language] = self.render.env.get_template(f"{language}/console_words.html").make_module(vars={"lang": language})
         return self._words[language]
 
     def page(self, language: str, name: str, /, **values: Any) -> str:

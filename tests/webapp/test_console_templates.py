@@ -89,3 +89,9 @@ def test_every_calendar_problem_has_its_own_words(language: str) -> None:
     items = re.findall(r"<li>(.*?)</li>", str(words))
     assert len(items) == len(PROBLEMS) and len(set(items)) == len(items)
     assert "&lt;b&gt;&amp;" in str(words) and "&lt;Challenges&gt;" in str(words)
+
+
+def test_a_zone_is_named_in_the_language_of_the_page() -> None:
+    # The words' module is made with the page's language, so `|zone` names the zone in it.
+    assert "Amsterdam (Nederland)" in str(PAGES.words("nl").calendar_hint("Europe/Amsterdam"))
+    assert "Amsterdam (Netherlands)" in str(PAGES.words("en").calendar_hint("Europe/Amsterdam"))
