@@ -3,6 +3,12 @@
 Every write goes through `Database.transaction()`, which serialises transactions on the single
 connection: aiosqlite runs statements one at a time, but two coroutines could otherwise
 interleave statements inside each other's BEGIN … COMMIT.
+
+Each await on aiosqlite is a trip to its database thread and back, and on a busy event loop every
+trip waits for a turn of the loop. So a read is one trip (`Database.fetchall`, `fetchone`, `scalar`):
+the statement runs, its rows are fetched and its cursor closed on the database thread. Running a
+function there is owned by one place, `Database.run` (see `ThreadConnection` for how, with aiosqlite's
+public API only).
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -27,6 +34,51 @@ BUSY_TIMEOUT_MS = 5000
 # A migration whose text holds this marker rebuilds a table (to change a CHECK, say): see `migrate`.
 REBUILDS_TABLES = "-- pitstop: rebuilds tables"
 SCRUB_ATTEMPTS = 10
+
+
+T = TypeVar("T")
+
+# The "statement" that asks ThreadConnection to run a function instead; compared by identity, so no
+# SQL text can ever be taken for it.
+RUN_HERE = "-- pitstop: run the function given as the parameter, on the database thread"
+
+
+class ThreadConnection(sqlite3.Connection):
+    """The sqlite3 connection that lives on aiosqlite's database thread, able to run a function there.
+
+    Why: a read or a group of writes is cheapest as one trip to that thread, and aiosqlite's public
+    API has no call for "run this function"; its private `_execute` must not be used. How:
+    `aiosqlite.connect` passes its keyword arguments to `sqlite3.connect`, whose public `factory`
+    makes the connection of this class; aiosqlite's public `Connection.execute_fetchall(sql, params)`
+    runs `execute(sql, params).fetchall()` on this connection, on its thread. When `sql` is `RUN_HERE`
+    (this very object), `execute` calls the one parameter with the connection and `fetchall` gives
+    what it returned. `Database.run` is the only caller; tests/store/test_db.py checks that the
+    function runs on the connection's thread, so an aiosqlite that worked otherwise would be noticed.
+    """
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        """Runs a statement, or (with `RUN_HERE`) the function given as the only parameter."""
+        if sql is RUN_HERE:
+            return _Ran(parameters[0](self))
+        return super().execute(sql, parameters)
+
+
+class _Ran:
+    """What a function run by ThreadConnection gave, in the shape aiosqlite fetches from."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def fetchall(self) -> Any:
+        return self.result
+
+
+def _first(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> sqlite3.Row | None:
+    cursor = conn.execute(sql, params)
+    try:
+        return cast(sqlite3.Row | None, cursor.fetchone())
+    finally:
+        cursor.close()
 
 
 class StoreError(Exception):
@@ -69,15 +121,21 @@ class Database:
         async with self._lock:
             yield self.conn
 
+    async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """Gives what `function(connection)` returns, run on the database thread in one trip.
+
+        The one place that runs our code on that thread (see ThreadConnection). The function must
+        not block on anything but SQLite: every other read and write waits behind it.
+        """
+        return cast(T, await self.conn.execute_fetchall(RUN_HERE, (function,)))
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Gives every row of a read."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        """Gives every row of a read (one trip: aiosqlite's execute_fetchall)."""
+        return cast(list[sqlite3.Row], await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        """Gives the first row of a read, or None."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        """Gives the first row of a read, or None (one trip)."""
+        return await self.run(partial(_first, sql, tuple(params)))
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """Gives the first column of the first row, or None."""
@@ -121,17 +179,15 @@ async def connect(path: str | Path) -> Database:
         if not parent.is_dir():
             raise StoreError(f"The folder for the database {path_text} does not exist.")
     try:
-        conn = await aiosqlite.connect(path_text, isolation_level=None)
+        conn = await aiosqlite.connect(path_text, isolation_level=None, factory=ThreadConnection)
     except sqlite3.Error as exc:
         raise StoreError(f"The database {path_text} cannot be opened ({exc}).") from None
     conn.row_factory = sqlite3.Row
     try:
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Reading the schema is the first thing that fails on a file that is not SQLite.
-        async with conn.execute("SELECT count(*) FROM sqlite_master") as cursor:
-            await cursor.fetchall()
-        async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-            await cursor.fetchall()
+        await conn.execute_fetchall("SELECT count(*) FROM sqlite_master")
+        await conn.execute_fetchall("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         # A larger page cache keeps the outbox indexes in memory for tens of thousands of participants.
         await conn.execute("PRAGMA cache_size = -32000")

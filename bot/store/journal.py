@@ -148,10 +148,9 @@ async def add_message(
 async def edit_message(db: Database, chat_id: int, message_id: int, text: str, now: datetime) -> int | None:
     """Replaces the text of a stored message; gives its reflection id, or None if it is not a journal message."""
     async with db.transaction() as conn:
-        async with conn.execute(
+        row = next(iter(await conn.execute_fetchall(
             "SELECT reflection_id FROM reflection_part WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
-        ) as cur:
-            row = await cur.fetchone()
+        )), None)
         if row is None:
             return None
         await conn.execute(

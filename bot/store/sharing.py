@@ -135,12 +135,10 @@ async def ensure_digest(
         " WHERE digest.status = 'planned'",
         (set_id, period_key, encode(send_at), encode(meeting_starts) if meeting_starts else None, meeting_place, encode(now)),
     )
-    async with conn.execute(
+    rows = list(await conn.execute_fetchall(
         "SELECT id FROM digest WHERE learning_set_id = ? AND period_key = ?", (set_id, period_key)
-    ) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    ))
+    return int(rows[0][0])  # upserted just above
 
 
 async def get_digest(db: Database, digest_id: int) -> Digest | None:
@@ -208,8 +206,7 @@ async def took_part(db: Database, set_id: int, since: datetime | None, until: da
 async def add_case(db: Database, digest_id: int, set_id: int, person_id: int, text: str, now: datetime) -> bool:
     """Records (or replaces) the case a member brings; gives False once the digest has gone."""
     async with db.transaction() as conn:
-        async with conn.execute("SELECT status FROM digest WHERE id = ?", (digest_id,)) as cur:
-            row = await cur.fetchone()
+        row = next(iter(await conn.execute_fetchall("SELECT status FROM digest WHERE id = ?", (digest_id,))), None)
         if row is None or row[0] != "planned":
             return False
         await conn.execute(
@@ -260,8 +257,7 @@ async def link_group(db: Database, set_id: int, chat_id: int) -> None:
 async def unlink_group(db: Database, chat_id: int) -> list[int]:
     """Unlinks a group the bot was removed from; gives the sets it served."""
     async with db.transaction() as conn:
-        async with conn.execute("SELECT id FROM learning_set WHERE group_chat_id = ?", (chat_id,)) as cur:
-            ids = [r[0] for r in await cur.fetchall()]
+        ids = [r[0] for r in await conn.execute_fetchall("SELECT id FROM learning_set WHERE group_chat_id = ?", (chat_id,))]
         await conn.execute("UPDATE learning_set SET group_chat_id = NULL WHERE group_chat_id = ?", (chat_id,))
     return ids
 
