@@ -50,18 +50,26 @@ async def test_a_pause_holds_prompts_until_its_day_and_resume_brings_them_back(w
         world.clock.set(local(f"{day}T09:30"))
         await world.settle()
     assert not any("pr:later" in str(m.params.get("reply_markup")) for m in world.fake.sent(KIM.id))
+    # The pause held the module's start pulse too: it comes on the first day after the pause, as that
+    # day's one question (bot.jobs.daily), instead of the prompt. Once the planner has planned it, that
+    # is certain (before, whether the prompt went first depended on how fast the planner ran).
+    await world.scalar_becomes("SELECT count(*) FROM outbox WHERE kind = 'pulse' AND dedupe_key LIKE '%:start'", (), 1)
     world.clock.set(local("2027-03-29T09:00"))
-    await world.expect(KIM, lambda m: "pr:later" in str(m.params.get("reply_markup")))
+    await world.expect(KIM, "start of The Person")
+    person = await world.person(KIM)
+    assert person is not None
+    first_day = next(r for r in await outbox.for_person(world.db, person.id) if r.dedupe_key.endswith(":2027-03-29"))
+    await world.scalar_becomes("SELECT last_error FROM outbox WHERE id = ?", (first_day.id,), "daily budget")
 
     await world.say(KIM, "/pause")
     await world.expect(KIM, "No prompts until you send /resume")
     world.clock.set(local("2027-03-30T09:30"))
     await world.settle()
-    assert sum("pr:later" in str(m.params.get("reply_markup")) for m in world.fake.sent(KIM.id)) == 1
+    assert not any("pr:later" in str(m.params.get("reply_markup")) for m in world.fake.sent(KIM.id))
     await world.say(KIM, "/resume")
     await world.expect(KIM, "prompts come again at your usual time")
     world.clock.set(local("2027-03-31T09:00"))
-    await world.expect(KIM, lambda m: "pr:later" in str(m.params.get("reply_markup")), count=2)
+    await world.expect(KIM, lambda m: "pr:later" in str(m.params.get("reply_markup")))
     await world.say(KIM, "/resume")
     await world.expect(KIM, "You're not paused")
 
