@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -210,11 +210,24 @@ async def mark_sent(
     )
 
 
-async def mark(db: Database, outbox_id: int, status: str, error: str | None = None) -> None:
-    """Sets a row's status (pending for a retry, failed, blocked, cancelled) with the reason."""
-    await _write_one(
-        db, "UPDATE outbox SET status = ?, last_error = ?, claimed_at = NULL WHERE id = ?", (status, error, outbox_id)
-    )
+async def mark(
+    db: Database, outbox_id: int, status: str, error: str | None = None,
+    *, expand: Sequence[Planned] = (), now: datetime | None = None,
+    also: Callable[[sqlite3.Connection], object] | None = None,
+) -> None:
+    """Sets a row's status (pending for a retry, failed, blocked, cancelled) with the reason; with `expand`,
+    plans the rows it is replaced by (planned at `now`), and with `also` runs that write unit of another
+    store module, all in the same commit."""
+
+    def unit(conn: sqlite3.Connection) -> None:
+        if also is not None:
+            also(conn)
+        if expand:
+            assert now is not None, "rows planned need the time they are planned at"
+            plan_rows(conn, expand, now)
+        conn.execute("UPDATE outbox SET status = ?, last_error = ?, claimed_at = NULL WHERE id = ?", (status, error, outbox_id))
+
+    await db.write(unit)
 
 
 async def set_response(db: Database, outbox_id: int, response: str) -> bool:
