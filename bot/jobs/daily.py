@@ -80,8 +80,10 @@ async def fit(db: Database, render: Renderer, row: OutboxRow, composed: Composed
         if row.kind == "pulse":
             return composed  # it moves to its next question in place as it is answered: nothing rides along
     else:
-        # A reminder waits for the day's question, once, when one is still to come today.
-        questions = [r for r in others if r.kind in QUESTIONS and r.status == "pending" and r.due_at > now]
+        # A reminder waits for the day's question, once, when one is still to come today: also one due
+        # now or earlier and not sent yet (both fell due while the bot was down), or it would go alone,
+        # take the day's budget and drop the question.
+        questions = [r for r in others if r.kind in QUESTIONS and r.status == "pending"]
         if questions and not row.dedupe_key.endswith(":waits"):
             budget = await budget_of(db, person.id)
             winners = day_winners([_view(r) for r in others], budget)

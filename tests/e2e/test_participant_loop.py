@@ -176,6 +176,14 @@ async def test_an_intention_is_followed_up_before_the_next_set_meeting(world: Wo
     # The set meets on Tuesday 6 April: the follow-up comes Monday 5 April at 09:00, not after four days.
     follow_up = await world.db.fetchone("SELECT due_at FROM outbox WHERE kind = 'follow_up'")
     assert datetime.fromisoformat(follow_up[0]) == local("2027-04-05T09:00").astimezone(UTC)
+    # Saturday's question whether she brings a case goes on Saturday (once the planner has planned it, and
+    # recorded as sent before the clock moves on): skipped over, it would come on Monday and, asked
+    # first, take Monday's one message.
+    await world.scalar_becomes("SELECT count(*) FROM outbox WHERE kind = 'case_round'", (), 1)
+    world.clock.set(local("2027-04-03T09:00"))
+    await world.row_of(bob, await world.expect(bob, "bring a case"))
+    # Monday's reminder of the meeting (08:30) and the follow-up (09:00) fall due together here: the
+    # reminder rides along with the follow-up instead of taking the day's message.
     world.clock.set(local("2027-04-05T09:00"))
     asked = await world.expect(bob, "You meant to try something at work")
     await world.row_of(bob, asked)
