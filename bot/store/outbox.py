@@ -85,11 +85,15 @@ PLAN_SQL = (
 
 def _plan_params(items: Iterable[Planned], now: datetime) -> list[tuple[Any, ...]]:
     created = encode(now)
-    return [
-        (p.kind, p.person_id, p.chat_id, encode(p.due_at), p.dedupe_key, json.dumps(p.payload or {}), p.broadcast_id,
-         created, p.person_id, p.kind, p.person_id)
-        for p in items
-    ]
+    due: dict[datetime, str] = {}  # a week of nudges for thousands of people holds few distinct moments
+    params = []
+    for p in items:
+        if p.due_at not in due:
+            due[p.due_at] = encode(p.due_at)
+        payload = json.dumps(p.payload) if p.payload else "{}"
+        params.append((p.kind, p.person_id, p.chat_id, due[p.due_at], p.dedupe_key, payload, p.broadcast_id,
+                       created, p.person_id, p.kind, p.person_id))
+    return params
 
 
 async def plan_many(conn: aiosqlite.Connection, items: Iterable[Planned], now: datetime) -> None:
