@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import tomllib
 from dataclasses import dataclass
@@ -35,7 +36,13 @@ def day_text(value: date | datetime, language: str, zone: Any = None) -> str:
     """Gives a date the way the language writes it: "Monday 18 January" / "maandag 18 januari"."""
     if isinstance(value, datetime) and zone is not None:
         value = value.astimezone(zone)
-    return format_date(value, format="EEEE d MMMM", locale=language)
+    return _day_text(value.date() if isinstance(value, datetime) else value, language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_text(day: date, language: str) -> str:
+    # Babel takes ~0.1 ms a date; a digest or a journal page writes the same few days again and again.
+    return format_date(day, format="EEEE d MMMM", locale=language)
 
 
 def short_day_text(value: date | datetime, language: str, zone: Any = None) -> str:

@@ -6,6 +6,7 @@ carried by an earlier digest; the store selects by those rules and this module c
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -146,16 +147,6 @@ def telegram_length(text: str) -> int:
     return total
 
 
-def _size(token: str) -> int:
-    """Gives what a token costs a piece: the more of its length as Telegram counts it and as written,
-    so that a piece is within the limit both ways (an emoji counts two, a tag its characters)."""
-    return max(len(token), _units(token))
-
-
-def _cost(text: str) -> int:
-    return sum(_size(m.group(0)) for m in _TOKEN.finditer(text))
-
-
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """Gives an HTML text in pieces Telegram accepts: each at most `limit` long as Telegram counts
     (telegram_length) and as written, cut at a paragraph's end when possible, else a line's end,
@@ -163,11 +154,15 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
 
     A cut never falls inside a tag or an escaped character (`&amp;` stays whole), and a tag open
     at a cut is closed at the end of one piece and opened again at the start of the next.
+
+    What a piece costs is the more of its length as Telegram counts it and as written, token by token
+    (an emoji counts two, a tag its characters); since no character is shorter in UTF-16 units than
+    as written, that is simply the piece's length in UTF-16 units (`_units`).
     """
     text = text.strip()
     pieces: list[str] = []
     while text:
-        if _cost(text) <= limit:
+        if _units(text) <= limit:
             pieces.append(text)
             break
         cut, still_open = _cut(text, limit)
@@ -182,48 +177,97 @@ def _closing(opened: list[str]) -> str:
     return "".join(f"</{_tag_name(tag)}>" for tag in reversed(opened))
 
 
+@functools.lru_cache(maxsize=256)
 def _tag_name(tag: str) -> str:
     return re.split(r"[\s>/]", tag[1:].lstrip("/"), maxsplit=1)[0].lower()
+
+
+# A tag, an escaped character, a run of characters that are neither (none can start a tag or an escape,
+# so each of them is a token of its own in _TOKEN's terms), or a lone "<" or "&".
+_PIECE = re.compile(r"<[^>]*>|&(?:lt|gt|amp|quot|#[0-9]+|#[xX][0-9a-fA-F]+);|[^<&]+|.", re.DOTALL)
+
+
+class _Cutter:
+    """Walks a text token by token (as _TOKEN splits it) to find where to cut it; runs of plain text are
+    walked in one step, with the same outcome as character by character."""
+
+    def __init__(self, text: str, limit: int) -> None:
+        self.text, self.limit = text, limit
+        self.open_tags: list[str] = []
+        self.closing = 0  # what the end tags of open_tags would cost
+        self.best: dict[str, tuple[int, list[str]]] = {}
+        self.length = self.visible = 0
+
+    def token(self, token: str, start: int) -> bool:
+        """Takes one token at `start`; gives True when the cut is found before it."""
+        if self.visible and self.length + self.closing <= self.limit:
+            cut = (start, list(self.open_tags))
+            self.best["any"] = cut
+            if token == " ":
+                self.best["space"] = cut
+            elif token == "\n":
+                self.best["line"] = cut
+                if self.text[start - 1] == "\n":
+                    self.best["paragraph"] = (start - 1, cut[1])
+        size = _units(token)
+        if self.length + size + self.closing > self.limit and "any" in self.best:
+            return True
+        self.length += size
+        if token.startswith("<") and len(token) > 1:
+            if token.startswith("</"):
+                name = _tag_name(token)
+                for i in range(len(self.open_tags) - 1, -1, -1):
+                    if _tag_name(self.open_tags[i]) == name:
+                        del self.open_tags[i]
+                        break
+            elif not token.endswith("/>"):
+                self.open_tags.append(token)
+            self.closing = _units(_closing(self.open_tags))
+        else:
+            self.visible += 1
+        return False
+
+    def run(self, run: str, start: int) -> bool:
+        """Takes a run of plain characters (each one unit long) at `start`; gives True when the cut falls in it."""
+        text, count = self.text, len(run)
+        room = self.limit - self.closing - self.length  # characters of the run that keep a cut before them in the limit
+        first = 0 if self.visible else 1  # a cut needs some visible text before it
+        last = min(count - 1, room)
+        if last >= first:
+            low, high = start + first, start + last + 1  # the run's positions where a cut may fall
+            tags = list(self.open_tags)
+            self.best["any"] = (high - 1, tags)
+            if (at := text.rfind(" ", low, high)) >= 0:
+                self.best["space"] = (at, tags)
+            if (at := text.rfind("\n", low, high)) >= 0:
+                self.best["line"] = (at, tags)
+            if (at := text.rfind("\n\n", max(low - 1, 0), high)) >= 0:
+                self.best["paragraph"] = (at, tags)
+        if max(room, 0) < count and "any" in self.best:
+            return True
+        self.length += count
+        self.visible += count
+        return False
 
 
 def _cut(text: str, limit: int) -> tuple[int, list[str]]:
     """Gives where to cut a text longer than `limit` (after some visible text, at a token's start),
     and the tags open there."""
-    open_tags: list[str] = []
-    closing = 0  # what the end tags of open_tags would cost
-    best: dict[str, tuple[int, list[str]]] = {}
-    length = visible = 0
-    for m in _TOKEN.finditer(text):
-        token = m.group(0)
-        if visible and length + closing <= limit:
-            cut = (m.start(), list(open_tags))
-            best["any"] = cut
-            if token == " ":
-                best["space"] = cut
-            elif token == "\n":
-                best["line"] = cut
-                if text[m.start() - 1] == "\n":
-                    best["paragraph"] = (m.start() - 1, cut[1])
-        size = _size(token)
-        if length + size + closing > limit and "any" in best:
+    walk = _Cutter(text, limit)
+    for m in _PIECE.finditer(text):
+        token, start = m.group(0), m.start()
+        if (token[0] in "<&" and len(token) > 1) or _units(token) != len(token):
+            # a tag, an escape, or text with characters that count two: token by token
+            tokens = [token] if token[0] in "<&" else list(token)
+            if any(walk.token(t, start + i) for i, t in enumerate(tokens)):
+                break
+        elif walk.run(token, start):
             break
-        length += size
-        if token.startswith("<") and len(token) > 1:
-            if token.startswith("</"):
-                name = _tag_name(token)
-                for i in range(len(open_tags) - 1, -1, -1):
-                    if _tag_name(open_tags[i]) == name:
-                        del open_tags[i]
-                        break
-            elif not token.endswith("/>"):
-                open_tags.append(token)
-            closing = _cost(_closing(open_tags))
-        else:
-            visible += 1
+    best = walk.best
     # A cut that leaves a piece at least half full, at the best boundary; else the best boundary at all.
     for at_least in (limit // 2, 1):
         for kind in ("paragraph", "line", "space"):
             found = best.get(kind)
-            if found is not None and _cost(text[: found[0]]) >= at_least:
+            if found is not None and _units(text[: found[0]]) >= at_least:
                 return found
     return best.get("any", (len(text), []))

@@ -9,6 +9,7 @@ Whoever plans a message calls the constructor of its kind here and hands the row
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -65,6 +66,12 @@ class Row(Protocol):
 def prompt(person: Recipient, due: datetime, zone: ZoneInfo) -> Planned:
     """The daily prompt: one a local day."""
     return Planned("prompt", person.chat_id, due, prompt_key(person.id, due, zone), person_id=person.id)
+
+
+def prompts_at(person: Recipient, moments: Sequence[tuple[datetime, str]]) -> list[Planned]:
+    """A person's daily prompts at moments whose local day (ISO) in the person's zone is already known: the
+    planner works those out once for everyone with the same settings. The same rows as `prompt` gives."""
+    return [Planned("prompt", person.chat_id, due, f"prompt:{person.id}:{day}", person_id=person.id) for due, day in moments]
 
 
 def prompt_key(person_id: int, moment: datetime, zone: ZoneInfo) -> str:

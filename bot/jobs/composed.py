@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup
@@ -24,6 +26,9 @@ class Composed:
     document: tuple[str, bytes] | None = None  # a file (name, content) sent with the text as its caption
     photo: bytes | None = None  # a picture sent after the text (a brief's chart), with its caption
     caption: str = ""
+    # A write of the composer's own (a store write unit) that must commit with the row's end when it is not
+    # sent: sealing a digest as it expands into its copies, say (bot.store.db.Database.write).
+    writes: Callable[[sqlite3.Connection], object] | None = None
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -36,6 +41,10 @@ class Composed:
         return self.cancel_reason is None
 
 
-def cancelled(reason: str, status: str = "cancelled", expand: tuple[Planned, ...] = ()) -> Composed:
-    """Gives the answer for a row that must not be sent: why, the status it gets, and rows to plan instead."""
-    return Composed(cancel_reason=reason, cancel_status=status, expand=expand)
+def cancelled(
+    reason: str, status: str = "cancelled", expand: tuple[Planned, ...] = (),
+    writes: Callable[[sqlite3.Connection], object] | None = None,
+) -> Composed:
+    """Gives the answer for a row that must not be sent: why, the status it gets, rows to plan instead, and a
+    write to commit with it."""
+    return Composed(cancel_reason=reason, cancel_status=status, expand=expand, writes=writes)

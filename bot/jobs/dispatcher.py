@@ -210,11 +210,12 @@ class Dispatcher:
         try:
             now = self.services.clock.now()
             composed = await compose.compose(db, self.services.render, row, now)
+            if composed.cancel_reason is not None:  # what replaces it is planned in the same commit
+                await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason, expand=composed.expand, now=now,
+                                  also=composed.writes)
+                return "expanded" if composed.expand else composed.cancel_status
             if composed.expand:
                 await outbox.plan(db, composed.expand, now)
-            if composed.cancel_reason is not None:
-                await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason)
-                return "expanded" if composed.expand else composed.cancel_status
             parts = composed.texts
             total = len(parts) + (composed.photo is not None)  # a picture goes last, as a part of its own
             index = int(row.payload.get("parts_sent", 0))

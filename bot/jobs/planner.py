@@ -7,6 +7,7 @@ a day; a change of settings replaces the pending ones at once.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,23 +84,51 @@ async def plan_everyone(db: Database, now: datetime) -> int:
     Works in batches of BATCH people, each its own transaction, so that journal writes and
     deliveries are not kept waiting behind one long write; and starts each person after the last
     prompt already planned, so that the hourly run does little when little is new.
+
+    The nudge times depend on a person's settings, not on the person: they are worked out once for
+    each distinct setting (zone, hour, days, pause, programme, where planning starts) in a batch, and
+    each person with that setting gets them under their own keys (`plans.prompts_at`).
     """
     of = await _programmes_of(db)
     ends = {person_id: end for person_id, (end, _) in of.items()}
     planned_until = await outbox.daily_prompts_planned_until(db, now)
     ids = [person_id for person_id in await people.active_ids(db) if person_id in ends]
+    quiet: dict[int, frozenset[date]] = {}  # residential days, once per programme
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
+        moments: dict[tuple[object, ...], list[tuple[datetime, str]]] = {}
         async with db.transaction() as conn:
             # Read the people inside the transaction: someone blocked or erased meanwhile is not planned.
             batch = await people.active_among(conn, chunk)
             items = []
             for person in batch:
                 since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))
-                items += _wanted(person, ends[person.id], since, now + HORIZON, of[person.id][1])
+                last_day, programme = of[person.id]
+                setting = (person.timezone, person.nudge_hour, person.nudge_minute, person.nudge_days,
+                           person.paused_until, id(programme), last_day, since)
+                if setting not in moments:
+                    if id(programme) not in quiet:
+                        quiet[id(programme)] = residential_days(programme)
+                    moments[setting] = _moments(person, last_day, since, now + HORIZON, programme, quiet[id(programme)])
+                items += plans.prompts_at(person, moments[setting])
             await outbox.plan_many(conn, items, now)
         await asyncio.sleep(0)  # let waiting handlers take their turn between batches
     return len(ids)
+
+
+def _moments(
+    person: people.Person, last_day: date | None, start: datetime, end: datetime, programme: Programme,
+    quiet_days: frozenset[date],
+) -> list[tuple[datetime, str]]:
+    """Gives the moments of `_wanted` with each one's local day (ISO), for everyone with this person's settings."""
+    settings = replace(nudge_settings(person), quiet_days=quiet_days, quiet_evening=programme.residential_prompt == "evening")
+    zone = settings.zone
+    found = []
+    for moment in nudge_times(settings, start, end) if start < end else []:
+        day = moment.astimezone(zone).date()
+        if last_day is None or day <= last_day:
+            found.append((moment, day.isoformat()))
+    return found
 
 
 async def plan_follow_up(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +19,7 @@ from bot.domain import plans
 from bot.domain.digest import (
     DIGEST_PARTS,
     ENTRY_LIMIT,
+    DigestSlot,
     SharedEntry,
     by_member,
     case_round_time,
@@ -37,123 +43,182 @@ HORIZON = timedelta(days=14)
 
 
 async def plan_sets(db: Database, now: datetime) -> int:
-    """Plans the digests and case rounds of the next two weeks for every active set; gives how many digests."""
-    planned = 0
+    """Plans the digests and case rounds of the next two weeks for every active set; gives how many digests.
+
+    Each set's digests are one write unit, and all of them are queued at once: they share commits (the
+    group commit), while a set whose unit fails is rolled back alone.
+    """
+    units: list[tuple[int, Callable[[sqlite3.Connection], int]]] = []
     for stored in await programmes.list_programmes(db):
         try:
             programme = stored.programme
+            members = await sharing.members_by_set(db, stored.id)
             for learning_set in await programmes.list_sets(db, stored.id):
                 spec = programme.learning_set(learning_set.key)
                 meetings = list(spec.meetings) if spec else []
                 slots = digest_slots(meetings, learning_set.digest_days_before, programme.zone, now, HORIZON)
-                if not slots:
-                    continue
-                members = await sharing.members(db, learning_set.id)
-                async with db.transaction() as conn:
-                    for slot in slots:
-                        digest_id = await sharing.ensure_digest(
-                            conn, learning_set.id, slot.period_key, slot.send_at,
-                            slot.meeting.starts if slot.meeting else None, slot.meeting.place if slot.meeting else "", now,
-                        )
-                        items = [plans.digest(digest_id, slot.send_at)]
-                        asked = case_round_time(slot, programme.zone)
-                        # Asked until the digest goes (its time may have passed while the bot was down).
-                        if asked is not None and now < slot.send_at:
-                            items += [plans.case_round(digest_id, m, max(asked, now)) for m in members]
-                        await outbox.plan_many(conn, items, now)
-                        planned += 1
+                if slots:
+                    units.append((stored.id, partial(
+                        _plan_digests, learning_set.id, slots, members.get(learning_set.id, []), programme.zone, now
+                    )))
         except Exception:  # one programme's calendar (a year-0001 date) never stops the others' digests
             log.exception("digests not planned programme=%d", stored.id)
+    planned = 0
+    for (programme_id, _), result in zip(
+        units, await asyncio.gather(*(db.write(unit) for _, unit in units), return_exceptions=True), strict=True
+    ):
+        if isinstance(result, BaseException):
+            log.error("digests not planned programme=%d", programme_id, exc_info=result)
+        else:
+            planned += result
     return planned
+
+
+def _plan_digests(
+    set_id: int, slots: list[DigestSlot], members: list[people.Person], zone: ZoneInfo, now: datetime,
+    conn: sqlite3.Connection,
+) -> int:
+    """A write unit: a set's digests and case rounds; gives how many digests."""
+    for slot in slots:
+        digest_id = sharing.ensure_digest_row(
+            conn, set_id, slot.period_key, slot.send_at,
+            slot.meeting.starts if slot.meeting else None, slot.meeting.place if slot.meeting else "", now,
+        )
+        items = [plans.digest(digest_id, slot.send_at)]
+        asked = case_round_time(slot, zone)
+        # Asked until the digest goes (its time may have passed while the bot was down).
+        if asked is not None and now < slot.send_at:
+            items += [plans.case_round(digest_id, m, max(asked, now)) for m in members]
+        outbox.plan_rows(conn, items, now)
+    return len(slots)
 
 
 async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
     """Gives the message of a digest row, or the rows to plan instead of it.
 
-    A row to MEMBERS becomes one row for the linked group, or one per member. A row to a chat
-    seals the digest (once) and renders what it carries.
+    A row to MEMBERS becomes one row for the linked group, or one per member, and seals the digest in
+    the same commit (bot.jobs.composed.Composed.writes): what it carries is chosen then, once. A row to
+    a chat renders what the sealed digest carries (sealing it first if it is not sealed yet).
     """
-    digest = await sharing.get_digest(db, int(row.payload.get("digest_id", 0)))
-    if digest is None:
+    context = await sharing.digest_context(db, int(row.payload.get("digest_id", 0)))
+    if context is None:
         return cancelled("digest gone")
+    digest = context.digest
     learning_set = await programmes.get_set_by_id(db, digest.learning_set_id)
     if learning_set is None or not learning_set.active:
         return cancelled("set retired")
-    if row.chat_id == MEMBERS:
-        members = await sharing.members(db, learning_set.id)
-        return cancelled("expanded", expand=tuple(recipients(digest.id, learning_set.group_chat_id, members, now)))
     stored = await programmes.get_programme_by_id(db, learning_set.programme_id)
     assert stored is not None
     if digest.status == "planned" and not still_in_calendar(stored.programme, learning_set.key, digest):
-        await sharing.skip_digest(db, digest.id)
-        return cancelled("meeting no longer in the calendar")
+        return cancelled("meeting no longer in the calendar", writes=sharing.skipping(digest.id))
     if digest.status == "planned" and digest.meeting_starts is not None and digest.meeting_starts <= now:
         # Due while the bot was down, and the meeting it prepares has begun: too late to be of use.
-        await sharing.skip_digest(db, digest.id)
-        return cancelled("meeting passed")
+        return cancelled("meeting passed", writes=sharing.skipping(digest.id))
+    if row.chat_id == MEMBERS:
+        members = await sharing.members(db, learning_set.id)
+        rows = tuple(recipients(digest.id, learning_set.group_chat_id, members, now))
+        if digest.status != "planned" or not rows:  # nobody to carry it to: what was shared waits
+            return cancelled("expanded", expand=rows)
+        # Chosen in the language of the first copy, as the first copy to go would have chosen it.
+        language = stored.programme.language if learning_set.group_chat_id is not None else members[0].language
+        draft = await DigestDraft.read(db, render, context, learning_set, stored.programme, language)
+        only = await draft.choose(now)
+        return cancelled("expanded", expand=rows, writes=sharing.sealing(digest.id, learning_set.id, now, only))
     language = stored.programme.language
     if row.person_id is not None:
         person = await people.get_person(db, row.person_id)
         if person is None or person.status != "active":
             return cancelled("person not active")
         language = person.language
-    zone = stored.programme.zone
-    previous = await sharing.previous_sealed(db, learning_set.id, digest.id)
-    module = None
-    if digest.meeting_starts is not None:
-        module = locate(stored.programme, digest.meeting_starts, learning_set.key).module
-    cases = await sharing.cases(db, digest.id)
-    questions = [{"name": q.name, "text": q.text} for q in await learning_question.shared_in_set(db, learning_set.id)]
-    starts, place = digest.meeting_starts, digest.meeting_place
+    draft = await DigestDraft.read(db, render, context, learning_set, stored.programme, language)
+    since = draft.previous.sealed_at if draft.previous else None
+    if digest.status == "planned":  # planned straight to a chat: sealed here, in one commit with the read back
+        only = await draft.choose(now)
+        sealed = await sharing.seal_and_carry(db, digest.id, learning_set.id, now, only=only, since=since)
+    else:
+        sealed = await sharing.carried(db, digest.id, learning_set.id, since)
+    if sealed is None:
+        return cancelled("digest skipped")
+    draft.counted[sealed.sealed_at] = sealed.took_part
+    entries = [e for e in sealed.entries if visible_in_digest(e, learning_set.id, digest.id)]
+    if not entries and not draft.cases and learning_set.empty_digest == "skip":
+        return cancelled("empty period")
+    parts = (await draft.texts(entries, sealed.sealed_at, sealed.waiting))[:DIGEST_PARTS]
+    if not parts:
+        return cancelled("empty")
+    return Composed(parts[0], more=tuple(parts[1:]))
 
-    async def texts(entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
-        active, total = await sharing.took_part(db, learning_set.id, previous.sealed_at if previous else None, until)
-        text = render.message(
+
+@dataclass
+class DigestDraft:
+    """A digest's text as it would read in one language, from what is read once: its cases, the set's
+    learning questions, the previous digest; counts and entry views made once however often it is tried."""
+
+    db: Database
+    render: Renderer
+    digest: sharing.Digest
+    learning_set: programmes.StoredSet
+    programme: Programme
+    language: str
+    previous: sharing.Digest | None
+    cases: list[sharing.Case]
+    questions: list[dict[str, str]]
+    counted: dict[datetime, tuple[int, int]] = field(default_factory=dict)
+    shown: dict[SharedEntry, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    async def read(
+        cls, db: Database, render: Renderer, context: sharing.DigestContext, learning_set: programmes.StoredSet,
+        programme: Programme, language: str,
+    ) -> DigestDraft:
+        """Gives a draft with what every try of the text needs, read once."""
+        questions = [{"name": q.name, "text": q.text} for q in await learning_question.shared_in_set(db, learning_set.id)]
+        return cls(db, render, context.digest, learning_set, programme, language, context.previous, context.cases, questions)
+
+    async def texts(self, entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
+        """Gives the digest's messages with these entries, counting who took part until `until`."""
+        if until not in self.counted:
+            since = self.previous.sealed_at if self.previous else None
+            self.counted[until] = await sharing.took_part(self.db, self.learning_set.id, since, until)
+        active, total = self.counted[until]
+        language, zone, starts = self.language, self.programme.zone, self.digest.meeting_starts
+        module = locate(self.programme, starts, self.learning_set.key).module if starts is not None else None
+        text = self.render.message(
             language, "digest",
-            set_name=learning_set.name,
+            set_name=self.learning_set.name,
             meeting_date=day_text(starts, language, zone) if starts else "",
             meeting_time=time_text(starts, language, zone) if starts else "",
-            meeting_place=place,
+            meeting_place=self.digest.meeting_place,
             module_title=module.title if module else "",
-            members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT),
-            cases=[{"name": c.author, "text": c.text} for c in cases],
-            questions=questions,
+            members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT, shown=self.shown),
+            cases=[{"name": c.author, "text": c.text} for c in self.cases],
+            questions=self.questions,
             took_part=active,
             total=total,
         )
         if waiting:
-            text += "\n\n" + render.message(language, "digest_more", count=waiting)
+            text += "\n\n" + self.render.message(language, "digest_more", count=waiting)
         return split_message(text)
 
-    if digest.status == "planned":
-        # What it carries is chosen once, oldest first, as much as fits in DIGEST_PARTS messages.
-        candidates = sorted(
-            (e for e in await sharing.pending_shared(db, learning_set.id) if e.written_at <= now),
-            key=lambda e: (e.written_at, e.reflection_id),
-        )
+    async def choose(self, now: datetime) -> list[int]:
+        """Gives the entries the digest carries: those shared for the set and not yet carried, oldest first,
+        as many as fit in DIGEST_PARTS messages (with the line that says the rest wait)."""
+        since = self.previous.sealed_at if self.previous else None
+        pending, self.counted[now] = await sharing.digest_candidates(self.db, self.learning_set.id, since, now)
+        candidates = sorted((e for e in pending if e.written_at <= now), key=lambda e: (e.written_at, e.reflection_id))
         carried = len(candidates)
-        if len(await texts(candidates, now, 0)) > DIGEST_PARTS:
-            low, high = 0, len(candidates) - 1  # the most entries that fit, with the line that says the rest wait
+        if len(await self.texts(candidates, now, 0)) > DIGEST_PARTS:
+            low, high = 0, len(candidates) - 1
             while low < high:
                 middle = (low + high + 1) // 2
-                if len(await texts(candidates[:middle], now, len(candidates) - middle)) <= DIGEST_PARTS:
+                if len(await self.texts(candidates[:middle], now, len(candidates) - middle)) <= DIGEST_PARTS:
                     low = middle
                 else:
                     high = middle - 1
             carried = low
         if carried < len(candidates):
-            log.info("digest capped digest=%d carried=%d waiting=%d", digest.id, carried, len(candidates) - carried)
-        await sharing.seal_digest(db, digest.id, learning_set.id, now, only=[e.reflection_id for e in candidates[:carried]])
-    digest = await sharing.get_digest(db, digest.id)
-    assert digest is not None and digest.sealed_at is not None
-    entries = [e for e in await sharing.digest_entries(db, digest.id, learning_set.id) if visible_in_digest(e, learning_set.id, digest.id)]
-    if not entries and not cases and learning_set.empty_digest == "skip":
-        return cancelled("empty period")
-    waiting = await sharing.waiting_since(db, learning_set.id, digest.sealed_at)
-    parts = (await texts(entries, digest.sealed_at, waiting))[:DIGEST_PARTS]
-    if not parts:
-        return cancelled("empty")
-    return Composed(parts[0], more=tuple(parts[1:]))
+            log.info("digest capped digest=%d carried=%d waiting=%d", self.digest.id, carried, len(candidates) - carried)
+        return [e.reflection_id for e in candidates[:carried]]
 
 
 async def compose_case_round(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
@@ -204,18 +269,24 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
 
 
 def members_for_template(
-    entries: list[SharedEntry], language: str, zone: Any, clip: int | None = None
+    entries: list[SharedEntry], language: str, zone: Any, clip: int | None = None,
+    shown: dict[SharedEntry, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Gives the digest templates' view of shared entries: by member, each dated in the reader's language,
-    each text cut to `clip` characters when given."""
-    return [
-        {"name": name, "entries": [
-            {"date": day_text(e.written_at, language, zone),
-             "text": clipped(shown_text(e), clip) if clip else shown_text(e), "takeaway": e.visibility == "takeaway"}
-            for e in items
-        ]}
-        for name, items in by_member(entries)
-    ]
+    each text cut to `clip` characters when given. `shown` keeps each entry's view, made once, for a caller
+    that renders the same entries several times (the same language, zone and clip each time); it is keyed
+    by the whole entry, so an entry read again with other text or visibility gets a view of its own."""
+    views = {} if shown is None else shown
+
+    def view(e: SharedEntry) -> dict[str, Any]:
+        if e not in views:
+            views[e] = {
+                "date": day_text(e.written_at, language, zone),
+                "text": clipped(shown_text(e), clip) if clip else shown_text(e), "takeaway": e.visibility == "takeaway",
+            }
+        return views[e]
+
+    return [{"name": name, "entries": [view(e) for e in items]} for name, items in by_member(entries)]
 
 
 def tell_facilitators_group_lost(

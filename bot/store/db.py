@@ -1,8 +1,23 @@
-"""The one aiosqlite connection and the migration runner.
+"""The one aiosqlite connection, the group-commit writer and the migration runner.
 
-Every write goes through `Database.transaction()`, which serialises transactions on the single
-connection: aiosqlite runs statements one at a time, but two coroutines could otherwise
-interleave statements inside each other's BEGIN … COMMIT.
+Writes take turns on the single connection: aiosqlite runs statements one at a time, but two
+coroutines could otherwise interleave statements inside each other's BEGIN … COMMIT. There are
+two ways to write:
+
+- `Database.write(unit)`: the group commit. A unit is a plain function of the sqlite3 connection
+  that runs on the database thread. One writer takes every unit queued meanwhile, runs them in one
+  transaction, each in a SAVEPOINT of its own (one that fails is rolled back alone, and its caller
+  gets the exception), commits once (`synchronous=FULL`: fsynced) and only then answers each
+  caller. The journal, the dispatcher's claims and marks and outbox planning write this way: under
+  load many messages share one commit and one trip to the thread.
+- `Database.transaction()`: BEGIN IMMEDIATE … COMMIT around awaited statements, for writes that
+  are rare or need to await between statements. It takes turns with the writer's batches.
+
+Each await on aiosqlite is a trip to its database thread and back, and on a busy event loop every
+trip waits for a turn of the loop. So a read is one trip (`Database.fetchall`, `fetchone`, `scalar`):
+the statement runs, its rows are fetched and its cursor closed on the database thread. Running a
+function there is owned by one place, `Database.run` (see `ThreadConnection` for how, with aiosqlite's
+public API only).
 """
 
 from __future__ import annotations
@@ -11,11 +26,12 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -27,6 +43,82 @@ BUSY_TIMEOUT_MS = 5000
 # A migration whose text holds this marker rebuilds a table (to change a CHECK, say): see `migrate`.
 REBUILDS_TABLES = "-- pitstop: rebuilds tables"
 SCRUB_ATTEMPTS = 10
+MAX_BATCH = 256  # write units in one group commit at most: enough to share the fsync, short enough to wait for
+
+
+T = TypeVar("T")
+
+# The "statement" that asks ThreadConnection to run a function instead; compared by identity, so no
+# SQL text can ever be taken for it.
+RUN_HERE = "-- pitstop: run the function given as the parameter, on the database thread"
+
+
+class ThreadConnection(sqlite3.Connection):
+    """The sqlite3 connection that lives on aiosqlite's database thread, able to run a function there.
+
+    Why: a read or a group of writes is cheapest as one trip to that thread, and aiosqlite's public
+    API has no call for "run this function"; its private `_execute` must not be used. How:
+    `aiosqlite.connect` passes its keyword arguments to `sqlite3.connect`, whose public `factory`
+    makes the connection of this class; aiosqlite's public `Connection.execute_fetchall(sql, params)`
+    runs `execute(sql, params).fetchall()` on this connection, on its thread. When `sql` is `RUN_HERE`
+    (this very object), `execute` calls the one parameter with the connection and `fetchall` gives
+    what it returned. `Database.run` is the only caller; tests/store/test_db.py checks that the
+    function runs on the connection's thread, so an aiosqlite that worked otherwise would be noticed.
+    """
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        """Runs a statement, or (with `RUN_HERE`) the function given as the only parameter."""
+        if sql is RUN_HERE:
+            return _Ran(parameters[0](self))
+        return super().execute(sql, parameters)
+
+
+class _Ran:
+    """What a function run by ThreadConnection gave, in the shape aiosqlite fetches from."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def fetchall(self) -> Any:
+        return self.result
+
+
+def _first(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> sqlite3.Row | None:
+    cursor = conn.execute(sql, params)
+    try:
+        return cast(sqlite3.Row | None, cursor.fetchone())
+    finally:
+        cursor.close()
+
+
+def _commit_units(units: list[Callable[[sqlite3.Connection], Any]], conn: sqlite3.Connection) -> list[tuple[bool, Any]]:
+    """Runs write units in one transaction, each in a savepoint, and commits once (on the database thread).
+
+    Gives (failed, result or exception) per unit. Raises, with nothing kept, when BEGIN or COMMIT
+    fails, or when a unit's error made SQLite roll the whole transaction back (a full disk, say).
+    """
+    outcomes: list[tuple[bool, Any]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for unit in units:
+            conn.execute("SAVEPOINT unit")
+            try:
+                result = unit(conn)
+            except Exception as exc:  # noqa: BLE001 -- the unit's own error, handed to its caller
+                if not conn.in_transaction:
+                    raise  # SQLite rolled everything back: the batch fails as a whole
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+                outcomes.append((True, exc))
+            else:
+                conn.execute("RELEASE unit")
+                outcomes.append((False, result))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
 
 
 class StoreError(Exception):
@@ -43,41 +135,107 @@ class Migration:
 
 
 class Database:
-    """The connection, with a lock that makes transactions take turns."""
+    """The connection, with the group-commit writer and a lock that makes transactions take turns."""
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
+        self.commits = 0  # transactions committed, group commits and transaction() alike (benchmarks read it)
         self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None  # the task inside transaction() or alone(), if any
+        self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Gives the connection inside BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            self._holder = asyncio.current_task()
             try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                else:
+                    await self.conn.execute("COMMIT")
+                    self.commits += 1
+            finally:
+                self._holder = None
 
     @asynccontextmanager
     async def alone(self) -> AsyncIterator[aiosqlite.Connection]:
         """Gives the connection while no transaction of ours runs (for a backup, which must see none half done)."""
         async with self._lock:
-            yield self.conn
+            self._holder = asyncio.current_task()
+            try:
+                yield self.conn
+            finally:
+                self._holder = None
+
+    async def write(self, unit: Callable[[sqlite3.Connection], T]) -> T:
+        """Gives what `unit(connection)` returned, once the group commit that ran it is committed (fsynced).
+
+        The unit runs on the database thread in the writer's next transaction, inside a SAVEPOINT of its
+        own: when it raises, what it did is rolled back, the other units of the batch are committed all
+        the same, and the exception is raised here. When the commit itself fails, every caller of the
+        batch gets that error and nothing of it is kept. A unit must only use the connection it is given
+        (no BEGIN, COMMIT or ROLLBACK of its own) and block on nothing else; a caller cancelled before
+        its batch starts is left out of it.
+        """
+        if self._holder is not None and self._holder is asyncio.current_task():
+            raise RuntimeError("Database.write inside transaction() or alone() would wait for itself")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append((unit, future))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_queued(), name="pitstop-db-writer")
+        return await future
+
+    async def _write_queued(self) -> None:
+        """The writer: commits what is queued, batch after batch, until the queue is empty."""
+        while self._queue:
+            taken, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            batch = [(unit, future) for unit, future in taken if not future.done()]  # done: its caller was cancelled
+            if not batch:
+                continue
+            try:
+                async with self._lock:
+                    outcomes = await self.run(partial(_commit_units, [unit for unit, _ in batch]))
+            except asyncio.CancelledError:
+                for _, future in batch:  # the loop is going away; the batch may or may not be committed
+                    future.cancel()
+                raise
+            except BaseException as exc:  # noqa: BLE001 -- BEGIN or COMMIT failed: every caller of the batch hears it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.commits += 1
+            for (_, future), (failed, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if failed:
+                    future.set_exception(value)
+                else:
+                    future.set_result(value)
+
+    async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """Gives what `function(connection)` returns, run on the database thread in one trip.
+
+        The one place that runs our code on that thread (see ThreadConnection). The function must
+        not block on anything but SQLite: every other read and write waits behind it.
+        """
+        return cast(T, await self.conn.execute_fetchall(RUN_HERE, (function,)))
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Gives every row of a read."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        """Gives every row of a read (one trip: aiosqlite's execute_fetchall)."""
+        return cast(list[sqlite3.Row], await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        """Gives the first row of a read, or None."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        """Gives the first row of a read, or None (one trip)."""
+        return await self.run(partial(_first, sql, tuple(params)))
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """Gives the first column of the first row, or None."""
@@ -106,7 +264,10 @@ class Database:
         return False
 
     async def close(self) -> None:
-        """Closes the connection; safe to call twice."""
+        """Commits what is queued for the writer, then closes the connection; safe to call twice."""
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await writer
         try:
             await self.conn.close()
         except ValueError:
@@ -121,17 +282,15 @@ async def connect(path: str | Path) -> Database:
         if not parent.is_dir():
             raise StoreError(f"The folder for the database {path_text} does not exist.")
     try:
-        conn = await aiosqlite.connect(path_text, isolation_level=None)
+        conn = await aiosqlite.connect(path_text, isolation_level=None, factory=ThreadConnection)
     except sqlite3.Error as exc:
         raise StoreError(f"The database {path_text} cannot be opened ({exc}).") from None
     conn.row_factory = sqlite3.Row
     try:
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Reading the schema is the first thing that fails on a file that is not SQLite.
-        async with conn.execute("SELECT count(*) FROM sqlite_master") as cursor:
-            await cursor.fetchall()
-        async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-            await cursor.fetchall()
+        await conn.execute_fetchall("SELECT count(*) FROM sqlite_master")
+        await conn.execute_fetchall("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         # A larger page cache keeps the outbox indexes in memory for tens of thousands of participants.
         await conn.execute("PRAGMA cache_size = -32000")

@@ -149,12 +149,11 @@ async def stop(db: Database, step_id: int, person_id: int) -> bool:
 async def edit_answer(db: Database, chat_id: int, message_id: int, text: str, now: datetime) -> int | None:
     """Replaces an answer whose message was edited; gives its reflection id, or None if it is no answer."""
     async with db.transaction() as conn:
-        cur = await conn.execute(
+        row = next(iter(await conn.execute_fetchall(
             "UPDATE deepening SET answer = ?, answered_at = ? WHERE chat_id = ? AND message_id = ? AND answer IS NOT NULL"
             " RETURNING reflection_id",
             (text, ts(now), chat_id, message_id),
-        )
-        row = await cur.fetchone()
+        )), None)
     if row is None:
         return None
     await db.scrub()  # the words edited away leave the disk too

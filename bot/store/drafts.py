@@ -41,10 +41,9 @@ async def create(
 async def take(db: Database, draft_id: int, person_id: int) -> Draft | None:
     """Removes and gives a person's draft, so that it is answered once; None if it is gone or not theirs."""
     async with db.transaction() as conn:
-        async with conn.execute(
+        row = next(iter(await conn.execute_fetchall(
             "DELETE FROM draft WHERE id = ? AND person_id = ? RETURNING *", (draft_id, person_id)
-        ) as cur:
-            row = await cur.fetchone()
+        )), None)
     if row is None:
         return None
     return Draft(

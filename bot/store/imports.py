@@ -64,29 +64,27 @@ async def invite_all(
     name_refs = [f"{programme_key}:{e.name_key()}" for e in enrolees]
     results: list[Invited] = []
     async with db.transaction() as conn:
-        async with conn.execute(
+        set_keys = {row[0]: row[1] for row in await conn.execute_fetchall(
             "SELECT id, key FROM learning_set WHERE programme_id = ?", (programme_id,)
-        ) as cur:
-            set_keys = {row[0]: row[1] for row in await cur.fetchall()}
+        )}
         set_ids = {key: set_id for set_id, key in set_keys.items()}
         existing: dict[str, _Existing] = {}
         for part in _chunks(sorted(set(refs) | set(name_refs)), 500):
             marks = ",".join("?" * len(part))
-            async with conn.execute(
+            for r in await conn.execute_fetchall(
                 "SELECT import_ref, code, learning_set_id, role, name, language, expires_at, uses, max_uses"
                 f" FROM invite WHERE programme_id = ? AND import_ref IN ({marks})",
                 (programme_id, *part),
-            ) as cur:
-                for r in await cur.fetchall():
-                    existing[r[0]] = _Existing(
-                        r[1],
-                        set_keys.get(r[2], "") if r[2] is not None else "",
-                        r[3],
-                        r[4],
-                        r[5] or "",
-                        decode(r[6]),
-                        r[7] >= r[8],
-                    )
+            ):
+                existing[r[0]] = _Existing(
+                    r[1],
+                    set_keys.get(r[2], "") if r[2] is not None else "",
+                    r[3],
+                    r[4],
+                    r[5] or "",
+                    decode(r[6]),
+                    r[7] >= r[8],
+                )
         # An invite found by set and name serves one row only: two people may share a name.
         for ref in refs:
             if ref in existing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -100,22 +101,22 @@ async def add_message(
 ) -> tuple[int, bool] | None:
     """Stores a message as part of a reflection (a new one, or `append_to`).
 
-    A new reflection that answers a prompt marks the prompt answered in the same transaction.
-    Gives (reflection id, whether it is new), or None when the message was stored before.
+    A new reflection that answers a prompt marks the prompt answered in the same transaction (a unit of
+    the group commit: committed, fsynced, before this returns). Gives (reflection id, whether it is
+    new), or None when the message was stored before.
     """
-    async with db.transaction() as conn:
-        async with conn.execute(
+    def store(conn: sqlite3.Connection) -> tuple[int, bool] | None:
+        if conn.execute(
             "SELECT 1 FROM reflection_part WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
-        ) as cur:
-            if await cur.fetchone() is not None:
-                return None
-        if append_to is not None:
-            async with conn.execute("SELECT count(*) FROM reflection_part WHERE reflection_id = ?", (append_to,)) as cur:
-                if (await cur.fetchone())[0] >= MAX_PARTS:  # type: ignore[index]
-                    append_to = None  # a reflection holds MAX_PARTS messages; the next one starts another
-        created = append_to is None
-        if append_to is None:
-            cur = await conn.execute(
+        ).fetchone() is not None:
+            return None
+        into = append_to
+        if into is not None:
+            parts = conn.execute("SELECT count(*) FROM reflection_part WHERE reflection_id = ?", (into,)).fetchone()[0]
+            if parts >= MAX_PARTS:
+                into = None  # a reflection holds MAX_PARTS messages; the next one starts another
+        if into is None:
+            cur = conn.execute(
                 "INSERT INTO reflection (person_id, outbox_id, prompt_key, programme_id, module_key, phase, capacity,"
                 " is_intention, follows_up_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (new.person_id, new.outbox_id, new.prompt_key, new.programme_id, new.module_key, new.phase,
@@ -125,33 +126,34 @@ async def add_message(
             if new.outbox_id is not None:
                 # The prompt is answered, and so is the one it re-asks after *Later*; a re-ask still
                 # to come is not needed any more.
-                await conn.execute(
+                conn.execute(
                     "UPDATE outbox SET response = 'answered' WHERE (response IS NULL OR response = 'later')"
                     " AND (id = ? OR id = (SELECT json_extract(payload, '$.again_of') FROM outbox WHERE id = ?))",
                     (new.outbox_id, new.outbox_id),
                 )
-                await conn.execute(
+                conn.execute(
                     "DELETE FROM outbox WHERE status = 'pending' AND person_id = ? AND dedupe_key = 'later:' || ?",
                     (new.person_id, new.outbox_id),
                 )
         else:
-            reflection_id = append_to
-            await conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (encode(now), reflection_id))
-        await conn.execute(
+            reflection_id = into
+            conn.execute("UPDATE reflection SET updated_at = ? WHERE id = ?", (encode(now), reflection_id))
+        conn.execute(
             "INSERT INTO reflection_part (reflection_id, chat_id, message_id, kind, text, file_id, created_at)"
             " VALUES (?,?,?,?,?,?,?)",
             (reflection_id, chat_id, message_id, kind, text, file_id, encode(now)),
         )
-    return reflection_id, created
+        return reflection_id, into is None
+
+    return await db.write(store)
 
 
 async def edit_message(db: Database, chat_id: int, message_id: int, text: str, now: datetime) -> int | None:
     """Replaces the text of a stored message; gives its reflection id, or None if it is not a journal message."""
     async with db.transaction() as conn:
-        async with conn.execute(
+        row = next(iter(await conn.execute_fetchall(
             "SELECT reflection_id FROM reflection_part WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
-        ) as cur:
-            row = await cur.fetchone()
+        )), None)
         if row is None:
             return None
         await conn.execute(

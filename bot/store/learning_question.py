@@ -45,12 +45,11 @@ async def add_version(
     """Keeps a new version of a person's question; gives its id, or None when that message was kept before
     (an update delivered twice stores nothing twice)."""
     async with db.transaction() as conn:
-        async with conn.execute(
+        if await conn.execute_fetchall(
             "SELECT 1 FROM learning_question WHERE person_id = ? AND chat_id = ? AND message_id = ?",
             (person_id, chat_id, message_id),
-        ) as cur:
-            if await cur.fetchone() is not None:
-                return None
+        ):
+            return None
         cur = await conn.execute(
             "INSERT INTO learning_question (person_id, programme_id, text, chat_id, message_id, created_at)"
             " VALUES (?,?,?,?,?,?)",
@@ -153,12 +152,11 @@ async def replan(db: Database, person_id: int, programme_id: int, items: list[Pl
     on their way stay, and their keys keep them from coming twice."""
     wanted = {p.dedupe_key: ts(p.due_at) for p in items}
     async with db.transaction() as conn:
-        async with conn.execute(
+        pending = list(await conn.execute_fetchall(
             "SELECT id, dedupe_key, due_at FROM outbox WHERE person_id = ? AND kind = 'question' AND status = 'pending'"
             " AND json_extract(payload, '$.programme_id') = ?",
             (person_id, programme_id),
-        ) as cur:
-            pending = list(await cur.fetchall())
+        ))
         gone = [r[0] for r in pending if wanted.get(r[1]) != r[2]]
         if gone:
             await conn.execute(f"DELETE FROM outbox WHERE id IN ({','.join('?' for _ in gone)})", gone)

@@ -10,9 +10,11 @@ payload, so that a retry or a restart sends the next part, never the first again
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -45,6 +47,11 @@ class OutboxRow:
     broadcast_id: int | None
 
 
+async def _write_one(db: Database, sql: str, params: tuple[Any, ...]) -> int:
+    """Runs one statement as a unit of the group commit; gives how many rows it changed, once committed."""
+    return await db.write(lambda conn: conn.execute(sql, params).rowcount)
+
+
 def _row(r: aiosqlite.Row) -> OutboxRow:
     return OutboxRow(
         id=r["id"],
@@ -65,32 +72,45 @@ def _row(r: aiosqlite.Row) -> OutboxRow:
     )
 
 
+# A message for a person is planned only while that person is active — checked in the same statement,
+# so a planner that read the person a moment earlier cannot race a block or an erasure. Broadcasts are
+# the exception: people who blocked the bot are counted as blocked there. A key planned before is left alone.
+PLAN_SQL = (
+    "INSERT INTO outbox (kind, person_id, chat_id, due_at, dedupe_key, payload, broadcast_id, created_at)"
+    " SELECT ?,?,?,?,?,?,?,? WHERE ? IS NULL OR ? = 'broadcast'"
+    " OR EXISTS (SELECT 1 FROM person WHERE id = ? AND status = 'active')"
+    " ON CONFLICT (dedupe_key) DO NOTHING"
+)
+
+
+def _plan_params(items: Iterable[Planned], now: datetime) -> list[tuple[Any, ...]]:
+    created = encode(now)
+    due: dict[datetime, str] = {}  # a week of nudges for thousands of people holds few distinct moments
+    params = []
+    for p in items:
+        if p.due_at not in due:
+            due[p.due_at] = encode(p.due_at)
+        payload = json.dumps(p.payload) if p.payload else "{}"
+        params.append((p.kind, p.person_id, p.chat_id, due[p.due_at], p.dedupe_key, payload, p.broadcast_id,
+                       created, p.person_id, p.kind, p.person_id))
+    return params
+
+
 async def plan_many(conn: aiosqlite.Connection, items: Iterable[Planned], now: datetime) -> None:
     """Adds planned messages (made by bot.domain.plans) inside the caller's transaction; a key planned
-    before is left alone.
+    before is left alone, and a person's message only while the person is active (PLAN_SQL)."""
+    await conn.executemany(PLAN_SQL, _plan_params(items, now))
 
-    A message for a person is planned only while that person is active — checked in the same
-    statement, so a planner that read the person a moment earlier cannot race a block or an
-    erasure. Broadcasts are the exception: people who blocked the bot are counted as blocked there.
-    """
-    created = encode(now)
-    await conn.executemany(
-        "INSERT INTO outbox (kind, person_id, chat_id, due_at, dedupe_key, payload, broadcast_id, created_at)"
-        " SELECT ?,?,?,?,?,?,?,? WHERE ? IS NULL OR ? = 'broadcast'"
-        " OR EXISTS (SELECT 1 FROM person WHERE id = ? AND status = 'active')"
-        " ON CONFLICT (dedupe_key) DO NOTHING",
-        [
-            (p.kind, p.person_id, p.chat_id, encode(p.due_at), p.dedupe_key, json.dumps(p.payload or {}), p.broadcast_id,
-             created, p.person_id, p.kind, p.person_id)
-            for p in items
-        ],
-    )
+
+def plan_rows(conn: sqlite3.Connection, items: Iterable[Planned], now: datetime) -> None:
+    """The same as `plan_many`, inside a write unit of the group commit (bot.store.db.Database.write)."""
+    conn.executemany(PLAN_SQL, _plan_params(items, now))
 
 
 async def plan(db: Database, items: Sequence[Planned], now: datetime) -> None:
-    """Adds planned messages in a transaction of their own."""
-    async with db.transaction() as conn:
-        await plan_many(conn, items, now)
+    """Adds planned messages, committed in the next group commit."""
+    if items:
+        await db.write(partial(plan_rows, items=items, now=now))
 
 
 async def get(db: Database, outbox_id: int) -> OutboxRow | None:
@@ -110,9 +130,9 @@ async def by_message(db: Database, chat_id: int, message_id: int) -> OutboxRow |
 
 async def recover_in_flight(db: Database) -> int:
     """Puts rows a hard kill left in `sending` back to pending; gives how many (these may repeat)."""
-    async with db.transaction() as conn:
-        cur = await conn.execute("UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'")
-        return cur.rowcount
+    return await db.write(
+        lambda conn: conn.execute("UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'").rowcount
+    )
 
 
 async def recover_stale(db: Database, claimed_before: datetime, keep: Iterable[int] = ()) -> int:
@@ -120,13 +140,11 @@ async def recover_stale(db: Database, claimed_before: datetime, keep: Iterable[i
     sent here); gives how many (these may repeat). A claim that old belongs to a send that died."""
     kept = list(keep)
     marks = ",".join("?" for _ in kept)
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            "UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
-            " AND (claimed_at IS NULL OR claimed_at < ?)" + (f" AND id NOT IN ({marks})" if kept else ""),
-            (encode(claimed_before), *kept),
-        )
-        return cur.rowcount
+    sql = (
+        "UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
+        " AND (claimed_at IS NULL OR claimed_at < ?)" + (f" AND id NOT IN ({marks})" if kept else "")
+    )
+    return await db.write(lambda conn: conn.execute(sql, (encode(claimed_before), *kept)).rowcount)
 
 
 PEEK = 8  # due rows looked at per row wanted: enough to step over chats that must wait
@@ -139,12 +157,12 @@ async def claim_due(db: Database, now: datetime, limit: int, waiting: Iterable[i
     A chat's later rows wait behind its earliest, so one chat's messages keep their order.
     """
     skip = set(waiting)
-    async with db.transaction() as conn:
-        async with conn.execute(
+
+    def claim(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+        candidates = conn.execute(
             "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
             (encode(now), limit * PEEK + len(skip)),
-        ) as cur:
-            candidates = [(r[0], r[1]) for r in await cur.fetchall()]
+        ).fetchall()
         chosen: list[int] = []
         for outbox_id, chat_id in candidates:
             if chat_id not in skip and len(chosen) < limit:
@@ -153,12 +171,13 @@ async def claim_due(db: Database, now: datetime, limit: int, waiting: Iterable[i
         if not chosen:
             return []
         marks = ",".join("?" for _ in chosen)
-        async with conn.execute(
+        return conn.execute(
             "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
             f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
             (encode(now), *chosen),
-        ) as cur:
-            rows = [_row(r) for r in await cur.fetchall()]
+        ).fetchall()
+
+    rows = [_row(r) for r in await db.write(claim)]
     return sorted(rows, key=lambda r: (r.due_at, r.id))
 
 
@@ -167,13 +186,13 @@ async def mark_part_sent(db: Database, outbox_id: int, parts_sent: int, message_
 
     The first part's Telegram id stays the row's; each part starts its attempts anew.
     """
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE outbox SET status = 'pending', claimed_at = NULL, attempts = 0, last_error = ?,"
-            " telegram_message_id = COALESCE(telegram_message_id, ?),"
-            " payload = json_set(payload, '$.parts_sent', ?) WHERE id = ?",
-            (error, message_id, parts_sent, outbox_id),
-        )
+    await _write_one(
+        db,
+        "UPDATE outbox SET status = 'pending', claimed_at = NULL, attempts = 0, last_error = ?,"
+        " telegram_message_id = COALESCE(telegram_message_id, ?),"
+        " payload = json_set(payload, '$.parts_sent', ?) WHERE id = ?",
+        (error, message_id, parts_sent, outbox_id),
+    )
 
 
 async def mark_sent(
@@ -186,52 +205,56 @@ async def mark_sent(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Records a delivered message and its Telegram id."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE outbox SET status = 'sent', telegram_message_id = ?, sent_at = ?, last_error = NULL,"
-            " prompt_key = COALESCE(?, prompt_key), module_key = COALESCE(?, module_key),"
-            " payload = COALESCE(?, payload) WHERE id = ?",
-            (message_id, encode(now), prompt_key, module_key, json.dumps(payload) if payload is not None else None, outbox_id),
-        )
+    await _write_one(
+        db,
+        "UPDATE outbox SET status = 'sent', telegram_message_id = ?, sent_at = ?, last_error = NULL,"
+        " prompt_key = COALESCE(?, prompt_key), module_key = COALESCE(?, module_key),"
+        " payload = COALESCE(?, payload) WHERE id = ?",
+        (message_id, encode(now), prompt_key, module_key, json.dumps(payload) if payload is not None else None, outbox_id),
+    )
 
 
-async def mark(db: Database, outbox_id: int, status: str, error: str | None = None) -> None:
-    """Sets a row's status (pending for a retry, failed, blocked, cancelled) with the reason."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE outbox SET status = ?, last_error = ?, claimed_at = NULL WHERE id = ?", (status, error, outbox_id)
-        )
+async def mark(
+    db: Database, outbox_id: int, status: str, error: str | None = None,
+    *, expand: Sequence[Planned] = (), now: datetime | None = None,
+    also: Callable[[sqlite3.Connection], object] | None = None,
+) -> None:
+    """Sets a row's status (pending for a retry, failed, blocked, cancelled) with the reason; with `expand`,
+    plans the rows it is replaced by (planned at `now`), and with `also` runs that write unit of another
+    store module, all in the same commit."""
+
+    def unit(conn: sqlite3.Connection) -> None:
+        if also is not None:
+            also(conn)
+        if expand:
+            assert now is not None, "rows planned need the time they are planned at"
+            plan_rows(conn, expand, now)
+        conn.execute("UPDATE outbox SET status = ?, last_error = ?, claimed_at = NULL WHERE id = ?", (status, error, outbox_id))
+
+    await db.write(unit)
 
 
 async def set_response(db: Database, outbox_id: int, response: str) -> bool:
     """Records the participant's answer to a prompt once; gives False when it had one already."""
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            "UPDATE outbox SET response = ? WHERE id = ? AND response IS NULL", (response, outbox_id)
-        )
-        return cur.rowcount == 1
+    changed = await _write_one(db, "UPDATE outbox SET response = ? WHERE id = ? AND response IS NULL", (response, outbox_id))
+    return changed == 1
 
 
 async def cancel_pending(db: Database, person_id: int, kinds: Sequence[str], prefix: str = "") -> int:
     """Cancels a person's pending rows of some kinds (whose key starts with prefix); gives how many."""
     marks = ",".join("?" for _ in kinds)
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            f"DELETE FROM outbox WHERE person_id = ? AND status = 'pending' AND kind IN ({marks})"
-            " AND dedupe_key LIKE ? || '%'",
-            (person_id, *kinds, prefix),
-        )
-        return cur.rowcount
+    return await _write_one(
+        db,
+        f"DELETE FROM outbox WHERE person_id = ? AND status = 'pending' AND kind IN ({marks}) AND dedupe_key LIKE ? || '%'",
+        (person_id, *kinds, prefix),
+    )
 
 
 async def cancel_all_for_chat(db: Database, chat_id: int, reason: str) -> int:
     """Marks every pending row to a chat as blocked (the person blocked the bot)."""
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            "UPDATE outbox SET status = 'blocked', last_error = ? WHERE chat_id = ? AND status = 'pending'",
-            (reason, chat_id),
-        )
-        return cur.rowcount
+    return await _write_one(
+        db, "UPDATE outbox SET status = 'blocked', last_error = ? WHERE chat_id = ? AND status = 'pending'", (reason, chat_id)
+    )
 
 
 async def latest_open_prompt(db: Database, person_id: int, since: datetime) -> OutboxRow | None:
@@ -295,18 +318,18 @@ async def carry(db: Database, reminder_ids: Sequence[int], carrier_id: int) -> l
     """Takes waiting reminders into a message that goes now (once: a reminder already on its way stays
     its own); gives every reminder this message carries, also those taken on an earlier attempt."""
     mark = f"carried by {carrier_id}"
-    async with db.transaction() as conn:
-        for reminder_id in reminder_ids:
-            await conn.execute(
-                "UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ? AND kind = 'reminder'"
-                " AND status = 'pending'",
-                (mark, reminder_id),
-            )
-    rows = await db.fetchall(
-        "SELECT * FROM outbox WHERE kind = 'reminder' AND status = 'cancelled' AND last_error = ? ORDER BY due_at, id",
-        (mark,),
-    )
-    return [_row(r) for r in rows]
+
+    def take(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+        conn.executemany(
+            "UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ? AND kind = 'reminder' AND status = 'pending'",
+            [(mark, reminder_id) for reminder_id in reminder_ids],
+        )
+        return conn.execute(
+            "SELECT * FROM outbox WHERE kind = 'reminder' AND status = 'cancelled' AND last_error = ? ORDER BY due_at, id",
+            (mark,),
+        ).fetchall()
+
+    return [_row(r) for r in await db.write(take)]
 
 
 async def drop_pending_daily_prompts(conn: aiosqlite.Connection, person_id: int) -> None:
@@ -330,21 +353,19 @@ async def daily_prompts_planned_until(db: Database, now: datetime) -> dict[int, 
 
 async def drop_pending_reminders(db: Database, programme_id: int) -> None:
     """Drops a programme's calendar reminders not yet sent (to plan them anew)."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE kind = 'reminder' AND status = 'pending' AND dedupe_key LIKE ?",
-            (f"reminder:{programme_id}:%",),
-        )
+    await _write_one(
+        db, "DELETE FROM outbox WHERE kind = 'reminder' AND status = 'pending' AND dedupe_key LIKE ?",
+        (f"reminder:{programme_id}:%",),
+    )
 
 
 async def drop_pending_digest(db: Database, digest_id: int) -> None:
     """Drops a digest's rows and its case rounds not yet sent (to plan them anew)."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "DELETE FROM outbox WHERE status = 'pending' AND kind IN ('digest', 'case_round')"
-            " AND (dedupe_key = ? OR dedupe_key LIKE ?)",
-            (f"digest:{digest_id}", f"case_round:{digest_id}:%"),
-        )
+    await _write_one(
+        db,
+        "DELETE FROM outbox WHERE status = 'pending' AND kind IN ('digest', 'case_round') AND (dedupe_key = ? OR dedupe_key LIKE ?)",
+        (f"digest:{digest_id}", f"case_round:{digest_id}:%"),
+    )
 
 
 async def due_count(db: Database, now: datetime) -> int:

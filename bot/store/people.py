@@ -175,8 +175,8 @@ async def active_ids(db: Database) -> list[int]:
 async def active_among(conn: aiosqlite.Connection, person_ids: Sequence[int]) -> list[Person]:
     """Gives those of some people who are active, read inside the caller's transaction."""
     marks = ",".join("?" for _ in person_ids)
-    async with conn.execute(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", tuple(person_ids)) as cur:
-        return [person_of(r) for r in await cur.fetchall()]
+    rows = await conn.execute_fetchall(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", tuple(person_ids))
+    return [person_of(r) for r in rows]
 
 
 async def count(db: Database) -> int:
@@ -369,10 +369,8 @@ async def grant(
             " ON CONFLICT (telegram_id) DO NOTHING",
             (telegram_id, telegram_id, name, language, timezone, encode(now), encode(now)),
         )
-        async with conn.execute("SELECT id FROM person WHERE telegram_id = ?", (telegram_id,)) as cur:
-            found = await cur.fetchone()
-            assert found is not None  # inserted just above when it was missing
-            person_id = found[0]
+        found = await conn.execute_fetchall("SELECT id FROM person WHERE telegram_id = ?", (telegram_id,))
+        person_id = list(found)[0][0]  # inserted just above when it was missing
         cur = await conn.execute(
             "INSERT INTO membership (person_id, programme_id, role, joined_at) VALUES (?,?,?,?)"
             " ON CONFLICT (person_id, programme_id, role) DO NOTHING",

@@ -56,8 +56,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
     Learning sets keep their ids (members stay members); sets no longer in the file are retired.
     """
     async with db.transaction() as conn:
-        async with conn.execute("SELECT id FROM programme WHERE key = ?", (programme.key,)) as cur:
-            row = await cur.fetchone()
+        row = next(iter(await conn.execute_fetchall("SELECT id FROM programme WHERE key = ?", (programme.key,))), None)
         created = row is None
         if created:
             cur = await conn.execute(
@@ -95,8 +94,7 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
                     " VALUES (?,?,?,?,?,?,?)",
                     (programme_id, module.key, event.kind, event.title, event.place, encode(event.starts), encode(event.ends)),
                 )
-        async with conn.execute("SELECT key FROM learning_set WHERE programme_id = ?", (programme_id,)) as cur:
-            existing = {r[0] for r in await cur.fetchall()}
+        existing = {r[0] for r in await conn.execute_fetchall("SELECT key FROM learning_set WHERE programme_id = ?", (programme_id,))}
         wanted = {s.key for s in programme.sets}
         for s in programme.sets:
             await conn.execute(
@@ -106,12 +104,10 @@ async def save_programme(db: Database, programme: Programme, source: str, now: d
                 " digest_days_before=excluded.digest_days_before, empty_digest=excluded.empty_digest, active=1",
                 (programme_id, s.key, s.name, s.digest_days_before, s.empty_digest),
             )
-            async with conn.execute(
+            found = await conn.execute_fetchall(
                 "SELECT id FROM learning_set WHERE programme_id = ? AND key = ?", (programme_id, s.key)
-            ) as cur:
-                found = await cur.fetchone()
-                assert found is not None  # upserted just above
-                set_id = found[0]
+            )
+            set_id = list(found)[0][0]  # upserted just above
             for meeting in s.meetings:
                 await conn.execute(
                     "INSERT INTO event (programme_id, learning_set_id, kind, title, place, starts_at, ends_at)"

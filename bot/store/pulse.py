@@ -46,12 +46,11 @@ async def record(
 ) -> str:
     """Stores an answer; gives 'new', 'changed' (another score than before) or 'same' (nothing changed)."""
     async with db.transaction() as conn:
-        async with conn.execute(
+        before = next(iter(await conn.execute_fetchall(
             "SELECT score FROM pulse_answer WHERE person_id = ? AND programme_id = ? AND module_key = ? AND moment = ?"
             " AND capacity = ?",
             (person_id, programme_id, module_key, moment, capacity),
-        ) as cur:
-            before = await cur.fetchone()
+        )), None)
         if before is not None and before[0] == score:
             return "same"
         await conn.execute(

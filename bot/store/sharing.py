@@ -6,9 +6,11 @@ author chose to share them for that very set, and that no earlier digest carried
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import aiosqlite
 
@@ -78,6 +80,21 @@ async def members(db: Database, set_id: int) -> list[Person]:
     return [person_of(r) for r in rows]
 
 
+async def members_by_set(db: Database, programme_id: int) -> dict[int, list[Person]]:
+    """Gives the active participants of each learning set of a programme (as `members` gives them), in one read."""
+    rows = await db.fetchall(
+        "SELECT person.*, membership.learning_set_id AS member_of FROM person"
+        " JOIN membership ON membership.person_id = person.id"
+        " WHERE membership.learning_set_id IN (SELECT id FROM learning_set WHERE programme_id = ?)"
+        " AND membership.role = 'participant' AND person.status = 'active' ORDER BY person.id",
+        (programme_id,),
+    )
+    found: dict[int, list[Person]] = {}
+    for r in rows:
+        found.setdefault(r["member_of"], []).append(person_of(r))
+    return found
+
+
 async def set_of(db: Database, person_id: int) -> int | None:
     """Gives the learning set a participant belongs to (the latest joined)."""
     return await db.scalar(
@@ -104,24 +121,99 @@ _ENTRY_SQL = (
 )
 
 
+_PENDING_SQL = (
+    _ENTRY_SQL + " WHERE reflection.shared_set_id = ? AND reflection.visibility IN ('shared', 'takeaway')"
+    " AND reflection.digest_id IS NULL ORDER BY reflection.created_at"
+)
+
+
 async def pending_shared(db: Database, set_id: int) -> list[SharedEntry]:
     """Gives entries shared for a set that no digest has carried yet (the digest so far)."""
-    rows = await db.fetchall(
-        _ENTRY_SQL + " WHERE reflection.shared_set_id = ? AND reflection.visibility IN ('shared', 'takeaway')"
-        " AND reflection.digest_id IS NULL ORDER BY reflection.created_at",
-        (set_id,),
-    )
-    return [_entry(r) for r in rows]
+    return [_entry(r) for r in await db.fetchall(_PENDING_SQL, (set_id,))]
+
+
+_CARRIED_SQL = (
+    _ENTRY_SQL + " WHERE reflection.digest_id = ? AND reflection.shared_set_id = ?"
+    " AND reflection.visibility IN ('shared', 'takeaway') ORDER BY reflection.created_at"
+)
+_WAITING_SQL = (
+    "SELECT count(*) FROM reflection WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
+    " AND digest_id IS NULL AND shared_at <= ?"
+)
 
 
 async def digest_entries(db: Database, digest_id: int, set_id: int) -> list[SharedEntry]:
     """Gives the entries a sealed digest carries, checked again against its set."""
-    rows = await db.fetchall(
-        _ENTRY_SQL + " WHERE reflection.digest_id = ? AND reflection.shared_set_id = ?"
-        " AND reflection.visibility IN ('shared', 'takeaway') ORDER BY reflection.created_at",
-        (digest_id, set_id),
-    )
-    return [_entry(r) for r in rows]
+    return [_entry(r) for r in await db.fetchall(_CARRIED_SQL, (digest_id, set_id))]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a sealed digest carries, read in one go."""
+
+    sealed_at: datetime
+    entries: list[SharedEntry]  # checked again against its set (_CARRIED_SQL)
+    waiting: int  # entries shared for the set by sealed_at that no digest carries (left for the next one)
+    took_part: tuple[int, int]  # as `took_part` gives it, from `since` until sealed_at
+
+
+def _carried(digest_id: int, set_id: int, since: datetime | None, conn: sqlite3.Connection) -> Carried | None:
+    row = conn.execute("SELECT sealed_at FROM digest WHERE id = ? AND status = 'sealed'", (digest_id,)).fetchone()
+    if row is None:
+        return None
+    sealed_at = decode(row[0])
+    entries = [_entry(r) for r in conn.execute(_CARRIED_SQL, (digest_id, set_id)).fetchall()]
+    waiting = int(conn.execute(_WAITING_SQL, (set_id, row[0])).fetchone()[0] or 0)
+    return Carried(sealed_at, entries, waiting, _took_part(set_id, since, sealed_at, conn))
+
+
+async def carried(db: Database, digest_id: int, set_id: int, since: datetime | None = None) -> Carried | None:
+    """Gives what a sealed digest carries (None while it is not sealed) and who took part from `since`
+    until it was sealed, in one trip."""
+    return await db.run(partial(_carried, digest_id, set_id, since))
+
+
+@dataclass(frozen=True)
+class DigestContext:
+    """A digest with what its text needs besides its entries, read in one trip."""
+
+    digest: Digest
+    previous: Digest | None  # the set's digest sealed before it
+    cases: list[Case]
+
+
+def _digest_context(digest_id: int, conn: sqlite3.Connection) -> DigestContext | None:
+    row = conn.execute("SELECT * FROM digest WHERE id = ?", (digest_id,)).fetchone()
+    if row is None:
+        return None
+    before = conn.execute(_PREVIOUS_SQL, (row["learning_set_id"], digest_id)).fetchone()
+    cases = [Case(r[0], r[1], r[2]) for r in conn.execute(_CASES_SQL, (digest_id,)).fetchall()]
+    return DigestContext(_digest(row), None if before is None else _digest(before), cases)
+
+
+async def digest_context(db: Database, digest_id: int) -> DigestContext | None:
+    """Gives a digest, the one sealed before it and the cases proposed for its meeting (one trip)."""
+    return await db.run(partial(_digest_context, digest_id))
+
+
+def _candidates(
+    set_id: int, since: datetime | None, until: datetime, conn: sqlite3.Connection
+) -> tuple[list[SharedEntry], tuple[int, int]]:
+    return [_entry(r) for r in conn.execute(_PENDING_SQL, (set_id,)).fetchall()], _took_part(set_id, since, until, conn)
+
+
+async def digest_candidates(
+    db: Database, set_id: int, since: datetime | None, until: datetime
+) -> tuple[list[SharedEntry], tuple[int, int]]:
+    """Gives what `pending_shared` gives and who took part from `since` until `until`, in one trip."""
+    return await db.run(partial(_candidates, set_id, since, until))
+
+
+_ENSURE_DIGEST_SQL = (
+    "INSERT INTO digest (learning_set_id, period_key, send_at, meeting_starts, meeting_place, created_at)"
+    " VALUES (?,?,?,?,?,?) ON CONFLICT (learning_set_id, period_key) DO UPDATE SET send_at = excluded.send_at"
+    " WHERE digest.status = 'planned'"
+)
 
 
 async def ensure_digest(
@@ -130,17 +222,26 @@ async def ensure_digest(
 ) -> int:
     """Gives the digest of a set and period, creating it once (inside the caller's transaction)."""
     await conn.execute(
-        "INSERT INTO digest (learning_set_id, period_key, send_at, meeting_starts, meeting_place, created_at)"
-        " VALUES (?,?,?,?,?,?) ON CONFLICT (learning_set_id, period_key) DO UPDATE SET send_at = excluded.send_at"
-        " WHERE digest.status = 'planned'",
+        _ENSURE_DIGEST_SQL,
         (set_id, period_key, encode(send_at), encode(meeting_starts) if meeting_starts else None, meeting_place, encode(now)),
     )
-    async with conn.execute(
+    rows = list(await conn.execute_fetchall(
         "SELECT id FROM digest WHERE learning_set_id = ? AND period_key = ?", (set_id, period_key)
-    ) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    ))
+    return int(rows[0][0])  # upserted just above
+
+
+def ensure_digest_row(
+    conn: sqlite3.Connection, set_id: int, period_key: str, send_at: datetime, meeting_starts: datetime | None,
+    meeting_place: str, now: datetime,
+) -> int:
+    """The same as `ensure_digest`, inside a write unit of the group commit (bot.store.db.Database.write)."""
+    conn.execute(
+        _ENSURE_DIGEST_SQL,
+        (set_id, period_key, encode(send_at), encode(meeting_starts) if meeting_starts else None, meeting_place, encode(now)),
+    )
+    row = conn.execute("SELECT id FROM digest WHERE learning_set_id = ? AND period_key = ?", (set_id, period_key)).fetchone()
+    return int(row[0])  # upserted just above
 
 
 async def get_digest(db: Database, digest_id: int) -> Digest | None:
@@ -149,14 +250,36 @@ async def get_digest(db: Database, digest_id: int) -> Digest | None:
     return None if row is None else _digest(row)
 
 
+_PREVIOUS_SQL = (
+    "SELECT * FROM digest WHERE learning_set_id = ? AND status = 'sealed' AND id != ? ORDER BY sealed_at DESC LIMIT 1"
+)
+
+
 async def previous_sealed(db: Database, set_id: int, before_id: int) -> Digest | None:
     """Gives the set's digest sealed before this one, if any."""
-    row = await db.fetchone(
-        "SELECT * FROM digest WHERE learning_set_id = ? AND status = 'sealed' AND id != ?"
-        " ORDER BY sealed_at DESC LIMIT 1",
-        (set_id, before_id),
-    )
+    row = await db.fetchone(_PREVIOUS_SQL, (set_id, before_id))
     return None if row is None else _digest(row)
+
+
+def _seal(digest_id: int, set_id: int, now: datetime, only: Sequence[int] | None, conn: sqlite3.Connection) -> bool:
+    chosen = "" if only is None else f" AND id IN ({','.join('?' for _ in only)})"
+    sealed = conn.execute(
+        "UPDATE digest SET status = 'sealed', sealed_at = ? WHERE id = ? AND status = 'planned'", (encode(now), digest_id)
+    ).rowcount == 1
+    if sealed:
+        conn.execute(
+            "UPDATE reflection SET digest_id = ? WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
+            " AND digest_id IS NULL AND shared_at <= ?" + chosen,
+            (digest_id, set_id, encode(now), *(only or ())),
+        )
+    return sealed
+
+
+def sealing(
+    digest_id: int, set_id: int, now: datetime, only: Sequence[int] | None = None
+) -> Callable[[sqlite3.Connection], bool]:
+    """Gives the write unit that seals a digest as `seal_digest` does, to commit with other writes."""
+    return partial(_seal, digest_id, set_id, now, only)
 
 
 async def seal_digest(
@@ -164,52 +287,49 @@ async def seal_digest(
 ) -> bool:
     """Fixes what a digest carries (shared entries not yet carried; of those, `only` these when given), once;
     gives False if it was sealed before. Entries left out wait for the next digest."""
-    chosen = "" if only is None else f" AND id IN ({','.join('?' for _ in only)})"
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            "UPDATE digest SET status = 'sealed', sealed_at = ? WHERE id = ? AND status = 'planned'", (encode(now), digest_id)
-        )
-        if cur.rowcount != 1:
-            return False
-        await conn.execute(
-            "UPDATE reflection SET digest_id = ? WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
-            " AND digest_id IS NULL AND shared_at <= ?" + chosen,
-            (digest_id, set_id, encode(now), *(only or ())),
-        )
-    return True
+    return await db.write(partial(_seal, digest_id, set_id, now, only))
+
+
+async def seal_and_carry(
+    db: Database, digest_id: int, set_id: int, now: datetime, only: Sequence[int] | None = None,
+    since: datetime | None = None,
+) -> Carried | None:
+    """Seals a digest as `seal_digest` does (unless it was sealed before) and gives what it carries: one
+    commit, and the entries read back inside it (None when the digest was skipped meanwhile)."""
+
+    def unit(conn: sqlite3.Connection) -> Carried | None:
+        _seal(digest_id, set_id, now, only, conn)
+        return _carried(digest_id, set_id, since, conn)
+
+    return await db.write(unit)
 
 
 async def waiting_since(db: Database, set_id: int, until: datetime) -> int:
     """Gives how many entries shared for a set by `until` no digest carries yet (left for the next one)."""
-    count = await db.scalar(
-        "SELECT count(*) FROM reflection WHERE shared_set_id = ? AND visibility IN ('shared', 'takeaway')"
-        " AND digest_id IS NULL AND shared_at <= ?",
-        (set_id, encode(until)),
-    )
-    return int(count or 0)
+    return int(await db.scalar(_WAITING_SQL, (set_id, encode(until))) or 0)
+
+
+def _took_part(set_id: int, since: datetime | None, until: datetime, conn: sqlite3.Connection) -> tuple[int, int]:
+    row = conn.execute(
+        "SELECT (SELECT count(DISTINCT reflection.person_id) FROM reflection JOIN membership"
+        "   ON membership.person_id = reflection.person_id AND membership.role = 'participant'"
+        "   WHERE membership.learning_set_id = ? AND reflection.created_at > ? AND reflection.created_at <= ?),"
+        " (SELECT count(*) FROM membership JOIN person ON person.id = membership.person_id"
+        "   WHERE membership.learning_set_id = ? AND membership.role = 'participant' AND person.status != 'blocked')",
+        (set_id, encode(since) if since else "", encode(until), set_id),
+    ).fetchone()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 async def took_part(db: Database, set_id: int, since: datetime | None, until: datetime) -> tuple[int, int]:
-    """Gives (members who reflected in the period, members of the set): counts only."""
-    total = await db.scalar(
-        "SELECT count(*) FROM membership JOIN person ON person.id = membership.person_id"
-        " WHERE membership.learning_set_id = ? AND membership.role = 'participant' AND person.status != 'blocked'",
-        (set_id,),
-    )
-    active = await db.scalar(
-        "SELECT count(DISTINCT reflection.person_id) FROM reflection JOIN membership"
-        " ON membership.person_id = reflection.person_id AND membership.role = 'participant'"
-        " WHERE membership.learning_set_id = ? AND reflection.created_at > ? AND reflection.created_at <= ?",
-        (set_id, encode(since) if since else "", encode(until)),
-    )
-    return int(active or 0), int(total or 0)
+    """Gives (members who reflected in the period, members of the set): counts only, in one read."""
+    return await db.run(partial(_took_part, set_id, since, until))
 
 
 async def add_case(db: Database, digest_id: int, set_id: int, person_id: int, text: str, now: datetime) -> bool:
     """Records (or replaces) the case a member brings; gives False once the digest has gone."""
     async with db.transaction() as conn:
-        async with conn.execute("SELECT status FROM digest WHERE id = ?", (digest_id,)) as cur:
-            row = await cur.fetchone()
+        row = next(iter(await conn.execute_fetchall("SELECT status FROM digest WHERE id = ?", (digest_id,))), None)
         if row is None or row[0] != "planned":
             return False
         await conn.execute(
@@ -220,14 +340,15 @@ async def add_case(db: Database, digest_id: int, set_id: int, person_id: int, te
     return True
 
 
+_CASES_SQL = (
+    "SELECT case_proposal.person_id, person.name, case_proposal.text FROM case_proposal"
+    " JOIN person ON person.id = case_proposal.person_id WHERE digest_id = ? ORDER BY case_proposal.created_at"
+)
+
+
 async def cases(db: Database, digest_id: int) -> list[Case]:
     """Gives the cases proposed for a digest's meeting."""
-    rows = await db.fetchall(
-        "SELECT case_proposal.person_id, person.name, case_proposal.text FROM case_proposal"
-        " JOIN person ON person.id = case_proposal.person_id WHERE digest_id = ? ORDER BY case_proposal.created_at",
-        (digest_id,),
-    )
-    return [Case(r[0], r[1], r[2]) for r in rows]
+    return [Case(r[0], r[1], r[2]) for r in await db.fetchall(_CASES_SQL, (digest_id,))]
 
 
 async def planned_digests(db: Database, set_id: int) -> list[Digest]:
@@ -236,10 +357,18 @@ async def planned_digests(db: Database, set_id: int) -> list[Digest]:
     return [_digest(r) for r in rows]
 
 
+def _skip(digest_id: int, conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE digest SET status = 'skipped' WHERE id = ? AND status = 'planned'", (digest_id,))
+
+
+def skipping(digest_id: int) -> Callable[[sqlite3.Connection], None]:
+    """Gives the write unit that skips a digest as `skip_digest` does, to commit with other writes."""
+    return partial(_skip, digest_id)
+
+
 async def skip_digest(db: Database, digest_id: int) -> None:
     """Marks a planned digest as not going out (its meeting left the calendar); what was shared waits for the next."""
-    async with db.transaction() as conn:
-        await conn.execute("UPDATE digest SET status = 'skipped' WHERE id = ? AND status = 'planned'", (digest_id,))
+    await db.write(skipping(digest_id))
 
 
 async def next_open_digest(db: Database, set_id: int) -> Digest | None:
@@ -260,8 +389,7 @@ async def link_group(db: Database, set_id: int, chat_id: int) -> None:
 async def unlink_group(db: Database, chat_id: int) -> list[int]:
     """Unlinks a group the bot was removed from; gives the sets it served."""
     async with db.transaction() as conn:
-        async with conn.execute("SELECT id FROM learning_set WHERE group_chat_id = ?", (chat_id,)) as cur:
-            ids = [r[0] for r in await cur.fetchall()]
+        ids = [r[0] for r in await conn.execute_fetchall("SELECT id FROM learning_set WHERE group_chat_id = ?", (chat_id,))]
         await conn.execute("UPDATE learning_set SET group_chat_id = NULL WHERE group_chat_id = ?", (chat_id,))
     return ids
 

@@ -5,6 +5,7 @@ Journal text is stored and shown back to its author only; it is never logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -74,8 +75,10 @@ async def keep_message(
     message = update.effective_message
     assert message is not None
     db, now = context.db, context.clock.now()
-    prompt = await _prompt_answered(context, person, message)
-    latest = await journal.latest_brief(db, person.id)
+    # Three reads that do not depend on each other: queued together, they cost one wait for the database.
+    prompt, latest, where = await asyncio.gather(
+        _prompt_answered(context, person, message), journal.latest_brief(db, person.id), where_is(db, person, now)
+    )
     append_to = None
     # A shared reflection (with the set or its facilitators) is closed: what comes after it must not be
     # shared without being asked.
@@ -84,7 +87,6 @@ async def keep_message(
         # Several messages in a short while are one reflection, unless a reply points elsewhere.
         if prompt is None or prompt.id == latest.outbox_id or message.reply_to_message is None:
             append_to = latest.id
-    where = await where_is(db, person, now)
     new = _new_reflection(context, person, prompt, where)
     stored = await journal.add_message(
         db, new, append_to, message.chat.id, message.message_id, kind, text[:MAX_TEXT], file_id, now

@@ -51,3 +51,90 @@ def test_paragraphs_are_kept_whole_when_they_fit() -> None:
     assert all(not p.startswith("x") for p in pieces)
     assert "\n\n".join(pieces) == "\n\n".join(paragraphs)
     assert split_message("  short  ") == ["short"] and split_message("") == []
+
+
+# ----------------------------------------------------------------------------------------------------
+# The split as it was written first, character by character: the faster one must cut every text the same.
+
+
+def _reference_split(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    import re
+
+    token_re = re.compile(r"<[^>]*>|&(?:lt|gt|amp|quot|#[0-9]+|#[xX][0-9a-fA-F]+);|.", re.DOTALL)
+
+    def size(token: str) -> int:
+        return max(len(token), utf16(token))
+
+    def cost(text: str) -> int:
+        return sum(size(m.group(0)) for m in token_re.finditer(text))
+
+    def tag_name(tag: str) -> str:
+        return re.split(r"[\s>/]", tag[1:].lstrip("/"), maxsplit=1)[0].lower()
+
+    def closing_of(opened: list[str]) -> str:
+        return "".join(f"</{tag_name(tag)}>" for tag in reversed(opened))
+
+    def cut_of(text: str) -> tuple[int, list[str]]:
+        open_tags: list[str] = []
+        closing = 0
+        best: dict[str, tuple[int, list[str]]] = {}
+        length = visible = 0
+        for m in token_re.finditer(text):
+            token = m.group(0)
+            if visible and length + closing <= limit:
+                cut = (m.start(), list(open_tags))
+                best["any"] = cut
+                if token == " ":
+                    best["space"] = cut
+                elif token == "\n":
+                    best["line"] = cut
+                    if text[m.start() - 1] == "\n":
+                        best["paragraph"] = (m.start() - 1, cut[1])
+            if length + size(token) + closing > limit and "any" in best:
+                break
+            length += size(token)
+            if token.startswith("<") and len(token) > 1:
+                if token.startswith("</"):
+                    name = tag_name(token)
+                    for i in range(len(open_tags) - 1, -1, -1):
+                        if tag_name(open_tags[i]) == name:
+                            del open_tags[i]
+                            break
+                elif not token.endswith("/>"):
+                    open_tags.append(token)
+                closing = cost(closing_of(open_tags))
+            else:
+                visible += 1
+        for at_least in (limit // 2, 1):
+            for kind in ("paragraph", "line", "space"):
+                found = best.get(kind)
+                if found is not None and cost(text[: found[0]]) >= at_least:
+                    return found
+        return best.get("any", (len(text), []))
+
+    text = text.strip()
+    pieces: list[str] = []
+    while text:
+        if cost(text) <= limit:
+            pieces.append(text)
+            break
+        cut, still_open = cut_of(text)
+        head, rest = text[:cut].rstrip(), text[cut:].lstrip()
+        pieces.append(head + closing_of(still_open))
+        text = "".join(still_open) + rest
+    return pieces
+
+
+def test_every_text_is_cut_where_the_character_by_character_split_cut_it() -> None:
+    import random
+
+    rng = random.Random(15)
+    bits = ["word", "long-word-without-spaces", " ", "  ", "\n", "\n\n", "\n\n\n", "<b>", "</b>", "<i>", "</i>",
+            '<a href="https://example.org/a?b=1&amp;c=2">', "</a>", "<br/>", "&amp;", "&lt;", "&#128077;", "&",
+            "<", ">", "👍", "é", "Ŋ", "—", "x" * 40, "<b>Name</b>\n"]
+    for _ in range(1500):
+        text = "".join(rng.choice(bits) for _ in range(rng.randint(0, 120)))
+        limit = rng.choice((8, 12, 20, 33, 50, 80, 200))
+        assert split_message(text, limit) == _reference_split(text, limit), (text, limit)
+    digest_like = "\n\n".join(f"<b>Member {i}</b>\n" + "<i>" + "word " * rng.randint(10, 900) + "</i>" for i in range(30))
+    assert split_message(digest_like) == _reference_split(digest_like)
