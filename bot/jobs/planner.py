@@ -86,7 +86,7 @@ async def plan_everyone(db: Database, now: datetime) -> int:
     prompt already planned, so that the hourly run does little when little is new.
 
     The nudge times depend on a person's settings, not on the person: they are worked out once for
-    each distinct setting (zone, hour, days, pause, programme, where planning starts) in a batch, and
+    each distinct setting (zone, hour, days, pause, rhythm, programme, where planning starts) in a batch, and
     each person with that setting gets them under their own keys (`plans.prompts_at`).
     """
     of = await _programmes_of(db)
@@ -105,7 +105,7 @@ async def plan_everyone(db: Database, now: datetime) -> int:
                 since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))
                 last_day, programme = of[person.id]
                 setting = (person.timezone, person.nudge_hour, person.nudge_minute, person.nudge_days,
-                           person.paused_until, id(programme), last_day, since)
+                           person.paused_until, person.prompt_every, id(programme), last_day, since)
                 if setting not in moments:
                     if id(programme) not in quiet:
                         quiet[id(programme)] = residential_days(programme)
@@ -123,10 +123,11 @@ def _moments(
     """Gives the moments of `_wanted` with each one's local day (ISO), for everyone with this person's settings."""
     settings = replace(nudge_settings(person), quiet_days=quiet_days, quiet_evening=programme.residential_prompt == "evening")
     zone = settings.zone
+    days = frozenset(person.nudge_days)
     found = []
     for moment in nudge_times(settings, start, end) if start < end else []:
         day = moment.astimezone(zone).date()
-        if last_day is None or day <= last_day:
+        if (last_day is None or day <= last_day) and on_rhythm(day, days, person.prompt_every):
             found.append((moment, day.isoformat()))
     return found
 
