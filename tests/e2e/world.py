@@ -157,7 +157,7 @@ class World:
                 raise AssertionError(f"message {message.message_id} was never recorded as sent")
             await asyncio.sleep(0.01)
 
-    async def until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
         """Waits until a condition about what the bot did holds."""
         deadline = asyncio.get_running_loop().time() + timeout
         while not condition():
@@ -165,7 +165,7 @@ class World:
                 raise AssertionError("the condition never came true")
             await asyncio.sleep(0.01)
 
-    async def scalar_becomes(self, sql: str, params: tuple[object, ...], expected: object, timeout: float = 5.0) -> None:
+    async def scalar_becomes(self, sql: str, params: tuple[object, ...], expected: object, timeout: float = 10.0) -> None:
         """Waits until a query about the stored state gives the expected value."""
         deadline = asyncio.get_running_loop().time() + timeout
         while (value := await self.db.scalar(sql, params)) != expected:
