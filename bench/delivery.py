@@ -168,7 +168,7 @@ async def measure(
 def main() -> None:
     """Prints the delivery figures."""
     logging.getLogger("bot").setLevel(logging.WARNING)
-    from bot.jobs.dispatcher import BATCH, CONCURRENCY
+    from bot.jobs.dispatcher import CONCURRENCY
 
     header(
         "delivery",
@@ -178,7 +178,7 @@ def main() -> None:
         runs=f"(a) {UNPACED_RUNS} with the fake in this process + {UNPACED_RUNS} with it in its own"
         f" process (medians shown), (b) {PACED_RUNS}",
         driven="Services + Dispatcher + the ExtBot of build_application (pool 256, parse_mode HTML)",
-        dispatcher=f"BATCH={BATCH}, CONCURRENCY={CONCURRENCY}; SQLite synchronous=FULL",
+        dispatcher=f"CONCURRENCY={CONCURRENCY} (a row claimed when a sender is free); SQLite synchronous=FULL",
     )
     unpaced = asyncio.run(measure(UNPACED_MESSAGES, 0.0, UNPACED_RUNS, rate_limits=False))
     with fake_process() as url:

@@ -400,7 +400,7 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     loaded = [r["loaded"] for r in results]
     rates = [p["updates"] / p["seconds"] for p in loaded]
     main_cpu = [p["main_cpu"] / p["updates"] * 1000 for p in loaded]
-    other_cpu = [p["other_cpu"] / p["updates"] * 1000 for p in loaded]
+    other_cpu = [max(0.0, p["other_cpu"]) / p["updates"] * 1000 for p in loaded]  # no other thread: 0, not -0.00
     pooled = [x for p in loaded for x in p["latencies"]]
     solo = [x for r in results for x in r["solo"]["latencies"]]
     opened = [x for r in results for x in r["open"]["latencies"]]

@@ -207,10 +207,12 @@ class Database:
                 for _, future in batch:  # the loop is going away; the batch may or may not be committed
                     future.cancel()
                 raise
-            except BaseException as exc:  # noqa: BLE001 -- BEGIN or COMMIT failed: every caller of the batch hears it
+            except BaseException as exc:  # BEGIN or COMMIT failed: every caller of the batch hears it
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise  # the process is stopping (SystemExit, KeyboardInterrupt)
                 continue
             self.commits += 1
             for (_, future), (failed, value) in zip(batch, outcomes, strict=True):
