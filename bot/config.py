@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("en", "nl")
@@ -23,6 +24,24 @@ class ConfigError(Exception):
     """A setting that is missing or malformed; the message is one sentence naming it."""
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(target: object) -> bool:
+    """Gives whether a PITSTOP_DB value names a PostgreSQL database rather than a SQLite file."""
+    return str(target).startswith(POSTGRES_SCHEMES)
+
+
+def redacted(dsn: str) -> str:
+    """Gives a database address without its password, for messages and logs."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the process needs to know before it starts."""
@@ -30,6 +49,8 @@ class Settings:
     token: str = field(repr=False)
     base_url: str | None = None
     db_path: Path = Path("pitstop.db")
+    # PITSTOP_DB when it names a PostgreSQL database (postgresql://…); db_path is then unused.
+    db_url: str | None = field(default=None, repr=False)
     admins: frozenset[int] = frozenset()
     timezone: str = "Europe/Amsterdam"
     language: str = "en"
@@ -48,6 +69,16 @@ class Settings:
     webapp_port: int = 8444
     webapp_listen: str = "127.0.0.1"  # behind the reverse proxy that holds the https address
     webapp_max_age: int = 3600  # seconds a console's signed initData is taken after Telegram made it
+
+    @property
+    def db_target(self) -> str:
+        """Gives what opens the store: the PostgreSQL address, or the SQLite file's path."""
+        return self.db_url or str(self.db_path)
+
+    @property
+    def db_shown(self) -> str:
+        """Gives the store's name for messages: the file, or the PostgreSQL address without its password."""
+        return redacted(self.db_url) if self.db_url else str(self.db_path)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -148,7 +179,8 @@ def load_settings(
     return Settings(
         token=token,
         base_url=base_url,
-        db_path=Path(db_raw),
+        db_path=Path("pitstop.db") if is_postgres(db_raw) else Path(db_raw),
+        db_url=db_raw if is_postgres(db_raw) else None,
         admins=frozenset(admins),
         timezone=zone_name,
         language=language,

@@ -10,7 +10,8 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.config import Settings, load_settings
-from bot.store.db import Database, open_database
+from bot.store.db import Database
+from bot.store.engines import open_database
 
 # argparse's own name for what `add_subparsers()` gives back; it is generic only for type checkers.
 SubCommands = argparse._SubParsersAction  # type: ignore[type-arg]
@@ -35,7 +36,7 @@ def settings_for(require_token: bool) -> Settings:
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[Database]:
     """Gives the migrated database of the settings for the length of a command, and closes it after."""
-    db = await open_database(settings.db_path)
+    db = await open_database(settings.db_target)
     try:
         yield db
     finally:

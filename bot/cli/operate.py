@@ -16,7 +16,8 @@ from bot.config import Settings
 from bot.runtime import StartError, halt, launch
 from bot.sandbox import demo
 from bot.store import audit, programmes
-from bot.store.db import available_migrations, backup, integrity_check, open_database
+from bot.store.db import available_migrations, backup, integrity_check
+from bot.store.engines import open_database
 
 log = logging.getLogger("bot")
 
@@ -93,11 +94,13 @@ def add_audit(sub: SubCommands) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs the bot until SIGINT or SIGTERM."""
     settings = settings_for(require_token=True)
-    lock = _lock_database(settings.db_path)
+    # On SQLite one process owns the file; on PostgreSQL several may run side by side (see the README).
+    lock = None if settings.db_url else _lock_database(settings.db_path)
     try:
         asyncio.run(serve(settings, SystemClock()))
     finally:
-        lock.close()
+        if lock is not None:
+            lock.close()
     return 0
 
 
@@ -118,7 +121,7 @@ def _lock_database(path: Path) -> IO[str]:
 
 async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = None) -> None:
     """Opens the database, runs the Application until `stop` is set or a signal arrives, closes all."""
-    db = await open_database(settings.db_path)
+    db = await open_database(settings.db_target)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -128,7 +131,7 @@ async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = N
             app = await launch(settings, clock, db)
         except StartError as exc:
             raise Failure(str(exc)) from None
-        log.info("pitstop running db=%s", settings.db_path)
+        log.info("pitstop running db=%s", settings.db_shown)
         try:
             await stop.wait()
             log.info("pitstop stopping")
@@ -161,13 +164,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return [m.name for m in available_migrations()]
 
     names = asyncio.run(go())
-    print(f"{settings.db_path}: schema up to date ({len(names)} migrations)")
+    print(f"{settings.db_shown}: schema up to date ({len(names)} migrations)")
     return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copies the live database with SQLite's online backup API and checks the copy."""
     settings = settings_for(require_token=False)
+    if settings.db_url:
+        raise Failure("PITSTOP_DB is a PostgreSQL database; back it up with pg_dump, which is consistent while the bot runs.")
     if not settings.db_path.is_file():
         raise Failure(f"The database {settings.db_path} does not exist; check PITSTOP_DB.")
 

@@ -216,5 +216,5 @@ def write_atomically(path: Path, content: bytes) -> None:
 
 def database_exists(settings: Settings) -> None:
     """Fails with a sentence when the database is missing (opening it would create an empty one)."""
-    if not settings.db_path.is_file():
+    if settings.db_url is None and not settings.db_path.is_file():
         raise Failure(f"The database {settings.db_path} does not exist; check PITSTOP_DB. Nothing was written.")

@@ -145,6 +145,14 @@ class Database:
         self._holder: asyncio.Task[Any] | None = None  # the task inside transaction() or alone(), if any
         self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    engine = "sqlite"
+
+    @property
+    def closed(self) -> bool:
+        """Gives whether close() was called."""
+        return self._closed
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -270,6 +278,7 @@ class Database:
         writer = self._writer
         if writer is not None and not writer.done():
             await writer
+        self._closed = True
         try:
             await self.conn.close()
         except ValueError:

@@ -128,7 +128,7 @@ async def add_message(
                 # to come is not needed any more.
                 conn.execute(
                     "UPDATE outbox SET response = 'answered' WHERE (response IS NULL OR response = 'later')"
-                    " AND (id = ? OR id = (SELECT json_extract(payload, '$.again_of') FROM outbox WHERE id = ?))",
+                    " AND (id = ? OR id = (SELECT CAST(json_extract(payload, '$.again_of') AS INTEGER) FROM outbox WHERE id = ?))",
                     (new.outbox_id, new.outbox_id),
                 )
                 conn.execute(

@@ -154,7 +154,7 @@ async def replan(db: Database, person_id: int, programme_id: int, items: list[Pl
     async with db.transaction() as conn:
         pending = list(await conn.execute_fetchall(
             "SELECT id, dedupe_key, due_at FROM outbox WHERE person_id = ? AND kind = 'question' AND status = 'pending'"
-            " AND json_extract(payload, '$.programme_id') = ?",
+            " AND CAST(json_extract(payload, '$.programme_id') AS INTEGER) = ?",
             (person_id, programme_id),
         ))
         gone = [r[0] for r in pending if wanted.get(r[1]) != r[2]]

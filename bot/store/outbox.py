@@ -25,6 +25,10 @@ from bot.store.db import Database
 
 ts = encode  # the name modules written before bot.store.codec use for it
 
+# The states of a row whose message a participant can have in front of them: a button under it can be
+# pressed before the dispatcher has committed 'sent' (on PostgreSQL, another process may handle the press).
+DELIVERED = ("sending", "sent")
+
 
 @dataclass(frozen=True)
 class OutboxRow:

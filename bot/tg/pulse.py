@@ -29,7 +29,7 @@ async def press_pulse(update: Update, context: PitstopContext, person: Person, p
     query = update.callback_query
     row = await outbox.get(context.db, pressed.outbox_id)
     capacity = capacity_of(pressed.capacity)
-    if row is None or row.kind != "pulse" or row.person_id != person.id or row.status != "sent" or capacity is None:
+    if row is None or row.kind != "pulse" or row.person_id != person.id or row.status not in outbox.DELIVERED or capacity is None:
         await stale_button(update, context, person.language)
         return
     stored = await programmes.get_programme_by_id(context.db, int(row.payload.get("programme_id", 0)))

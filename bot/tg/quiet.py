@@ -31,7 +31,7 @@ RHYTHM_OF = {"e2": 2, "e7": 7}
 async def press_checkin(update: Update, context: PitstopContext, person: Person, pressed: CheckinButton) -> None:
     """Takes a choice under the check-in: pause for a while, fewer prompts, or still here."""
     row = await outbox.get(context.db, pressed.outbox_id)
-    if row is None or row.kind != "checkin" or row.person_id != person.id or row.status != "sent" \
+    if row is None or row.kind != "checkin" or row.person_id != person.id or row.status not in outbox.DELIVERED \
             or person.status != "active":
         await stale_button(update, context, person.language)
         return

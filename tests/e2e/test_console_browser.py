@@ -172,7 +172,8 @@ async def cast(world: World) -> None:
 
 async def digest_due(world: World) -> list[str]:
     rows = await world.db.fetchall(
-        "SELECT outbox.due_at FROM outbox JOIN digest ON digest.id = json_extract(outbox.payload, '$.digest_id')"
+        "SELECT outbox.due_at FROM outbox JOIN digest"
+        " ON digest.id = CAST(json_extract(outbox.payload, '$.digest_id') AS INTEGER)"
         " WHERE outbox.kind = 'digest' AND outbox.status = 'pending' AND digest.meeting_starts IS NOT NULL"
         " ORDER BY outbox.due_at"
     )

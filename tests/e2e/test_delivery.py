@@ -35,10 +35,11 @@ async def test_a_restart_with_prompts_due_delivers_each_exactly_once(world: Worl
     # While the bot is down, Thursday 09:00 passes for everyone.
     world.clock.set(local("2027-03-25T09:30"))
     # A hard kill mid-send leaves rows in `sending`; simulate two of them.
-    await world.db.conn.execute(
-        "UPDATE outbox SET status = 'sending' WHERE id IN (SELECT id FROM outbox WHERE kind = 'prompt'"
-        " AND due_at <= ? ORDER BY id LIMIT 2)", (outbox.ts(world.clock.now()),)
-    )
+    async with world.db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = 'sending' WHERE id IN (SELECT id FROM outbox WHERE kind = 'prompt'"
+            " AND due_at <= ? ORDER BY id LIMIT 2)", (outbox.ts(world.clock.now()),)
+        )
     assert prompt_counts(world) == Counter()
 
     await world.start()

@@ -164,7 +164,7 @@ async def test_calendar_reminders_come_at_each_participants_local_time_and_can_b
     await world.expect(FIONA, "module reminders are on", count=2)
 
     audit = subprocess.run(
-        [sys.executable, "-m", "bot", "audit"], capture_output=True, text=True, env={"PITSTOP_DB": str(world.path), "PATH": ""},
+        [sys.executable, "-m", "bot", "audit"], capture_output=True, text=True, env={"PITSTOP_DB": world.settings.db_target, "PATH": ""},
         timeout=60,
     )
     assert "reminders.mute" in audit.stdout and "reminders.unmute" in audit.stdout
@@ -176,15 +176,17 @@ async def test_a_restart_in_the_middle_of_a_broadcast_to_500_reaches_each_exactl
     await world.onboard(FIONA, await world.invite("cpm-fac", role="facilitator"))
     programme_id = world.programme_ids["cpm-fac"]
     now = world.clock.now().isoformat()
-    for i in range(500):
-        cur = await world.db.conn.execute(
-            "INSERT INTO person (telegram_id, chat_id, name, status, created_at, updated_at) VALUES (?,?,?,'active',?,?)",
-            (70000 + i, 70000 + i, f"P{i}", now, now),
-        )
-        await world.db.conn.execute(
-            "INSERT INTO membership (person_id, programme_id, role, joined_at) VALUES (?,?,'participant',?)",
-            (cur.lastrowid, programme_id, now),
-        )
+    async with world.db.transaction() as conn:
+        for i in range(500):
+            cur = await conn.execute(
+                "INSERT INTO person (telegram_id, chat_id, name, status, created_at, updated_at)"
+                " VALUES (?,?,?,'active',?,?)",
+                (70000 + i, 70000 + i, f"P{i}", now, now),
+            )
+            await conn.execute(
+                "INSERT INTO membership (person_id, programme_id, role, joined_at) VALUES (?,?,'participant',?)",
+                (cur.lastrowid, programme_id, now),
+            )
     world.fake.latency = 0.02
     await world.say(FIONA, "/broadcast")
     audience = await world.expect(FIONA, "Who should receive this broadcast?")

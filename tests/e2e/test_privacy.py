@@ -125,7 +125,12 @@ async def test_the_webhook_skips_an_unreadable_update_and_takes_the_next(
 
 
 def on_disk(world: World, phrase: str) -> list[str]:
-    """Gives which of the database's files (main, WAL, shared memory) hold a phrase, byte for byte."""
+    """Gives which of the database's files (main, WAL, shared memory) hold a phrase, byte for byte.
+
+    On PostgreSQL: which of the schema's tables, TOAST tables and indexes hold it in their files, read
+    after a CHECKPOINT (the write-ahead log keeps it until recycled, as the README says)."""
+    if world.settings.db_url is not None:
+        return pg_files_holding(world.settings.db_url, phrase)
     found = []
     for suffix in ("", "-wal", "-shm"):
         file = world.path.with_name(world.path.name + suffix)
@@ -152,3 +157,26 @@ async def test_after_forget_the_text_is_in_neither_the_database_file_nor_its_wal
     await world.expect(ANNA, "alles is gewist")
     assert on_disk(world, "Zuidvleugel-42") == []
     assert on_disk(world, "zonder dat woord") == []
+
+
+def pg_files_holding(dsn: str, phrase: str) -> list[str]:
+    """Gives the relations of the DSN's schema whose data files hold a phrase (server-side reads)."""
+    import psycopg
+
+    found = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        relations = conn.execute(
+            "SELECT c.relname, pg_relation_filepath(c.oid) FROM pg_class c"
+            " WHERE c.relkind IN ('r', 't', 'i') AND pg_relation_filepath(c.oid) IS NOT NULL"
+            " AND (c.relnamespace = current_schema()::regnamespace OR c.oid IN ("
+            "  SELECT reltoastrelid FROM pg_class WHERE relnamespace = current_schema()::regnamespace))"
+        ).fetchall()
+        for name, path in relations:
+            size = conn.execute("SELECT (pg_stat_file(%s, true)).size", (path,)).fetchone()[0]
+            if not size:
+                continue
+            data = conn.execute("SELECT pg_read_binary_file(%s)", (path,)).fetchone()[0]
+            if phrase.encode() in bytes(data):
+                found.append(name)
+    return found

@@ -14,13 +14,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import Settings, is_postgres
 from bot.domain.programme import parse_programme
 from bot.render import Renderer
 from bot.runtime import halt, launch
 from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 from bot.store import outbox, people, programmes
-from bot.store.db import Database, open_database
+from bot.store.db import Database
+from bot.store.engines import open_database
 from bot.store.outbox import OutboxRow
 from bot.tg.context import PitstopApplication
 
@@ -52,8 +53,8 @@ class World:
 
     async def start(self) -> PitstopApplication:
         """Starts (or restarts) the bot on the same database."""
-        if self.db is None or self.db.conn._connection is None:  # type: ignore[attr-defined]
-            self.db = await open_database(self.path)
+        if self.db is None or self.db.closed:
+            self.db = await open_database(self.settings.db_target)
         self.app = await launch(self.settings, self.clock, self.db, self.render, poll_timeout=1)
         return self.app
 
@@ -190,12 +191,14 @@ def _asks_question(message: SentMessage) -> bool:
     return any(d == "lq:skip" for _, d in message.buttons())
 
 
-def make_settings(fake: FakeTelegram, path: Path, rate: float = 0.0) -> Settings:
-    """Gives settings pointing at the fake API, pacing off unless asked, a fast dispatcher."""
+def make_settings(fake: FakeTelegram, path: Path, rate: float = 0.0, target: str | None = None) -> Settings:
+    """Gives settings pointing at the fake API, pacing off unless asked, a fast dispatcher; `target` is
+    a PostgreSQL DSN when the store is PostgreSQL (else the SQLite file at `path`)."""
     return Settings(
         token=fake.token,
         base_url=fake.base_url,
         db_path=path,
+        db_url=target if target is not None and is_postgres(target) else None,
         admins=frozenset({9000}),
         timezone="Europe/Amsterdam",
         language="en",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.store.db import Database
-from tests.e2e.conftest import world  # noqa: F401  (the e2e fixture, reused as is)
+from tests.e2e.conftest import store_target, world  # noqa: F401  (the e2e fixtures, reused as they are)
 from tests.factories import module, programme
 
 

@@ -1,0 +1,716 @@
+"""The PostgreSQL store: the same Database interface as SQLite's, on psycopg 3 and its connection pool.
+
+`PITSTOP_DB=postgresql://…` selects it (see `bot.store.engines`). Everything above the store stays
+as it is: write units are plain functions of a connection, reads give rows that answer to `row[0]`
+and `row["name"]`, and SQL is written once, in SQLite's dialect, in the store modules.
+
+How it maps:
+
+- **Connections.** A `psycopg_pool.ConnectionPool`; each call runs on a small pool of threads, the way
+  aiosqlite runs sqlite3 on its thread, so that write units stay the synchronous functions they are on
+  SQLite. Connections are in autocommit mode; a transaction is an explicit BEGIN … COMMIT.
+- **Group commit.** The same writer as SQLite's (`Database.write`): queued units run in one
+  transaction, each in a SAVEPOINT, one COMMIT, then the callers hear. Several processes write side
+  by side, so a batch that PostgreSQL aborts for a deadlock or a serialisation failure is run again
+  (its units are functions of the connection, and nothing of the aborted try was kept).
+- **Dialect.** `translate` rewrites, once per statement text, what SQLite and PostgreSQL say
+  differently: `?` placeholders, `json_extract`/`json_set`, `group_concat`, `COLLATE NOCASE`, a `sum`
+  over a comparison, case-insensitive `LIKE`. An INSERT into a table with an `id` gets `RETURNING id`
+  so that `lastrowid` means what it means on SQLite.
+- **Values.** The schema keeps SQLite's: ISO text for times, integers for flags (a Python bool is
+  stored as 0 or 1), BIGINT for every id. `numeric` (what `avg` and a `sum` over BIGINT give) is read
+  as an int when whole and a float otherwise, as SQLite gives them.
+- **Migrations.** One numbered sequence for both engines: `migrations/NNNN_name.sql` is SQLite's, and
+  `migrations/postgresql/NNNN_name.sql`, under the same name, is PostgreSQL's (see that folder's 0001).
+  Processes that start together take turns on an advisory lock.
+
+psycopg is imported when a PostgreSQL database is opened: it is the `postgresql` extra, and a SQLite
+installation needs none of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache, partial
+from typing import Any, TypeVar, cast
+
+from bot.config import redacted
+from bot.store.db import MAX_BATCH, MIGRATIONS_DIR, Database, StoreError, available_migrations
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
+POOL_SIZE = 8  # connections (and threads) per process: reads run side by side, writes take turns
+BATCH_RETRIES = 5  # a batch aborted by a deadlock or a serialisation failure is tried this often
+# Two-part advisory-lock keys: the first part names the purpose, the second is hashed from the schema,
+# so that tests in their own schemas (and installations sharing a server) do not block each other.
+LOCK_MIGRATE = 7301
+# Tables whose INSERT gives `lastrowid` (every table with an `id`; schema_migrations has none).
+NO_ID = frozenset({"schema_migrations"})
+# ---------------------------------------------------------------------------------------------------
+# The dialect
+
+
+def _split_literals(sql: str) -> list[tuple[bool, str]]:
+    """Splits SQL into (is_literal, text) pieces: '…' strings and "…" names are literals."""
+    pieces: list[tuple[bool, str]] = []
+    i, start, n = 0, 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"":
+            if i > start:
+                pieces.append((False, sql[start:i]))
+            j = i + 1
+            while j < n:
+                if sql[j] == ch:
+                    if j + 1 < n and sql[j + 1] == ch:  # a doubled quote inside
+                        j += 2
+                        continue
+                    break
+                j += 1
+            pieces.append((True, sql[i : j + 1]))
+            i = start = j + 1
+            continue
+        i += 1
+    if start < n:
+        pieces.append((False, sql[start:]))
+    return pieces
+
+
+def _close_paren(text: str, open_at: int) -> int:
+    """Gives the index of the parenthesis that closes the one at `open_at` (quotes skipped)."""
+    depth, i, quote = 0, open_at, ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError("unbalanced parentheses")
+
+
+_JSON_EXTRACT = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)", re.IGNORECASE)
+_JSON_SET = re.compile(r"json_set\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*,\s*(\?|'[^']*'|\d+)\s*\)", re.IGNORECASE)
+_NOCASE = re.compile(r"([\w.]+)\s+COLLATE\s+NOCASE", re.IGNORECASE)
+_SUM = re.compile(r"\bsum\(", re.IGNORECASE)
+_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+
+
+def _wrap_sums(sql: str) -> str:
+    """`sum(x = y)` counts on SQLite, where a comparison is 0 or 1; PostgreSQL needs the cast."""
+    out, pos = [], 0
+    for match in _SUM.finditer(sql):
+        if match.start() < pos:
+            continue
+        open_at = match.end() - 1
+        close = _close_paren(sql, open_at)
+        inner = _wrap_sums(sql[open_at + 1 : close])
+        out.append(sql[pos : match.start()])
+        out.append(f"sum(CAST(({inner}) AS INTEGER))")
+        pos = close + 1
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+_MAX_MIN = re.compile(r"\b(max|min)\(", re.IGNORECASE)
+
+
+def _top_level_comma(text: str) -> bool:
+    depth, quote = 0, ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return True
+    return False
+
+
+def _scalar_max_min(sql: str) -> str:
+    """SQLite's max(a, b, …) and min(a, b, …) of several arguments are GREATEST and LEAST."""
+    out, pos = [], 0
+    for match in _MAX_MIN.finditer(sql):
+        if match.start() < pos:
+            continue
+        open_at = match.end() - 1
+        close = _close_paren(sql, open_at)
+        inner = _scalar_max_min(sql[open_at + 1 : close])
+        name = match.group(1)
+        if _top_level_comma(inner):
+            name = "GREATEST" if name.lower() == "max" else "LEAST"
+        out.append(sql[pos : match.start()])
+        out.append(f"{name}({inner})")
+        pos = close + 1
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+_FROM_SUBQUERY = re.compile(r"\b(FROM|JOIN)\s*\(\s*SELECT\b", re.IGNORECASE)
+_NOT_AN_ALIAS = re.compile(r"\s*($|\)|,|WHERE\b|GROUP\b|ORDER\b|LIMIT\b|JOIN\b|LEFT\b|INNER\b|ON\b|UNION\b|HAVING\b)", re.IGNORECASE)
+
+
+def _name_subqueries(sql: str) -> str:
+    """PostgreSQL 15 wants a name for a subquery in FROM, which SQLite does without."""
+    out, pos, n = [], 0, 0
+    for match in _FROM_SUBQUERY.finditer(sql):
+        if match.start() < pos:
+            continue
+        open_at = sql.index("(", match.start())
+        close = _close_paren(sql, open_at)
+        inner = _name_subqueries(sql[open_at + 1 : close])
+        out.append(sql[pos:open_at])
+        out.append(f"({inner})")
+        if _NOT_AN_ALIAS.match(sql, close + 1):
+            n += 1
+            out.append(f" AS subquery_{n}")
+        pos = close + 1
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+def _json_set(match: re.Match[str]) -> str:
+    column, key, value = match.groups()
+    if value.startswith("'"):
+        value = f"CAST({value} AS TEXT)"  # a literal's type is unknown to to_jsonb
+    return f"jsonb_set({column}::jsonb, '{{{key}}}', to_jsonb({value}))::text"
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> tuple[str, str | None]:
+    """Gives a statement in PostgreSQL's dialect, and the table whose new id it must return (if any)."""
+    sql = _JSON_SET.sub(_json_set, sql)
+    sql = _JSON_EXTRACT.sub(r"(\1::jsonb ->> '\2')", sql)
+    sql = _NOCASE.sub(r"lower(\1)", sql)
+    if _SUM.search(sql):
+        sql = _wrap_sums(sql)
+    if _MAX_MIN.search(sql):
+        sql = _scalar_max_min(sql)
+    if _FROM_SUBQUERY.search(sql):
+        sql = _name_subqueries(sql)
+    pieces = []
+    for literal, text in _split_literals(sql):
+        if literal:
+            pieces.append(text.replace("%", "%%"))
+            continue
+        text = text.replace("%", "%%")
+        text = re.sub(r"\bgroup_concat\(", "string_agg(", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bchar\((\d+)\)", r"chr(\1)", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bNOT\s+LIKE\b", "NOT ILIKE", text, flags=re.IGNORECASE)
+        text = re.sub(r"(?<!NOT )\bLIKE\b", "ILIKE", text, flags=re.IGNORECASE)
+        # A parameter's type is unknown to PostgreSQL in `? IS NULL`; any value can be text.
+        text = re.sub(r"\?(\s+IS\s+(?:NOT\s+)?NULL)\b", r"CAST(? AS TEXT)\1", text, flags=re.IGNORECASE)
+        # SQLite's `a IS b` / `a IS NOT b` compare any two values, NULL included.
+        text = re.sub(r"\bIS\s+NOT\s+(?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)(?=[\w?])", "IS DISTINCT FROM ", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bIS\s+(?!NOT\b|NULL\b|DISTINCT\b|TRUE\b|FALSE\b)(?=[\w?])", "IS NOT DISTINCT FROM ", text, flags=re.IGNORECASE)
+        # An empty list: SQLite takes `IN ()`; PostgreSQL compares with an empty array of the left side's type.
+        text = re.sub(r"\bNOT\s+IN\s*\(\s*\)", "<> ALL('{}')", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bIN\s*\(\s*\)", "= ANY('{}')", text, flags=re.IGNORECASE)
+        # A flag given as a parameter (0 or 1) where a condition stands.
+        text = re.sub(r"\bWHEN\s+\?\s+THEN\b", "WHEN CAST(? AS INTEGER) <> 0 THEN", text, flags=re.IGNORECASE)
+        text = text.replace("?", "%s")
+        pieces.append(text)
+    out = "".join(pieces)
+    table = None
+    insert = _INSERT.match(out)
+    if insert and insert.group(1).lower() not in NO_ID and not re.search(r"\bRETURNING\b", out, re.IGNORECASE):
+        table = insert.group(1)
+        out = out.rstrip().rstrip(";") + " RETURNING id"
+    return out, table
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """A row that answers to an index and to a column name, like sqlite3.Row."""
+
+    _names: tuple[str, ...]
+    _index: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: tuple[str, ...], index: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        row._index = index
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._index[key])
+            except KeyError:
+                raise IndexError(f"No item with that key: {key}") from None
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        """Gives the column names, in order (as sqlite3.Row.keys)."""
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+    names = tuple(column.name for column in (cursor.description or ()))
+    index: dict[str, int] = {}
+    for i, name in enumerate(names):
+        index.setdefault(name, i)
+    return partial(Row, names=names, index=index)
+
+
+# PostgreSQL's text cannot hold U+0000, which SQLite keeps and a participant may send: such a string is
+# stored with U+0000 as ESCAPE + "0" (and ESCAPE itself as ESCAPE + "1") and read back as it was typed.
+ESCAPE = "\ue000"  # a private-use character, which no keyboard types
+_UNESCAPE = re.compile(ESCAPE + "([01])")
+
+
+def escape_text(value: str) -> str:
+    """Gives a string PostgreSQL can store that reads back (unescape_text) as `value`."""
+    if "\x00" in value or ESCAPE in value:
+        return value.replace(ESCAPE, ESCAPE + "1").replace("\x00", ESCAPE + "0")
+    return value
+
+
+def unescape_text(value: str) -> str:
+    """Gives back the string escape_text was given."""
+    if ESCAPE in value:
+        return _UNESCAPE.sub(lambda m: "\x00" if m.group(1) == "0" else ESCAPE, value)
+    return value
+
+
+def _configure(connection: Any) -> None:
+    """Teaches a new connection SQLite's values: bools as integers, numeric as int or float, and text
+    with U+0000 in it (escape_text)."""
+    import psycopg
+    from psycopg.adapt import Loader
+    from psycopg.types.numeric import Int8Dumper
+    from psycopg.types.string import StrDumperUnknown, TextLoader
+
+    class EscapedStr(StrDumperUnknown):  # type: ignore[misc]
+        def dump(self, obj: str) -> Any:
+            return super().dump(escape_text(obj))
+
+    class UnescapedText(TextLoader):  # type: ignore[misc]
+        def load(self, data: Any) -> Any:
+            value = super().load(data)
+            return unescape_text(value) if isinstance(value, str) and ESCAPE in value else value
+
+    class BoolAsInteger(Int8Dumper):  # type: ignore[misc]
+        def dump(self, obj: Any) -> bytes:
+            return b"1" if obj else b"0"
+
+    class NumericAsNumber(Loader):  # type: ignore[misc]
+        def load(self, data: Any) -> Any:
+            text = bytes(data).decode()
+            return float(text) if any(c in text for c in ".eEN") else int(text)
+
+    connection.adapters.register_dumper(bool, BoolAsInteger)
+    connection.adapters.register_dumper(str, EscapedStr)
+    for name in ("text", "varchar", "bpchar", "name"):
+        connection.adapters.register_loader(name, UnescapedText)
+    connection.adapters.register_loader("numeric", NumericAsNumber)
+    connection.row_factory = _row_factory
+    assert isinstance(connection, psycopg.Connection)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Connections as the store uses them
+
+
+class Cursor:
+    """What a statement gave, read at once: rows, rowcount and (after an INSERT) lastrowid."""
+
+    def __init__(self, rows: list[Row], rowcount: int, lastrowid: int | None) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    def fetchone(self) -> Row | None:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchall(self) -> list[Row]:
+        rest, self._at = self._rows[self._at :], len(self._rows)
+        return rest
+
+    def close(self) -> None:
+        self._rows = []
+
+
+class Connection:
+    """A pooled psycopg connection with sqlite3's calls: execute, executemany, in_transaction.
+
+    It runs on one of the store's threads; write units and `Database.run` get it.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    @property
+    def in_transaction(self) -> bool:
+        import psycopg.pq
+
+        return bool(self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+
+    def execute(self, sql: str, parameters: Iterable[Any] = (), /) -> Cursor:
+        """Runs one statement (in SQLite's dialect) and gives its cursor, rows already read."""
+        text, table = translate(sql)
+        with self.raw.cursor() as cur:
+            cur.execute(text, tuple(parameters))
+            rows = cur.fetchall() if cur.description is not None else []
+            lastrowid = None
+            if table is not None:
+                lastrowid = int(rows[-1][0]) if rows else None
+                rows = []
+            return Cursor(rows, cur.rowcount, lastrowid)
+
+    def executemany(self, sql: str, seq: Iterable[Iterable[Any]], /) -> Cursor:
+        """Runs one statement for each parameter set (psycopg pipelines them)."""
+        text, table = translate(sql)
+        if table is not None:
+            text = re.sub(r"\s+RETURNING id$", "", text)
+        params = [tuple(p) for p in seq]
+        with self.raw.cursor() as cur:
+            if params:
+                cur.executemany(text, params)
+            return Cursor([], cur.rowcount if params else 0, None)
+
+    def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        return self.execute(sql, parameters).fetchall()
+
+
+class AsyncConnection:
+    """The connection `Database.transaction()` gives: the same calls as aiosqlite's, awaited."""
+
+    def __init__(self, db: PgDatabase, conn: Connection) -> None:
+        self._db = db
+        self._conn = conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> Cursor:
+        return await self._db._on_thread(partial(self._conn.execute, sql, tuple(parameters)))
+
+    async def executemany(self, sql: str, seq: Iterable[Iterable[Any]]) -> Cursor:
+        return await self._db._on_thread(partial(self._conn.executemany, sql, [tuple(p) for p in seq]))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        return await self._db._on_thread(partial(self._conn.execute_fetchall, sql, tuple(parameters)))
+
+
+def _retryable(exc: BaseException) -> bool:
+    import psycopg.errors
+
+    return isinstance(exc, (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure))
+
+
+def _commit_units(units: list[Callable[[Any], Any]], conn: Connection) -> list[tuple[bool, Any]]:
+    """PostgreSQL's form of db._commit_units: one transaction, a savepoint per unit, one commit."""
+    for attempt in range(BATCH_RETRIES):
+        outcomes: list[tuple[bool, Any]] = []
+        conn.raw.execute("BEGIN")
+        try:
+            for unit in units:
+                conn.raw.execute("SAVEPOINT unit")
+                try:
+                    result = unit(conn)
+                except Exception as exc:  # noqa: BLE001 -- the unit's own error, handed to its caller
+                    if _retryable(exc) or conn.raw.closed or conn.raw.broken:
+                        raise
+                    conn.raw.execute("ROLLBACK TO SAVEPOINT unit")
+                    conn.raw.execute("RELEASE SAVEPOINT unit")
+                    outcomes.append((True, exc))
+                else:
+                    conn.raw.execute("RELEASE SAVEPOINT unit")
+                    outcomes.append((False, result))
+            conn.raw.execute("COMMIT")
+            return outcomes
+        except BaseException as exc:
+            if not conn.raw.closed and not conn.raw.broken and conn.in_transaction:
+                conn.raw.execute("ROLLBACK")
+            if _retryable(exc) and attempt + 1 < BATCH_RETRIES:
+                log.info("group commit retried after %s attempt=%d", type(exc).__name__, attempt + 1)
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The database
+
+
+class PgDatabase(Database):
+    """Database's interface on PostgreSQL (see the module's text); `engine` tells the two apart."""
+
+    engine = "postgresql"
+
+    def __init__(self, pool: Any, dsn: str) -> None:  # noqa: D107 -- Database's attributes, PostgreSQL's parts
+        self.conn = cast(Any, None)  # there is no single connection: callers use transaction() and write()
+        self.path = redacted(dsn)
+        self.dsn = dsn
+        self.commits = 0
+        self.pool = pool
+        self._executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="pitstop-pg")
+        self._lock = asyncio.Lock()
+        self._holder = None
+        self._queue = []
+        self._writer = None
+        self._closed = False
+        self._local = threading.local()
+
+    async def _on_thread(self, function: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
+
+    def _with_connection(self, function: Callable[[Connection], T]) -> T:
+        """Runs `function` with a pooled connection (on a store thread), giving it back after."""
+        with self.pool.connection() as raw:
+            return function(Connection(raw))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        """Gives a connection inside BEGIN … COMMIT, rolled back on any error (taking turns with the writer)."""
+        async with self._lock:
+            self._holder = asyncio.current_task()
+            raw = await self._on_thread(self.pool.getconn)
+            conn = Connection(raw)
+            try:
+                await self._on_thread(partial(raw.execute, "BEGIN"))
+                try:
+                    yield AsyncConnection(self, conn)
+                except BaseException:
+                    await self._on_thread(partial(self._rollback, raw))
+                    raise
+                else:
+                    await self._on_thread(partial(raw.execute, "COMMIT"))
+                    self.commits += 1
+            finally:
+                self._holder = None
+                await self._on_thread(partial(self.pool.putconn, raw))
+
+    @staticmethod
+    def _rollback(raw: Any) -> None:
+        if not raw.closed and not raw.broken:
+            raw.execute("ROLLBACK")
+
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[Any]:
+        """SQLite's backup needs it; on PostgreSQL, pg_dump takes a consistent copy of a live database."""
+        raise StoreError("On PostgreSQL, take a backup with pg_dump (it is consistent while the bot runs).")
+        yield  # pragma: no cover
+
+    async def _write_queued(self) -> None:
+        while self._queue:
+            taken, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            batch = [(unit, future) for unit, future in taken if not future.done()]
+            if not batch:
+                continue
+            try:
+                async with self._lock:
+                    units = [unit for unit, _ in batch]
+                    outcomes = await self._on_thread(partial(self._with_connection, partial(_commit_units, units)))
+            except asyncio.CancelledError:
+                for _, future in batch:
+                    future.cancel()
+                raise
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            self.commits += 1
+            for (_, future), (failed, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if failed:
+                    future.set_exception(value)
+                else:
+                    future.set_result(value)
+
+    async def run(self, function: Callable[[Any], T]) -> T:
+        """Gives what `function(connection)` returns, run on a store thread with a pooled connection
+        (autocommit: each statement is its own transaction)."""
+        return await self._on_thread(partial(self._with_connection, function))
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        return await self.run(partial(Connection.execute_fetchall, sql=sql, parameters=tuple(params)))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return await self.run(lambda conn: conn.execute(sql, tuple(params)).fetchone())
+
+    async def scrub(self) -> bool:
+        """Rewrites the tables that hold a participant's words (VACUUM FULL), so that erased text leaves
+        their files: a plain VACUUM frees the space but leaves the bytes. It holds each table for the
+        moment of its rewrite. The write-ahead log keeps old pages until it is recycled, as on any
+        PostgreSQL (the README says so)."""
+        def vacuum(conn: Connection) -> None:
+            conn.raw.execute(
+                "VACUUM FULL reflection_part, reflection, deepening, learning_question, draft, case_proposal"
+            )
+
+        try:
+            await self.run(vacuum)
+        except Exception:  # noqa: BLE001 -- the erase is committed; the next autovacuum does the rest
+            log.warning("vacuum after an erase failed; autovacuum reclaims the space later")
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await writer
+        self._closed = True
+        await self._on_thread(self.pool.close)
+        self._executor.shutdown(wait=False)
+
+
+async def connect(dsn: str) -> PgDatabase:
+    """Gives an open PostgreSQL database, or raises StoreError with one sentence."""
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:
+        raise StoreError(
+            "PITSTOP_DB names a PostgreSQL database, but its driver is not installed: pip install 'pitstop[postgresql]'."
+        ) from None
+
+    def open_pool() -> Any:
+        pool = psycopg_pool.ConnectionPool(
+            dsn, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True}, configure=_configure, open=False,
+            name="pitstop",
+        )
+        try:
+            pool.open(wait=True, timeout=10)
+        except psycopg_pool.PoolTimeout:
+            pool.close()
+            raise
+        return pool
+
+    loop = asyncio.get_running_loop()
+    try:
+        pool = await loop.run_in_executor(None, open_pool)
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        raise StoreError(f"The database {redacted(dsn)} cannot be reached ({_first_line(exc)}).") from None
+    return PgDatabase(pool, dsn)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class _Plan:
+    name: str
+    sql: str
+
+
+def _migration_plan() -> list[_Plan]:
+    """Gives each migration of the one sequence with PostgreSQL's text: its own file where there is one."""
+    plans = []
+    for migration in available_migrations():
+        own = PG_MIGRATIONS_DIR / f"{migration.name}.sql"
+        plans.append(_Plan(migration.name, own.read_text(encoding="utf-8") if own.exists() else migration.sql))
+    extra = {p.stem for p in PG_MIGRATIONS_DIR.glob("*.sql")} - {p.name for p in plans}
+    if extra:
+        raise StoreError(f"PostgreSQL migrations without a SQLite twin: {', '.join(sorted(extra))}.")
+    return plans
+
+
+def _migrate(conn: Connection, plans: list[_Plan]) -> list[str]:
+    raw = conn.raw
+    raw.execute("BEGIN")
+    try:
+        # Processes that start together take turns here; the lock ends with the transaction.
+        raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (LOCK_MIGRATE,))
+        raw.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        raw.execute("COMMIT")
+    except BaseException:
+        PgDatabase._rollback(raw)
+        raise
+    done = []
+    for plan in plans:
+        raw.execute("BEGIN")
+        try:
+            raw.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (LOCK_MIGRATE,))
+            applied = {r[0] for r in raw.execute("SELECT name FROM schema_migrations").fetchall()}
+            if plan.name in applied:
+                raw.execute("COMMIT")
+                continue
+            raw.execute(plan.sql)
+            raw.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (%s, %s)",
+                (plan.name, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")),
+            )
+            raw.execute("COMMIT")
+        except BaseException:
+            PgDatabase._rollback(raw)
+            raise
+        log.info("migration applied name=%s", plan.name)
+        done.append(plan.name)
+    return done
+
+
+async def migrate(db: PgDatabase) -> list[str]:
+    """Applies PostgreSQL's migrations not applied yet, each in its own transaction; gives their names."""
+    import psycopg
+
+    plans = _migration_plan()
+    known = {p.name for p in plans}
+    try:
+        applied = await db.run(_applied)
+    except psycopg.Error as exc:
+        raise StoreError(f"The database {db.path} cannot be used ({_first_line(exc)}).") from None
+    newer = sorted(applied - known)
+    if newer:
+        raise StoreError(
+            f"The database {db.path} has migrations this version of Pitstop does not know ({', '.join(newer)}); "
+            "it was used by a newer version."
+        )
+    try:
+        return await db.run(partial(_migrate, plans=plans))
+    except psycopg.Error as exc:
+        raise StoreError(f"A migration failed on {db.path}: {_first_line(exc)}.") from None
+
+
+def _applied(conn: Connection) -> set[str]:
+    exists = conn.raw.execute("SELECT to_regclass('schema_migrations')").fetchone()[0]
+    if exists is None:
+        return set()
+    return {r[0] for r in conn.raw.execute("SELECT name FROM schema_migrations").fetchall()}
+
+
+async def open_database(dsn: str) -> PgDatabase:
+    """Gives a connected, migrated PostgreSQL database."""
+    db = await connect(dsn)
+    try:
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
