@@ -31,7 +31,7 @@ from bot.jobs import compose, pulse
 from bot.jobs.briefs import plan_briefs
 from bot.jobs.broadcasts import EDIT_EVERY, ProgressReporter
 from bot.jobs.learning_question import plan_questions
-from bot.jobs.pacing import Pacer
+from bot.jobs.pacing import Pacer, SharedPacer
 from bot.jobs.planner import plan_everyone
 from bot.jobs.quiet import plan_checkins
 from bot.jobs.reminders import plan_reminders
@@ -52,6 +52,11 @@ MAX_ATTEMPTS = 6
 STALE_CLAIM = timedelta(minutes=10)
 RECOVER_EVERY = timedelta(minutes=1)
 RETRY_PAUSE = 4.0  # the longest wait between tries while Telegram cannot be reached
+# Several processes on PostgreSQL: how often a process looks for claims of processes that died, and
+# tries to take the planner's lock (so that the planner passes on within this of its holder's death).
+DEAD_CHECK_EVERY = 5.0
+LEAD_EVERY = 15.0
+PLANNER_LOCK = "planner"
 # Telegram's refusals that mean the bot cannot write to the chat at all (as opposed to this message).
 GONE = ("chat not found", "not a member", "bot was kicked", "group chat was deactivated", "user is deactivated")
 
@@ -89,7 +94,11 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
         rate = services.settings.rate_per_second
-        self.pacer = Pacer(per_second=rate)
+        # Several processes may share a PostgreSQL database: then they pace together.
+        self.pacer = SharedPacer(services.db, per_second=rate) if services.db.engine == "postgresql" else Pacer(per_second=rate)
+        self._holder: str | None = None  # the name this process claims under (several processes)
+        self._leading = False  # whether this process runs the planner (it holds the planner's lock)
+        self._dead_checked = 0.0
         self._running = asyncio.Lock()
         self._stopping = False
         self._holding: set[int] = set()  # ids of the rows being sent here now
@@ -110,9 +119,14 @@ class Dispatcher:
         queue.run_repeating(
             self._plan, interval=self.services.settings.plan_interval, first=0.2, name="pitstop-plan", job_kwargs=job_kwargs
         )
+        for job in queue.get_jobs_by_name("pitstop-lead"):
+            job.schedule_removal()
+        if self.services.db.engine == "postgresql":  # the planner's lock passes on when its process dies
+            queue.run_repeating(self._lead, interval=LEAD_EVERY, first=LEAD_EVERY, name="pitstop-lead", job_kwargs=job_kwargs)
 
     async def start(self) -> None:
-        """Puts rows left in flight by a hard kill back in line."""
+        """Puts rows left in flight by a hard kill back in line (of processes that died, where several run)."""
+        self._holder = await self.services.db.holder()
         recovered = await outbox.recover_in_flight(self.services.db)
         if recovered:
             log.warning("recovered in-flight outbox rows count=%d (may arrive twice)", recovered)
@@ -121,7 +135,17 @@ class Dispatcher:
         await self.run_once(context.bot)
 
     async def _plan(self, context: Any) -> None:
-        await self.plan()
+        # One process plans at a time (on SQLite there is one): whoever holds the planner's lock.
+        self._leading = await self.services.db.try_lock(PLANNER_LOCK)
+        if self._leading:
+            await self.plan()
+
+    async def _lead(self, context: Any) -> None:
+        """Takes the planner's lock when its holder is gone, and plans at once when it does."""
+        was_leading, self._leading = self._leading, await self.services.db.try_lock(PLANNER_LOCK)
+        if self._leading and not was_leading:
+            log.info("planner lock taken over")
+            await self.plan()
 
     async def plan(self) -> None:
         """Keeps the next week of nudges and the next two weeks of digests and case rounds planned."""
@@ -163,9 +187,13 @@ class Dispatcher:
             broadcasting = False
             while True:
                 free = CONCURRENCY - len(senders)
+                if free > 0 and not self._stopping and isinstance(self.pacer, SharedPacer):
+                    await self.pacer.refresh()
                 if free > 0 and not self._stopping and not self.pacer.paused():
                     waiting = {row.chat_id for row in senders.values()} | self.pacer.waiting_chats()
-                    for row in await outbox.claim_due(self.services.db, self.services.clock.now(), free, waiting):
+                    for row in await outbox.claim_due(
+                        self.services.db, self.services.clock.now(), free, waiting, self._holder
+                    ):
                         self._holding.add(row.id)
                         senders[asyncio.create_task(self._deliver(bot, row))] = row
                 if not senders:
@@ -194,7 +222,13 @@ class Dispatcher:
         return "error"
 
     async def _recover_stale(self) -> None:
-        """Puts claims that no send here holds and that are older than any send could take back in line."""
+        """Puts claims that no send here holds and that are older than any send could take back in line,
+        and (several processes) the claims of processes that died."""
+        if time.monotonic() - self._dead_checked >= DEAD_CHECK_EVERY:
+            self._dead_checked = time.monotonic()
+            dead = await outbox.recover_dead(self.services.db)
+            if dead:
+                log.warning("recovered the claims of a process that died count=%d (may arrive twice)", dead)
         now = self.services.clock.now()
         if self._recovered_at is not None and now - self._recovered_at < RECOVER_EVERY:
             return

@@ -3,6 +3,9 @@
 Slots are reserved synchronously, so messages to one chat keep their order, and a RetryAfter
 pauses every send until Telegram allows it again. Real time (monotonic), not the injected clock:
 these are Telegram's seconds.
+
+Several processes on one PostgreSQL database pace together through `SharedPacer`, which keeps the
+same rules in a log of sends that all of them share (bot.store.pace).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+
+from bot.store import pace
+from bot.store.db import Database
 
 # A little room for rounding: the one-second window is counted from when a send ends.
 WINDOW_MARGIN = 0.005
@@ -99,3 +105,58 @@ class Pacer:
         until = self.monotonic() + seconds
         self._paused_until = max(self._paused_until, until)
         self._next_global = max(self._next_global, until)
+
+
+SHARED_WAIT_AT_MOST = 0.5  # seconds between asking the shared log again while the limits hold a send
+
+
+class SharedPacer(Pacer):
+    """The Pacer's limits for all processes on one database together: at most `per_second` sends in
+    flight or ended within any second, a chat's sends `per_chat_seconds` apart (a group's
+    `per_group_seconds`), and a 429 that one process hears holds them all (bot.store.pace)."""
+
+    def __init__(self, db: Database, per_second: float = 30.0, per_chat_seconds: float = 1.0,
+                 per_group_seconds: float = 3.1, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(per_second, per_chat_seconds, per_group_seconds, monotonic)
+        self.db = db
+        self._shared_waiting: frozenset[int] = frozenset()
+        self._pauses: set[asyncio.Task[None]] = set()
+
+    async def refresh(self) -> None:
+        """Learns which chats are in their spacing and whether a pause holds, from all processes' sends."""
+        if self.limit == 0:
+            return
+        state = await pace.state(self.db, self.per_chat, self.per_group)
+        self._shared_waiting = state.waiting_chats
+        if state.paused_for > 0:
+            super().pause(state.paused_for)
+
+    def waiting_chats(self) -> set[int]:
+        """Gives the chats whose next message may not go yet, here or in any process."""
+        return super().waiting_chats() | self._shared_waiting
+
+    def pause(self, seconds: float) -> None:
+        """Stops all sending for a while, in every process."""
+        super().pause(seconds)
+        if self.limit == 0:
+            return
+        task = asyncio.get_running_loop().create_task(pace.pause(self.db, seconds))
+        self._pauses.add(task)
+        task.add_done_callback(self._pauses.discard)
+
+    @asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        """Holds a send to a chat until the shared log has room for it, and records its end there."""
+        if self.limit == 0:
+            yield
+            return
+        spacing = self.per_group if chat_id < 0 else self.per_chat
+        while True:
+            booking = await pace.book(self.db, chat_id, spacing, self.limit)
+            if booking.send_id is not None:
+                break
+            await asyncio.sleep(min(max(booking.wait, 0.001), SHARED_WAIT_AT_MOST))
+        try:
+            yield
+        finally:
+            await asyncio.shield(pace.end(self.db, booking.send_id))

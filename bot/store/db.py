@@ -252,6 +252,21 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    # Locks between processes. On SQLite one process owns the file (`pitstop run` locks it), so a
+    # lock is always this process's; PostgreSQL's store holds them on a connection of its own.
+
+    async def try_lock(self, name: str) -> bool:
+        """Takes a lock that lasts until `unlock` or the end of the process, if no other process holds it;
+        gives whether this process holds it now. Taking one already held here gives True again."""
+        return True
+
+    async def unlock(self, name: str) -> None:
+        """Gives up a lock taken with `try_lock`."""
+
+    async def holder(self) -> str | None:
+        """Gives the name under which this process claims outbox rows (None: one process, no name needed)."""
+        return None
+
     async def scrub(self) -> bool:
         """Copies the WAL into the database file and truncates it, so that erased text is gone from disk too.
 

@@ -132,10 +132,35 @@ async def by_message(db: Database, chat_id: int, message_id: int) -> OutboxRow |
     return None if row is None else _row(row)
 
 
+# PostgreSQL: a claim whose holder (bot.store.db.Database.holder) is no longer connected belongs to a
+# process that died; pg_stat_activity lists every connection of the database's users.
+_LIVE_HOLDERS = (
+    "SELECT pid || '@' || floor(extract(epoch FROM backend_start) * 1000000)::bigint FROM pg_stat_activity"
+    " WHERE backend_start IS NOT NULL"
+)
+
+
 async def recover_in_flight(db: Database) -> int:
-    """Puts rows a hard kill left in `sending` back to pending; gives how many (these may repeat)."""
+    """Puts rows a hard kill left in `sending` back to pending; gives how many (these may repeat).
+
+    On PostgreSQL, where other processes may be sending, only the rows of processes that died."""
+    if db.engine == "postgresql":
+        return await recover_dead(db)
     return await db.write(
         lambda conn: conn.execute("UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'").rowcount
+    )
+
+
+async def recover_dead(db: Database) -> int:
+    """Puts back the claims of processes that are gone (PostgreSQL; on SQLite there are none while the
+    bot runs); gives how many (these may repeat)."""
+    if db.engine != "postgresql":
+        return 0
+    return await _write_one(
+        db,
+        "UPDATE outbox SET status = 'pending', claimed_at = NULL, claimed_by = NULL WHERE status = 'sending'"
+        f" AND (claimed_by IS NULL OR claimed_by NOT IN ({_LIVE_HOLDERS}))",
+        (),
     )
 
 
@@ -154,18 +179,36 @@ async def recover_stale(db: Database, claimed_before: datetime, keep: Iterable[i
 PEEK = 8  # due rows looked at per row wanted: enough to step over chats that must wait
 
 
-async def claim_due(db: Database, now: datetime, limit: int, waiting: Iterable[int] = ()) -> list[OutboxRow]:
+_DUE_SQL = "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+# PostgreSQL, where several processes claim: claims take turns (a lock until the claim commits), so that
+# no chat is claimed by two at once and its rows keep their order; a chat that another process is sending
+# to waits; and the rows are locked as they are read, skipping those another transaction holds, so that
+# no row is ever claimed twice.
+_CLAIM_TURN_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':claim', 0))"
+_DUE_PG_SQL = (
+    "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ?"
+    " AND chat_id NOT IN (SELECT chat_id FROM outbox WHERE status = 'sending')"
+    " ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED"
+)
+
+
+async def claim_due(
+    db: Database, now: datetime, limit: int, waiting: Iterable[int] = (), holder: str | None = None
+) -> list[OutboxRow]:
     """Claims up to `limit` due rows, oldest first, at most one per chat and none for the chats in
     `waiting` (being sent to, or not yet allowed by the pace), so that no other tick sends them too.
 
-    A chat's later rows wait behind its earliest, so one chat's messages keep their order.
+    A chat's later rows wait behind its earliest, so one chat's messages keep their order. `holder`
+    names the claiming process (Database.holder) where several may claim.
     """
     skip = set(waiting)
+    several = db.engine == "postgresql"
 
     def claim(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+        if several:
+            conn.execute(_CLAIM_TURN_SQL)
         candidates = conn.execute(
-            "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (encode(now), limit * PEEK + len(skip)),
+            _DUE_PG_SQL if several else _DUE_SQL, (encode(now), limit * PEEK + len(skip)),
         ).fetchall()
         chosen: list[int] = []
         for outbox_id, chat_id in candidates:
@@ -176,9 +219,9 @@ async def claim_due(db: Database, now: datetime, limit: int, waiting: Iterable[i
             return []
         marks = ",".join("?" for _ in chosen)
         return conn.execute(
-            "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
+            "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1"
             f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
-            (encode(now), *chosen),
+            (encode(now), holder, *chosen),
         ).fetchall()
 
     rows = [_row(r) for r in await db.write(claim)]

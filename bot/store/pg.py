@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -56,7 +55,7 @@ BATCH_RETRIES = 5  # a batch aborted by a deadlock or a serialisation failure is
 # so that tests in their own schemas (and installations sharing a server) do not block each other.
 LOCK_MIGRATE = 7301
 # Tables whose INSERT gives `lastrowid` (every table with an `id`; schema_migrations has none).
-NO_ID = frozenset({"schema_migrations"})
+NO_ID = frozenset({"schema_migrations", "inbox"})
 # ---------------------------------------------------------------------------------------------------
 # The dialect
 
@@ -478,7 +477,10 @@ class PgDatabase(Database):
         self._queue = []
         self._writer = None
         self._closed = False
-        self._local = threading.local()
+        self._lock_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pitstop-pg-locks")
+        self._lock_raw: Any = None
+        self._held: set[str] = set()
+        self._holder_name: str | None = None
 
     async def _on_thread(self, function: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function)
@@ -578,6 +580,60 @@ class PgDatabase(Database):
             return False
         return True
 
+    # Locks between processes: session advisory locks on a connection of their own, outside the pool,
+    # so that they last as long as the process and end with it (a killed process gives them up at
+    # once). One thread runs that connection's statements, one at a time.
+
+    def _locker(self) -> Any:
+        """Gives the lock connection, opening it (again) when there is none or it broke."""
+        import psycopg
+
+        raw = self._lock_raw
+        if raw is not None and not raw.closed and not raw.broken:
+            return raw
+        self._held.clear()  # a broken connection's locks ended with it
+        raw = psycopg.connect(self.dsn, autocommit=True)
+        pid, started = cast(tuple[int, int], raw.execute(
+            "SELECT pid, floor(extract(epoch FROM backend_start) * 1000000)::bigint FROM pg_stat_activity"
+            " WHERE pid = pg_backend_pid()"
+        ).fetchone())
+        self._lock_raw, self._holder_name = raw, f"{pid}@{started}"
+        return raw
+
+    def _try_lock(self, name: str) -> bool:
+        raw = self._locker()
+        if name in self._held:
+            try:
+                raw.execute("SELECT 1")  # still connected, so still held
+                return True
+            except Exception:  # noqa: BLE001 -- lost with the connection: take it again below
+                raw = self._locker()
+        got = bool(raw.execute("SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+                               (name,)).fetchone()[0])
+        if got:
+            self._held.add(name)
+        return got
+
+    def _unlock(self, name: str) -> None:
+        if name not in self._held:
+            return
+        self._held.discard(name)
+        raw = self._lock_raw
+        if raw is not None and not raw.closed and not raw.broken:
+            raw.execute("SELECT pg_advisory_unlock(hashtextextended(current_schema() || ':' || %s, 0))", (name,))
+
+    async def try_lock(self, name: str) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(self._lock_thread, self._try_lock, name)
+
+    async def unlock(self, name: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._lock_thread, self._unlock, name)
+
+    async def holder(self) -> str | None:
+        """Gives this process's lock connection as "backend pid@start" (start in microseconds): a claim by
+        a holder no longer in pg_stat_activity belongs to a process that died."""
+        await asyncio.get_running_loop().run_in_executor(self._lock_thread, self._locker)
+        return self._holder_name
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -587,6 +643,10 @@ class PgDatabase(Database):
         self._closed = True
         await self._on_thread(self.pool.close)
         self._executor.shutdown(wait=False)
+        raw, self._lock_raw = self._lock_raw, None
+        if raw is not None:
+            await asyncio.get_running_loop().run_in_executor(self._lock_thread, raw.close)
+        self._lock_thread.shutdown(wait=False)
 
 
 async def connect(dsn: str) -> PgDatabase:

@@ -41,7 +41,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Runs the handler once the chat's earlier updates are done and a handler slot is free."""
-        key = _chat_key(update)
+        key = chat_key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
@@ -60,7 +60,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to close."""
 
 
-def _chat_key(update: object) -> int:
+def chat_key(update: object) -> int:
+    """Gives the chat whose updates go one at a time: the chat, else the user, else 0."""
     if isinstance(update, Update):
         if update.effective_chat is not None:
             return update.effective_chat.id

@@ -6,6 +6,9 @@ looks at the header, so anyone who finds the address can fill the bot's memory. 
 unread, and feeds the updates it takes to the Application's update queue (PTB's documented way for
 a custom webhook server). An update the library cannot read is answered 200 and skipped, so that
 Telegram does not send it again and again.
+
+On PostgreSQL, where several processes may serve the one address, an update is stored in the shared
+inbox before Telegram hears 200, and handled by whichever process holds its chat (bot.tg.inbox).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aiohttp import web
 from telegram import Update
 
 from bot.tg.context import PitstopApplication
+from bot.tg.inbox import Drainer
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ class WebhookServer:
         self.listen = listen
         self.port = port
         self.skipped = 0
+        # PostgreSQL: several processes may serve this address; updates go through the shared inbox.
+        self.drainer = Drainer(app) if app.services.db.engine == "postgresql" else None
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post("/" + urlparse(url).path.lstrip("/"), self.take)
         # No access log: the path is the bot's address, and nothing per request is worth a line.
@@ -44,6 +50,8 @@ class WebhookServer:
 
     async def start(self) -> None:
         """Binds the port and tells Telegram where to send updates, with the secret."""
+        if self.drainer is not None:
+            self.drainer.start()
         await self._runner.setup()
         await web.TCPSite(self._runner, self.listen, self.port).start()
         await self.app.bot.set_webhook(url=self.url, secret_token=self.secret.decode(), allowed_updates=Update.ALL_TYPES)
@@ -52,6 +60,8 @@ class WebhookServer:
     async def stop(self) -> None:
         """Stops taking requests (the webhook stays registered with Telegram, which keeps updates until we return)."""
         await self._runner.cleanup()
+        if self.drainer is not None:
+            await self.drainer.stop()
 
     async def take(self, request: web.Request) -> web.Response:
         """Answers one request from Telegram: checks the header, then the size, then reads and queues the update."""
@@ -79,6 +89,13 @@ class WebhookServer:
                 "update skipped: cannot be read update_id=%d kind=%s error=%s skipped_so_far=%d",
                 raw["update_id"], kinds, type(exc).__name__, self.skipped,
             )
+            return web.Response(status=200)
+        if self.drainer is not None:
+            try:
+                await self.drainer.take(raw["update_id"], raw, update)
+            except Exception:  # noqa: BLE001 -- not stored: Telegram sends it again after a 500
+                log.warning("update not stored update_id=%d; Telegram will send it again", raw["update_id"], exc_info=True)
+                return web.Response(status=500)
             return web.Response(status=200)
         self.app.bot.insert_callback_data(update)
         await self.app.update_queue.put(update)

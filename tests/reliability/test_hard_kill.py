@@ -23,7 +23,7 @@ from bot.domain.programme import parse_programme
 from bot.jobs.dispatcher import CONCURRENCY
 from bot.sandbox.fakeapi import FakeTelegram, SentMessage
 from bot.store import broadcasts, outbox, programmes
-from bot.store.db import open_database
+from bot.store.engines import open_database
 from bot.store.outbox import Planned
 from tests.reliability.conftest import (
     around,
@@ -136,11 +136,14 @@ def query(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tupl
         conn.close()
 
 
-async def prepare(db_path: Path, fake: FakeTelegram) -> tuple[list[int], list[int], int]:
+async def prepare(
+    target: Path | str, fake: FakeTelegram, prompted_count: int = PROMPTED
+) -> tuple[list[int], list[int], int]:
     """Loads a programme running today, inserts the cohort, launches a broadcast to all of them and plans
-    prompts for some; gives (recipient chats, prompted chats, progress message id)."""
+    prompts for some; gives (recipient chats, prompted chats, progress message id). `target` is the
+    SQLite file or a PostgreSQL DSN."""
     now = SystemClock().now()
-    db = await open_database(db_path)
+    db = await open_database(target)
     try:
         source = programme_source("kill", *around(now.date()))
         saved = await programmes.save_programme(db, parse_programme(source), source, now)
@@ -170,14 +173,14 @@ async def prepare(db_path: Path, fake: FakeTelegram) -> tuple[list[int], list[in
         assert await broadcasts.launch(
             db, broadcast_id, now - timedelta(seconds=30), people, FACILITATOR, progress_id, now
         )
-        prompted = cohort[:PROMPTED]
+        prompted = cohort[:prompted_count]
         await outbox.plan(
             db,
             [
                 Planned(
                     "prompt",
                     chat,
-                    now - timedelta(seconds=300 - (i * 240) // PROMPTED),
+                    now - timedelta(seconds=300 - (i * 240) // max(prompted_count, 1)),
                     f"prompt:{person_id}:{now.date().isoformat()}",
                     person_id=person_id,
                 )
@@ -186,7 +189,7 @@ async def prepare(db_path: Path, fake: FakeTelegram) -> tuple[list[int], list[in
             now,
         )
         counts = await outbox.counts(db)
-        assert counts == {"pending": RECIPIENTS + PROMPTED}, counts
+        assert counts == {"pending": RECIPIENTS + prompted_count}, counts
     finally:
         await db.close()
     return [chat for _, chat in cohort], [chat for _, chat in prompted], progress_id
