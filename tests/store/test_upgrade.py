@@ -125,3 +125,33 @@ async def test_a_draft_waiting_before_0014_is_still_there_and_a_line_for_the_fac
         assert "draft_by_person" in indexes
     finally:
         await db.close()
+
+
+async def test_a_database_of_the_last_release_takes_0015_and_its_rows_in_flight_still_go(tmp_path: Path) -> None:
+    """The release before PostgreSQL had 0001–0014: a row pending and one left `sending` by a hard kill
+    are still there after 0015, the kill's row goes back in line, and the inbox starts empty."""
+    folder = tmp_path / "before-0015"
+    folder.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0015":
+            shutil.copy(sql, folder / sql.name)
+    path = tmp_path / "pitstop.db"
+    old = await connect(path)
+    await migrate(old, folder)
+    await outbox.plan(old, [Planned("notice", 5, NOW, "n:1", payload={"text": "a"}),
+                            Planned("notice", 6, NOW, "n:2", payload={"text": "b"})], NOW)
+    # What the last release's claim left when the process was killed (its code, not this one's).
+    killed = await old.scalar("UPDATE outbox SET status = 'sending', claimed_at = ? WHERE dedupe_key = 'n:1' RETURNING id",
+                              (NOW.isoformat(),))
+    await old.close()
+
+    db = await open_database(path)
+    try:
+        assert await outbox.recover_in_flight(db) == 1
+        assert await db.scalar("SELECT count(*) FROM outbox WHERE status = 'pending' AND claimed_by IS NULL") == 2
+        claimed = await outbox.claim_due(db, NOW, 2)
+        assert {r.id for r in claimed} >= {killed}
+        assert await db.scalar("SELECT count(*) FROM inbox") == 0
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
+    finally:
+        await db.close()

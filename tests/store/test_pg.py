@@ -1,0 +1,190 @@
+"""The PostgreSQL store: the dialect it translates (no server needed), and, on the test server, what
+several processes rely on — locks that end with their connection, claims that never overlap, one send
+budget, an inbox that takes an update once, text with U+0000 kept as typed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.jobs.pacing import SharedPacer
+from bot.store import inbox, outbox
+from bot.store.outbox import Planned
+from bot.store.pg import PgDatabase, escape_text, open_database, translate, unescape_text
+from tests.pg import fresh_schema
+
+NOW = datetime(2027, 3, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("sqlite", "postgresql"), [
+    ("SELECT * FROM person WHERE id = ?", "SELECT * FROM person WHERE id = %s"),
+    ("SELECT name FROM person WHERE name LIKE ? ", "SELECT name FROM person WHERE name ILIKE %s "),
+    ("SELECT 1 WHERE 'a ? %' = ?", "SELECT 1 WHERE 'a ? %%' = %s"),
+    ("SELECT json_extract(payload, '$.digest_id') FROM outbox", "SELECT (payload::jsonb ->> 'digest_id') FROM outbox"),
+    ("UPDATE outbox SET payload = json_set(payload, '$.n', ?)",
+     "UPDATE outbox SET payload = jsonb_set(payload::jsonb, '{n}', to_jsonb(%s))::text"),
+    ("SELECT sum(score IS NULL) FROM pulse_answer", "SELECT sum(CAST((score IS NULL) AS INTEGER)) FROM pulse_answer"),
+    ("SELECT max(a, b), max(c) FROM t", "SELECT GREATEST(a, b), max(c) FROM t"),
+    ("SELECT id FROM t WHERE id IN ()", "SELECT id FROM t WHERE id = ANY('{}')"),
+    ("SELECT id FROM t WHERE id NOT IN ()", "SELECT id FROM t WHERE id <> ALL('{}')"),
+    ("SELECT id FROM t WHERE a IS ?", "SELECT id FROM t WHERE a IS NOT DISTINCT FROM %s"),
+    ("SELECT id FROM t WHERE ? IS NULL", "SELECT id FROM t WHERE CAST(%s AS TEXT) IS NULL"),
+    ("SELECT count(*) FROM (SELECT 1) WHERE TRUE", "SELECT count(*) FROM (SELECT 1) AS subquery_1 WHERE TRUE"),
+    ("SELECT key FROM programme ORDER BY key COLLATE NOCASE", "SELECT key FROM programme ORDER BY lower(key)"),
+])
+def test_sqlite_dialect_is_translated(sqlite: str, postgresql: str) -> None:
+    assert translate(sqlite)[0] == postgresql
+
+
+def test_an_insert_returns_its_id_except_into_tables_without_one() -> None:
+    assert translate("INSERT INTO person (name) VALUES (?)") == ("INSERT INTO person (name) VALUES (%s) RETURNING id", "person")
+    assert translate("INSERT INTO inbox (update_id) VALUES (?)")[1] is None
+    assert translate("INSERT INTO person (name) VALUES (?) RETURNING *")[1] is None
+
+
+@given(st.text())
+def test_any_text_survives_the_escape(text: str) -> None:
+    stored = escape_text(text)
+    assert "\x00" not in stored
+    assert unescape_text(stored) == text
+
+
+@pytest.fixture
+async def two() -> AsyncIterator[tuple[PgDatabase, PgDatabase]]:
+    """Two stores on one fresh schema, as two processes would have them."""
+    with fresh_schema() as dsn:
+        first = await open_database(dsn)
+        second = await open_database(dsn)
+        try:
+            yield first, second
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_a_lock_is_one_processes_until_its_connection_ends(two: tuple[PgDatabase, PgDatabase]) -> None:
+    first, second = two
+    assert await first.try_lock("planner")
+    assert await first.try_lock("planner")  # held here: still ours
+    assert not await second.try_lock("planner")
+    await first.unlock("planner")
+    assert await second.try_lock("planner")
+    # A process that dies ends its lock connection: the lock is free at once.
+    await first.try_lock("chat:7")
+    raw = first._lock_raw
+    raw.close()
+    assert await second.try_lock("chat:7")
+    assert not await first.try_lock("chat:7")  # reconnected, and it knows it no longer holds it
+
+
+async def test_text_with_nul_and_emoji_reads_back_as_typed(two: tuple[PgDatabase, PgDatabase]) -> None:
+    first, _ = two
+    typed = "voor\x00na 👩🏽‍💼 \ue000"
+    await first.write(lambda conn: conn.execute(
+        "INSERT INTO person (telegram_id, chat_id, name, status, created_at, updated_at) VALUES (1, 1, ?, 'active', ?, ?)",
+        (typed, NOW.isoformat(), NOW.isoformat()),
+    ))
+    assert await first.scalar("SELECT name FROM person") == typed
+
+
+async def test_claims_from_two_processes_never_overlap_and_keep_one_chat_in_order(
+    two: tuple[PgDatabase, PgDatabase],
+) -> None:
+    first, second = two
+    rows = [Planned("notice", 100 + i % 20, NOW - timedelta(seconds=300 - i), f"n:{i}", payload={"text": "x"})
+            for i in range(200)]
+    await outbox.plan(first, rows, NOW)
+    claimed: dict[str, list[int]] = {"first": [], "second": []}
+    first_name, second_name = await first.holder(), await second.holder()
+    assert first_name and second_name and first_name != second_name
+
+    async def drain(db: PgDatabase, name: str, holder: str) -> None:
+        while True:
+            got = await outbox.claim_due(db, NOW, 4, holder=holder)
+            if not got:
+                if not await db.scalar("SELECT count(*) FROM outbox WHERE status = 'pending'"):
+                    return
+                await asyncio.sleep(0.001)
+                continue
+            for row in got:
+                claimed[name].append(row.id)
+            await asyncio.sleep(0.002)
+            for row in got:
+                await outbox.mark_sent(db, row.id, row.id, NOW)
+
+    await asyncio.gather(drain(first, "first", first_name), drain(second, "second", second_name))
+    everything = claimed["first"] + claimed["second"]
+    assert sorted(everything) == sorted(set(everything)) and len(everything) == 200
+    assert claimed["first"] and claimed["second"]
+    # Each chat's rows were claimed in their order, across both processes.
+    sent = await first.fetchall("SELECT chat_id, id, sent_at FROM outbox ORDER BY chat_id, id")
+    assert all(r[2] is not None for r in sent)
+    by_holder = dict(await first.fetchall("SELECT claimed_by, count(*) FROM outbox GROUP BY claimed_by"))
+    assert set(by_holder) == {first_name, second_name}
+
+
+async def test_a_dead_processes_claims_go_back_and_a_live_ones_stay(two: tuple[PgDatabase, PgDatabase]) -> None:
+    first, second = two
+    await outbox.plan(first, [Planned("notice", 1, NOW, "a", payload={"text": "x"}),
+                              Planned("notice", 2, NOW, "b", payload={"text": "x"})], NOW)
+    [mine] = await outbox.claim_due(first, NOW, 1, holder=await first.holder())
+    [theirs] = await outbox.claim_due(second, NOW, 1, holder=await second.holder())
+    assert await outbox.recover_in_flight(first) == 0  # both holders are alive
+    second._lock_raw.close()  # the second process dies
+    await asyncio.sleep(0.1)
+    assert await outbox.recover_dead(first) == 1
+    assert (await outbox.get(first, theirs.id)).status == "pending"
+    assert (await outbox.get(first, mine.id)).status == "sending"
+
+
+async def test_two_processes_share_one_send_budget(two: tuple[PgDatabase, PgDatabase]) -> None:
+    first, second = two
+    pacers = [SharedPacer(first, per_second=10), SharedPacer(second, per_second=10)]
+    starts: list[float] = []
+
+    async def send(pacer: SharedPacer, chat: int) -> None:
+        async with pacer.slot(chat):
+            starts.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    began = time.monotonic()
+    await asyncio.gather(*(send(pacers[i % 2], 1000 + i) for i in range(25)))
+    elapsed = time.monotonic() - began
+    starts.sort()
+    busiest = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    assert busiest <= 10
+    assert elapsed >= 2.0  # 25 sends at 10 a second take more than two seconds, whichever process sends
+    # One chat: a second apart, whichever process sends.
+    starts.clear()
+    await asyncio.gather(send(pacers[0], 5), send(pacers[1], 5))
+    assert starts[1] - starts[0] >= 0.95
+
+
+async def test_a_429_heard_by_one_process_holds_the_other(two: tuple[PgDatabase, PgDatabase]) -> None:
+    first, second = two
+    hearing, other = SharedPacer(first, per_second=30), SharedPacer(second, per_second=30)
+    hearing.pause(1.0)
+    await asyncio.sleep(0.1)  # the pause is written in the background
+    began = time.monotonic()
+    async with other.slot(42):
+        pass
+    assert time.monotonic() - began >= 0.8
+
+
+async def test_the_inbox_takes_an_update_once_and_empties_it_when_handled(two: tuple[PgDatabase, PgDatabase]) -> None:
+    first, second = two
+    assert await inbox.take(first, 10, 7, '{"update_id": 10, "text": "mijn zin"}', NOW)
+    assert not await inbox.take(second, 10, 7, '{"update_id": 10, "text": "mijn zin"}', NOW)
+    assert await inbox.take(second, 11, 7, '{"update_id": 11}', NOW)
+    assert [u for u, _ in await inbox.waiting(first, 7)] == [10, 11]
+    await inbox.handled(first, 10, NOW)
+    assert [u for u, _ in await inbox.waiting(second, 7)] == [11]
+    assert await first.scalar("SELECT body FROM inbox WHERE update_id = 10") == ""
+    assert await inbox.waiting_chats(first, NOW + timedelta(seconds=1)) == [7]
+    assert await inbox.prune(first, NOW + timedelta(days=2)) == 1
