@@ -4,7 +4,10 @@ still here) re-plans at once; a forged press changes nothing; /stats counts the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
+
+import pytest
 
 from bot.jobs.planner import plan_everyone
 from bot.jobs.quiet import plan_checkins
@@ -37,12 +40,21 @@ def checkins(world: World, user: FakeUser) -> list[SentMessage]:
     return [m for m in world.fake.sent(user.id) if is_checkin(m)]
 
 
+
+@pytest.fixture(autouse=True)
+def planner_by_hand(world: World) -> None:
+    """These tests plan by hand at each moment (`at`), as the hourly planner would then; the bot's own
+    planner, which the e2e settings run every 0.3 s, would plan at whatever moment the clock is passing."""
+    world.settings = replace(world.settings, plan_interval=3600.0)
+
 async def at(world: World, moment: str) -> None:
-    """Moves the clock, plans as the hourly planner would, and waits until what is due went."""
-    world.clock.set(local(moment))
-    now = world.clock.now()
+    """Plans as the hourly planner would at a moment, then moves the clock there and waits until what is
+    due went (planning first, so that the running dispatcher finds a check-in and the prompt it stands in
+    for due together, as it does when the planner ran before)."""
+    now = local(moment)
     await plan_everyone(world.db, now)
     await plan_checkins(world.db, now)
+    world.clock.set(now)
     await world.scalar_becomes(
         "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending') AND due_at <= ?", (ts(now),), 0
     )

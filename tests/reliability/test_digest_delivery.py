@@ -130,6 +130,9 @@ async def test_a_group_that_removed_the_bot_gets_its_digest_to_the_members_inste
                          description="Forbidden: bot was kicked from the group chat")
     await world.start()
     await settled(world)
+    # The members' copies are planned after the group's refusal is recorded: wait for them, then look.
+    await world.until(lambda: all(len(world.fake.sent(chat)) >= 1 for _, chat in setup.members))
+    await settled(world)
     learning_set = await programmes.get_set_by_id(world.db, setup.set_id)
     assert learning_set is not None and learning_set.group_chat_id is None
     assert all(len(world.fake.sent(chat)) == 1 for _, chat in setup.members)
