@@ -4,4 +4,4 @@ Each module has a `main()` that prints what it measures, the conditions it ran u
 figures; see bench/README.md.
 """
 
-BENCHMARKS = ("planning", "delivery", "broadcast", "reflections", "startup", "digests", "digest_pace", "story")
+BENCHMARKS = ("planning", "delivery", "broadcast", "reflections", "startup", "digests", "digest_pace", "story", "postgres")

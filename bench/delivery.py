@@ -84,18 +84,24 @@ def fake_process() -> Iterator[str]:
 
 
 async def one_run(
-    folder: Path, messages: int, rate: float, rate_limits: bool, fake_url: str | None = None
+    folder: Path,
+    messages: int,
+    rate: float,
+    rate_limits: bool,
+    fake_url: str | None = None,
+    store: str | None = None,
 ) -> dict[str, Any]:
     """Fills a fresh outbox with due notices and sends them all with run_once.
 
-    With `fake_url` the fake runs in another process (only the outbox counts are known then).
+    With `fake_url` the fake runs in another process (only the outbox counts are known then). With
+    `store` (a postgresql:// DSN of an empty schema) the outbox is there instead of in a SQLite file.
     """
     from bot.clock import SystemClock
     from bot.config import Settings
     from bot.render import Renderer
     from bot.services import Services
     from bot.store import outbox
-    from bot.store.db import open_database
+    from bot.store.engines import open_database
     from bot.store.outbox import ts
     from bot.tg.app import build_application
 
@@ -103,7 +109,7 @@ async def one_run(
     fake = CountingFake(rate_limits=rate_limits)
     if fake_url is None:
         await fake.start()
-    db = await open_database(folder / "pitstop.db")
+    db = await open_database(store or folder / "pitstop.db")
     try:
         due, created = ts(clock.now() - timedelta(minutes=1)), ts(clock.now())
         payload = json.dumps({"template": "not_invited", "values": {}, "language": "en"})
@@ -117,6 +123,7 @@ async def one_run(
             token=fake.token,
             base_url=fake_url or fake.base_url,
             db_path=folder / "pitstop.db",
+            db_url=store,
             rate_per_second=rate,
         )
         services = Services(settings=settings, db=db, clock=clock, render=Renderer())

@@ -49,9 +49,10 @@ def runs_for(size: int) -> int:
     return 3 if size <= 10_000 else 1
 
 
-async def prepare(path: Path, size: int) -> None:
-    """Creates a database file with the programme and `size` active participants, nothing planned."""
-    from bot.store.db import open_database
+async def prepare(path: Path | str, size: int) -> None:
+    """Creates a database (a SQLite file, or a postgresql:// DSN) with the programme and `size` active
+    participants, nothing planned."""
+    from bot.store.engines import open_database
 
     db = await open_database(path)
     try:
@@ -62,10 +63,10 @@ async def prepare(path: Path, size: int) -> None:
         await db.close()
 
 
-async def plan_once(path: Path) -> tuple[float, float, int, int]:
-    """Plans on a prepared file; gives (first plan s, re-plan s, people, outbox rows)."""
+async def plan_once(path: Path | str) -> tuple[float, float, int, int]:
+    """Plans on a prepared database; gives (first plan s, re-plan s, people, outbox rows)."""
     from bot.jobs.planner import plan_everyone
-    from bot.store.db import open_database
+    from bot.store.engines import open_database
 
     db = await open_database(path)
     try:

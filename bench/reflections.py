@@ -237,12 +237,13 @@ class Driver:
         await self.process.wait()
 
 
-async def seed(path: Path, count: int) -> None:
-    """Creates the database: a programme running now, `count` active participants, each with a
-    prompt sent an hour ago and some older journal entries; no nudges planned during the run."""
+async def seed(path: Path | str, count: int) -> None:
+    """Creates the database (a SQLite file, or a postgresql:// DSN): a programme running now, `count`
+    active participants, each with a prompt sent an hour ago and some older journal entries; no
+    nudges planned during the run."""
     from bot.clock import SystemClock
     from bot.render import Renderer
-    from bot.store.db import open_database
+    from bot.store.engines import open_database
     from bot.store.outbox import ts
 
     now = SystemClock().now()
