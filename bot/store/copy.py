@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -190,12 +189,12 @@ def _select(table: Table, columns: Sequence[str]) -> str:
 
 
 def journal_checksum(rows: Iterable[tuple[str, Sequence[Any]]]) -> str:
-    """Gives the SHA-256 (hex) of (table, row) pairs, each row as JSON: the same values give the same sum
-    whichever engine they were read from."""
+    """Gives the SHA-256 (hex) of (table, row) pairs, each row as Python writes its values (`repr`: exact
+    for the ints, text and None the journal holds): the same values give the same sum whichever engine
+    they were read from."""
     digest = hashlib.sha256()
     for table, row in rows:
-        line = json.dumps([table, *row], ensure_ascii=False, separators=(",", ":"), default=repr)
-        digest.update(line.encode("utf-8", "surrogatepass") + b"\n")
+        digest.update(repr((table, *row)).encode("utf-8") + b"\n")
     return digest.hexdigest()
 
 
@@ -298,6 +297,15 @@ def _reset_identity(raw: Any, table: Table, pg_columns: set[str]) -> None:
     )
 
 
+def _streamed(raw: Any, text: str) -> Iterator[Sequence[Any]]:
+    """Gives a SELECT's rows from a server-side cursor, a batch at a time, so that a long journal is never
+    held in memory whole (inside the copy's transaction, which such a cursor needs)."""
+    with raw.cursor(name="pitstop_copy_journal") as cur:
+        cur.itersize = BATCH
+        cur.execute(text)
+        yield from cur
+
+
 def pg_counts(raw: Any, names: Iterable[str]) -> dict[str, int]:
     """Gives the rows of each named table, as the copy's transaction sees them."""
     from psycopg import sql
@@ -338,7 +346,7 @@ def _copy(
                         f"The copy did not match (table {name}: {count} rows in SQLite, {counts[name]} in PostgreSQL); "
                         "nothing was copied."
                     )
-            found = journal_checksum(_journal_rows(lambda text: raw.execute(text), source.tables))
+            found = journal_checksum(_journal_rows(partial(_streamed, raw), source.tables))
             if found != expected:
                 raise StoreError("The journal read back from PostgreSQL differs from SQLite's; nothing was copied.")
             if stop.is_set():
