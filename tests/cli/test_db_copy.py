@@ -1,8 +1,8 @@
 """`pitstop db copy` moves the demo's database into an empty PostgreSQL schema: every table's count and the
 journal's checksum match, every row arrives field by field (a reflection with U+0000 and an emoji in it, the
 outbox with its states, a follow-up that points at a later reflection), and new rows get new ids afterwards.
-It refuses with one sentence, and changes nothing, when the target is not empty, the file is missing, behind
-this version or in use by a bot, or a column has no twin; a mismatch found before COMMIT rolls it all back.
+It refuses with one sentence, and changes nothing, when the target is not empty or in use, the file is missing,
+behind this version or in use by a bot, or a column has no twin; a mismatch found before COMMIT rolls it all back.
 
 The tests that need PostgreSQL read PITSTOP_TEST_POSTGRES (tests/pg.py) and are skipped without it."""
 
@@ -252,6 +252,18 @@ async def test_a_column_without_a_twin_stops_the_copy_and_nothing_is_kept(source
     conn.close()
     with pytest.raises(StoreError, match=r"The column person\.nickname of the SQLite database has no twin in postgresql://"):
         await copy_database(source, target)
+    assert set((await pg_rows(target, list(sqlite_tables(source)))).values()) == {0}
+
+
+async def test_a_target_in_use_refuses_with_a_sentence(source: Path, target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    monkeypatch.setattr(store_copy, "LOCK_TIMEOUT", "200ms")
+    await (await open_database(target)).close()  # migrated, as a bot on it would have it
+    with psycopg.connect(target) as bot:  # a bot in the middle of a write
+        bot.execute("LOCK TABLE person IN ROW EXCLUSIVE MODE")
+        with pytest.raises(StoreError, match=r"The database postgresql://\S+ is in use \(a table stayed locked\); stop what runs on it first\."):
+            await copy_database(source, target)
     assert set((await pg_rows(target, list(sqlite_tables(source)))).values()) == {0}
 
 
