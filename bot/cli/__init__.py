@@ -1,7 +1,7 @@
 """`pitstop …` and `python -m bot …`: the operator's and facilitator's commands.
 
 `main()` and the parser live here; each group of commands lives in its own module (`programme`,
-`people`, `operate`, `research`), and what they all need (settings, the database, the bot's username) in `common`.
+`people`, `operate`, `research`, `db`), and what they all need (settings, the database, the bot's username) in `common`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli import operate, people, programme, research
+from bot.cli import db, operate, people, programme, research
 from bot.cli.common import Failure
 from bot.config import ConfigError, read_env_file
 from bot.store.db import StoreError
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     operate.add_demo(sub)
     operate.add_backup(sub)
     operate.add_audit(sub)
+    db.add_db(sub)
     people.add_import(sub)
     research.add_research(sub)
     return parser

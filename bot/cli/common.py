@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -31,6 +34,22 @@ def add_command(sub: SubCommands, name: str, summary: str, details: str = "") ->
 def settings_for(require_token: bool) -> Settings:
     """Gives the settings, or raises ConfigError with one sentence."""
     return load_settings(require_token=require_token)
+
+
+def lock_database(path: Path) -> IO[str]:
+    """Gives the open lock file beside a SQLite database, locked so that no other Pitstop process (a bot, a copy)
+    works on it meanwhile; closing it lets go."""
+    lock_path = Path(f"{path}.lock")
+    try:
+        handle = open(lock_path, "w")
+    except OSError as exc:
+        raise Failure(f"The lock file {lock_path} cannot be created ({exc.strerror}).") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise Failure(f"The database {path} is in use by another Pitstop process; stop that one first.") from None
+    return handle
 
 
 @asynccontextmanager

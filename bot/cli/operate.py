@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import logging
 import signal
 from pathlib import Path
-from typing import IO
 
-from bot.cli.common import Failure, SubCommands, add_command, database, settings_for
+from bot.cli.common import Failure, SubCommands, add_command, database, lock_database, settings_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.runtime import StartError, halt, launch
@@ -95,28 +93,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Runs the bot until SIGINT or SIGTERM."""
     settings = settings_for(require_token=True)
     # On SQLite one process owns the file; on PostgreSQL several may run side by side (see the README).
-    lock = None if settings.db_url else _lock_database(settings.db_path)
+    lock = None if settings.db_url else lock_database(settings.db_path)
     try:
         asyncio.run(serve(settings, SystemClock()))
     finally:
         if lock is not None:
             lock.close()
     return 0
-
-
-def _lock_database(path: Path) -> IO[str]:
-    """Takes an advisory lock beside the database so that two bots never share it."""
-    lock_path = Path(f"{path}.lock")
-    try:
-        handle = open(lock_path, "w")
-    except OSError as exc:
-        raise Failure(f"The lock file {lock_path} cannot be created ({exc.strerror}).") from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise Failure(f"The database {path} is in use by another Pitstop process; stop that one first.") from None
-    return handle
 
 
 async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = None) -> None:
