@@ -86,14 +86,14 @@ def target() -> Iterator[str]:
 
 
 def sqlite_tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Gives every table's rows (schema_migrations aside), by id, columns in SQLite's order."""
+    """Gives every table's rows (schema_migrations aside), by its first column (its key), columns in SQLite's order."""
     conn = sqlite3.connect(path)
     try:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
         tables = {}
         for name in names:
             if name != "schema_migrations":
-                tables[name] = conn.execute(f"SELECT * FROM {name} ORDER BY id").fetchall()
+                tables[name] = conn.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall()
         return tables
     finally:
         conn.close()
@@ -112,7 +112,7 @@ async def pg_tables(dsn: str, path: Path, names: list[str]) -> dict[str, list[tu
     db = await open_database(dsn)
     try:
         return {
-            name: [tuple(r) for r in await db.fetchall(f"SELECT {', '.join(columns_of(path, name))} FROM {name} ORDER BY id")]
+            name: [tuple(r) for r in await db.fetchall(f"SELECT {', '.join(columns_of(path, name))} FROM {name} ORDER BY 1")]
             for name in names
         }
     finally:
