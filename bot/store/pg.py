@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
+PROBE_TIMEOUT = 5  # seconds to wait for the server at start-up
 POOL_SIZE = 8  # connections (and threads) per process: reads run side by side, writes take turns
 BATCH_RETRIES = 5  # a batch aborted by a deadlock or a serialisation failure is tried this often
 # Two-part advisory-lock keys: the first part names the purpose, the second is hashed from the schema,
@@ -660,6 +661,9 @@ async def connect(dsn: str) -> PgDatabase:
         ) from None
 
     def open_pool() -> Any:
+        # One connection first: a server that is down or refuses us is told in its own words at once,
+        # instead of after the pool's ten seconds of retrying.
+        psycopg.connect(dsn, autocommit=True, connect_timeout=PROBE_TIMEOUT).close()
         pool = psycopg_pool.ConnectionPool(
             dsn, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True}, configure=_configure, open=False,
             name="pitstop",

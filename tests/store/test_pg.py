@@ -188,3 +188,13 @@ async def test_the_inbox_takes_an_update_once_and_empties_it_when_handled(two: t
     assert await first.scalar("SELECT body FROM inbox WHERE update_id = 10") == ""
     assert await inbox.waiting_chats(first, NOW + timedelta(seconds=1)) == [7]
     assert await inbox.prune(first, NOW + timedelta(days=2)) == 1
+
+
+async def test_a_server_that_cannot_be_reached_is_named_without_its_password_in_its_own_words() -> None:
+    from bot.store.db import StoreError
+    from tests.e2e.test_webhook import free_port
+
+    with pytest.raises(StoreError) as refused:
+        await open_database(f"postgresql://pitstop:s3cret@127.0.0.1:{free_port()}/pitstop")
+    assert "cannot be reached" in str(refused.value) and "Connection refused" in str(refused.value)
+    assert "s3cret" not in str(refused.value) and "pitstop:***@" in str(refused.value)
