@@ -50,5 +50,28 @@ def fresh_schema() -> Iterator[str]:
     try:
         yield in_schema(base, schema)
     finally:
-        with psycopg.connect(base, autocommit=True) as admin:
+        drop(base, schema)
+
+
+DROP_WAIT = "20s"
+
+
+def drop(base: str, schema: str) -> None:
+    """Drops a test schema; a connection the test left inside a transaction (which would hold the drop
+    for ever) fails the test instead, naming what that connection did last."""
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f"SET lock_timeout = '{DROP_WAIT}'")
+        try:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        except psycopg.errors.LockNotAvailable:
+            stuck = admin.execute(
+                "SELECT pid, state, left(query, 200) FROM pg_stat_activity"
+                " WHERE state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+            ).fetchall()
+            for pid, _, _ in stuck:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            admin.execute("SET lock_timeout = 0")
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            raise AssertionError(f"a connection was left inside a transaction: {stuck}") from None

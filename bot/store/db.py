@@ -209,8 +209,7 @@ class Database:
             if not batch:
                 continue
             try:
-                async with self._lock:
-                    outcomes = await self.run(partial(_commit_units, [unit for unit, _ in batch]))
+                outcomes = await self._commit_batch([unit for unit, _ in batch])
             except asyncio.CancelledError:
                 for _, future in batch:  # the loop is going away; the batch may or may not be committed
                     future.cancel()
@@ -230,6 +229,12 @@ class Database:
                     future.set_exception(value)
                 else:
                     future.set_result(value)
+
+    async def _commit_batch(self, units: list[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
+        """Runs a batch of units in one transaction, a savepoint each, and commits once; gives each unit's
+        (failed, result or exception). The one step of the writer that differs between engines."""
+        async with self._lock:
+            return await self.run(partial(_commit_units, units))
 
     async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Gives what `function(connection)` returns, run on the database thread in one trip.

@@ -35,14 +35,14 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any, TypeVar, cast
 
 from bot.config import redacted
-from bot.store.db import MAX_BATCH, MIGRATIONS_DIR, Database, StoreError, available_migrations
+from bot.store.db import MIGRATIONS_DIR, Database, StoreError, available_migrations
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ T = TypeVar("T")
 PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
 PROBE_TIMEOUT = 5  # seconds to wait for the server at start-up
 POOL_SIZE = 8  # connections (and threads) per process: reads run side by side, writes take turns
+CLOSE_WAIT = 10  # seconds close() waits for a transaction under way
 BATCH_RETRIES = 5  # a batch aborted by a deadlock or a serialisation failure is tried this often
 # Two-part advisory-lock keys: the first part names the purpose, the second is hashed from the schema,
 # so that tests in their own schemas (and installations sharing a server) do not block each other.
@@ -482,6 +483,7 @@ class PgDatabase(Database):
         self._lock_raw: Any = None
         self._held: set[str] = set()
         self._holder_name: str | None = None
+        self._out: Any = None  # the connection transaction() has from the pool, while it has one
 
     async def _on_thread(self, function: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function)
@@ -491,26 +493,56 @@ class PgDatabase(Database):
         with self.pool.connection() as raw:
             return function(Connection(raw))
 
+    async def _settled(self, function: Callable[[], T]) -> T:
+        """Runs `function` on a store thread and, when the caller is cancelled meanwhile, still waits for
+        it to end (a thread cannot be stopped) before the cancellation goes on: a transaction's
+        connection is never given back, nor left, while a statement of it is still running."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, function)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            while not future.done():
+                with suppress(asyncio.CancelledError):
+                    await asyncio.wait({future})
+            raise
+
+    def _begin(self) -> Any:
+        raw = self.pool.getconn()
+        self._out = raw
+        raw.execute("BEGIN")
+        return raw
+
+    def _end(self, statement: str) -> None:
+        raw = self._out
+        if raw is not None and not raw.closed and not raw.broken and raw.info.transaction_status != 0:
+            raw.execute(statement)
+
+    def _give_back(self) -> None:
+        raw, self._out = self._out, None
+        if raw is not None:
+            self.pool.putconn(raw)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
-        """Gives a connection inside BEGIN … COMMIT, rolled back on any error (taking turns with the writer)."""
+        """Gives a connection inside BEGIN … COMMIT, rolled back on any error (taking turns with the writer).
+        Cancelled at any await, it still rolls back and gives the connection back to the pool."""
+        if self._closed:
+            raise StoreError("The database is closed.")
         async with self._lock:
             self._holder = asyncio.current_task()
-            raw = await self._on_thread(self.pool.getconn)
-            conn = Connection(raw)
             try:
-                await self._on_thread(partial(raw.execute, "BEGIN"))
+                raw = await self._settled(self._begin)
                 try:
-                    yield AsyncConnection(self, conn)
+                    yield AsyncConnection(self, Connection(raw))
                 except BaseException:
-                    await self._on_thread(partial(self._rollback, raw))
+                    await self._settled(partial(self._end, "ROLLBACK"))
                     raise
                 else:
-                    await self._on_thread(partial(raw.execute, "COMMIT"))
+                    await self._settled(partial(self._end, "COMMIT"))
                     self.commits += 1
             finally:
                 self._holder = None
-                await self._on_thread(partial(self.pool.putconn, raw))
+                await self._settled(self._give_back)
 
     @staticmethod
     def _rollback(raw: Any) -> None:
@@ -523,35 +555,9 @@ class PgDatabase(Database):
         raise StoreError("On PostgreSQL, take a backup with pg_dump (it is consistent while the bot runs).")
         yield  # pragma: no cover
 
-    async def _write_queued(self) -> None:
-        while self._queue:
-            taken, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            batch = [(unit, future) for unit, future in taken if not future.done()]
-            if not batch:
-                continue
-            try:
-                async with self._lock:
-                    units = [unit for unit, _ in batch]
-                    outcomes = await self._on_thread(partial(self._with_connection, partial(_commit_units, units)))
-            except asyncio.CancelledError:
-                for _, future in batch:
-                    future.cancel()
-                raise
-            except BaseException as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            self.commits += 1
-            for (_, future), (failed, value) in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if failed:
-                    future.set_exception(value)
-                else:
-                    future.set_result(value)
+    async def _commit_batch(self, units: list[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
+        async with self._lock:
+            return await self._on_thread(partial(self._with_connection, partial(_commit_units, units)))
 
     async def run(self, function: Callable[[Any], T]) -> T:
         """Gives what `function(connection)` returns, run on a store thread with a pooled connection
@@ -636,12 +642,24 @@ class PgDatabase(Database):
         return self._holder_name
 
     async def close(self) -> None:
+        """Commits what is queued, waits (a while) for a transaction under way, then closes the pool.
+        A transaction that does not end in CLOSE_WAIT seconds (its task was dropped) loses its
+        connection, so that the server rolls it back instead of holding its locks."""
         if self._closed:
             return
         writer = self._writer
         if writer is not None and not writer.done():
             await writer
         self._closed = True
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
+                await self._lock.acquire()
+            self._lock.release()
+        except TimeoutError:
+            log.warning("a transaction did not end before the store closed; its connection is closed")
+        stranded, self._out = self._out, None
+        if stranded is not None:
+            await self._on_thread(stranded.close)
         await self._on_thread(self.pool.close)
         self._executor.shutdown(wait=False)
         raw, self._lock_raw = self._lock_raw, None

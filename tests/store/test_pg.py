@@ -198,3 +198,79 @@ async def test_a_server_that_cannot_be_reached_is_named_without_its_password_in_
         await open_database(f"postgresql://pitstop:s3cret@127.0.0.1:{free_port()}/pitstop")
     assert "cannot be reached" in str(refused.value) and "Connection refused" in str(refused.value)
     assert "s3cret" not in str(refused.value) and "pitstop:***@" in str(refused.value)
+
+
+async def _in_transaction(db: PgDatabase) -> list[str]:
+    """Gives what the store's connections, left inside a transaction, last ran (none is the healthy answer)."""
+    import psycopg
+
+    with psycopg.connect(db.dsn, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT query FROM pg_stat_activity WHERE state LIKE 'idle in transaction%%'"
+            " AND datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%%person%%'"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _insert_person(conn_sql: str = "INSERT INTO person (telegram_id, chat_id, name, status, created_at, updated_at)"
+                   " VALUES (5, 5, 'Cancelled', 'active', ?, ?)") -> tuple[str, tuple[str, str]]:
+    return conn_sql, (NOW.isoformat(), NOW.isoformat())
+
+
+@pytest.mark.parametrize("cancel_after", [0.0, 0.001, 0.01, 0.05])
+async def test_a_transaction_cancelled_at_any_await_rolls_back_and_gives_its_connection_back(
+    two: tuple[PgDatabase, PgDatabase], cancel_after: float,
+) -> None:
+    first, _ = two
+    sql, params = _insert_person()
+
+    async def body() -> None:
+        async with first.transaction() as conn:
+            await conn.execute(sql, params)
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(body())
+    await asyncio.sleep(cancel_after)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _in_transaction(first) == []
+    assert await first.scalar("SELECT count(*) FROM person") == 0
+    stats = first.pool.get_stats()
+    assert stats.get("pool_size", 0) == stats.get("pool_available", 0)  # every connection is back
+    async with first.transaction() as conn:  # and the next transaction goes ahead at once
+        await conn.execute(sql, params)
+    assert await first.scalar("SELECT count(*) FROM person") == 1
+
+
+async def test_closing_with_a_transaction_whose_task_was_dropped_leaves_nothing_holding_locks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.store.pg
+
+    monkeypatch.setattr(bot.store.pg, "CLOSE_WAIT", 0.5)
+    with fresh_schema() as dsn:
+        db = await open_database(dsn)
+        sql, params = _insert_person()
+        entered, never = asyncio.Event(), asyncio.Event()
+
+        async def stuck() -> None:
+            async with db.transaction() as conn:
+                await conn.execute(sql, params)
+                entered.set()
+                await never.wait()
+
+        task = asyncio.create_task(stuck())
+        await entered.wait()
+        assert await _in_transaction(db) != []  # what this test is about: a transaction still open
+        await asyncio.wait_for(db.close(), 5)
+        await asyncio.sleep(0.2)
+        assert await _in_transaction(db) == []
+        task.cancel()
+        with pytest.raises((asyncio.CancelledError, Exception)):
+            await task
+        after = await open_database(dsn)
+        try:
+            assert await after.scalar("SELECT count(*) FROM person") == 0
+        finally:
+            await after.close()
