@@ -99,3 +99,16 @@ def test_the_research_secret_is_read_and_never_shown() -> None:
     assert settings.research_secret == "a-long-operator-secret-0123"
     assert "a-long-operator-secret" not in repr(settings)
     assert load_settings({}, env_file=None, require_token=False).research_secret is None
+
+
+@pytest.mark.parametrize(("dsn", "shown"), [
+    ("postgresql://pitstop:s3cret@db.example:5433/pitstop", "postgresql://pitstop:***@db.example:5433/pitstop"),
+    ("postgresql://db.example/pitstop?sslmode=require&password=s3cret", "postgresql://db.example/pitstop?sslmode=require&password=***"),
+    ("postgresql://pitstop@db.example/pitstop?PASSWORD=s3cret", "postgresql://pitstop@db.example/pitstop?PASSWORD=***"),
+    ("postgresql://pitstop@db.example/pitstop", "postgresql://pitstop@db.example/pitstop"),
+    ("/srv/pitstop/pitstop.db", "/srv/pitstop/pitstop.db"),
+])
+def test_a_database_address_is_shown_without_its_password(dsn: str, shown: str) -> None:
+    from bot.config import redacted
+
+    assert redacted(dsn) == shown

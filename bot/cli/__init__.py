@@ -37,9 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The level applies to Pitstop's own logs only. The libraries' debug logs carry what must never
     # be logged: python-telegram-bot logs message texts and the URL with the token, aiosqlite the
-    # SQL parameters (journal text), httpx every request URL (the token again).
+    # SQL parameters (journal text), httpx every request URL (the token again), psycopg's pool every
+    # connection it lends.
     logging.getLogger("bot").setLevel(level_name)
-    for noisy in ("telegram", "httpx", "httpcore", "aiosqlite", "apscheduler"):
+    for noisy in ("telegram", "httpx", "httpcore", "aiosqlite", "apscheduler", "psycopg"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)

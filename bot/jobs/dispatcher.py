@@ -226,14 +226,14 @@ class Dispatcher:
         and (several processes) the claims of processes that died."""
         if time.monotonic() - self._dead_checked >= DEAD_CHECK_EVERY:
             self._dead_checked = time.monotonic()
-            dead = await outbox.recover_dead(self.services.db)
+            dead = await outbox.recover_dead(self.services.db, self._holding)
             if dead:
                 log.warning("recovered the claims of a process that died count=%d (may arrive twice)", dead)
         now = self.services.clock.now()
         if self._recovered_at is not None and now - self._recovered_at < RECOVER_EVERY:
             return
         self._recovered_at = now
-        recovered = await outbox.recover_stale(self.services.db, now - STALE_CLAIM, self._holding)
+        recovered = await outbox.recover_stale(self.services.db, now - STALE_CLAIM, self._holding, self._holder)
         if recovered:
             log.warning("recovered stale outbox claims count=%d (may arrive twice)", recovered)
 

@@ -272,6 +272,12 @@ class Database:
         """Gives the name under which this process claims outbox rows (None: one process, no name needed)."""
         return None
 
+    @property
+    def lock_epoch(self) -> int:
+        """Changes when the locks this process held may have been lost (PostgreSQL: their connection was
+        opened again); a holder that sees it change must take its lock again and look afresh."""
+        return 0
+
     async def scrub(self) -> bool:
         """Copies the WAL into the database file and truncates it, so that erased text is gone from disk too.
 

@@ -31,9 +31,11 @@ async def waiting(db: Database, chat_id: int, limit: int = 20) -> list[tuple[int
 
 
 async def waiting_chats(db: Database, received_before: datetime, limit: int = 500) -> list[int]:
-    """Gives the chats with an update not handled yet that came in before `received_before`."""
+    """Gives the chats with an update not handled yet that came in before `received_before`, the chat
+    whose update waits longest first (so that a long backlog cannot keep some chats waiting for ever)."""
     rows = await db.fetchall(
-        "SELECT DISTINCT chat_id FROM inbox WHERE handled_at IS NULL AND received_at < ? LIMIT ?",
+        "SELECT chat_id FROM inbox WHERE handled_at IS NULL AND received_at < ?"
+        " GROUP BY chat_id ORDER BY min(update_id) LIMIT ?",
         (encode(received_before), limit),
     )
     return [int(r[0]) for r in rows]

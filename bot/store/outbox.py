@@ -132,12 +132,10 @@ async def by_message(db: Database, chat_id: int, message_id: int) -> OutboxRow |
     return None if row is None else _row(row)
 
 
-# PostgreSQL: a claim whose holder (bot.store.db.Database.holder) is no longer connected belongs to a
-# process that died; pg_stat_activity lists every connection of the database's users.
-_LIVE_HOLDERS = (
-    "SELECT pid || '@' || floor(extract(epoch FROM backend_start) * 1000000)::bigint FROM pg_stat_activity"
-    " WHERE backend_start IS NOT NULL"
-)
+# PostgreSQL: a claim whose holder (bot.store.db.Database.holder, the application_name of each of its
+# process's connections) has no connection left belongs to a process that died; pg_stat_activity lists
+# the connections of every user of the database.
+_LIVE_HOLDERS = "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'pitstop %'"
 
 
 async def recover_in_flight(db: Database) -> int:
@@ -151,29 +149,37 @@ async def recover_in_flight(db: Database) -> int:
     )
 
 
-async def recover_dead(db: Database) -> int:
+async def recover_dead(db: Database, keep: Iterable[int] = ()) -> int:
     """Puts back the claims of processes that are gone (PostgreSQL; on SQLite there are none while the
-    bot runs); gives how many (these may repeat)."""
+    bot runs), never the rows in `keep` (being sent here); gives how many (these may repeat)."""
     if db.engine != "postgresql":
         return 0
+    kept = list(keep)
+    marks = ",".join("?" for _ in kept)
     return await _write_one(
         db,
         "UPDATE outbox SET status = 'pending', claimed_at = NULL, claimed_by = NULL WHERE status = 'sending'"
-        f" AND (claimed_by IS NULL OR claimed_by NOT IN ({_LIVE_HOLDERS}))",
-        (),
+        f" AND (claimed_by IS NULL OR claimed_by NOT IN ({_LIVE_HOLDERS}))" + (f" AND id NOT IN ({marks})" if kept else ""),
+        tuple(kept),
     )
 
 
-async def recover_stale(db: Database, claimed_before: datetime, keep: Iterable[int] = ()) -> int:
+async def recover_stale(
+    db: Database, claimed_before: datetime, keep: Iterable[int] = (), holder: str | None = None
+) -> int:
     """Puts claims older than `claimed_before` back to pending, except the rows in `keep` (still being
-    sent here); gives how many (these may repeat). A claim that old belongs to a send that died."""
+    sent here); gives how many (these may repeat). A claim that old belongs to a send that died.
+    With a `holder` (several processes), only that process's own claims and those nobody holds: a
+    live process's claims are its own to finish."""
     kept = list(keep)
     marks = ",".join("?" for _ in kept)
     sql = (
         "UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
         " AND (claimed_at IS NULL OR claimed_at < ?)" + (f" AND id NOT IN ({marks})" if kept else "")
+        + (" AND (claimed_by IS NULL OR claimed_by = ?)" if holder is not None else "")
     )
-    return await db.write(lambda conn: conn.execute(sql, (encode(claimed_before), *kept)).rowcount)
+    params = (encode(claimed_before), *kept, *((holder,) if holder is not None else ()))
+    return await db.write(lambda conn: conn.execute(sql, params).rowcount)
 
 
 PEEK = 8  # due rows looked at per row wanted: enough to step over chats that must wait
@@ -190,6 +196,21 @@ _DUE_PG_SQL = (
     " AND chat_id NOT IN (SELECT chat_id FROM outbox WHERE status = 'sending')"
     " ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED"
 )
+
+
+def _earliest_only(conn: sqlite3.Connection, chosen: list[tuple[int, int]], now: str) -> list[tuple[int, int]]:
+    """Keeps the chosen (id, chat) rows that are their chat's earliest due row. SKIP LOCKED steps over
+    a row another transaction holds for a moment; its chat's next row must then wait as well, so that
+    the chat's messages keep their order (PostgreSQL; one read of the due rows of those chats)."""
+    marks = ",".join("?" for _ in chosen)
+    first: dict[int, int] = {}
+    for outbox_id, chat_id in conn.execute(
+        f"SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ? AND chat_id IN ({marks})"
+        " ORDER BY due_at, id",
+        (now, *(chat for _, chat in chosen)),
+    ).fetchall():
+        first.setdefault(chat_id, outbox_id)
+    return [(outbox_id, chat) for outbox_id, chat in chosen if first.get(chat) == outbox_id]
 
 
 async def claim_due(
@@ -210,18 +231,20 @@ async def claim_due(
         candidates = conn.execute(
             _DUE_PG_SQL if several else _DUE_SQL, (encode(now), limit * PEEK + len(skip)),
         ).fetchall()
-        chosen: list[int] = []
+        chosen: list[tuple[int, int]] = []
         for outbox_id, chat_id in candidates:
             if chat_id not in skip and len(chosen) < limit:
-                chosen.append(outbox_id)
+                chosen.append((outbox_id, chat_id))
             skip.add(chat_id)
+        if several and chosen:
+            chosen = _earliest_only(conn, chosen, encode(now))
         if not chosen:
             return []
         marks = ",".join("?" for _ in chosen)
         return conn.execute(
             "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1"
             f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
-            (encode(now), holder, *chosen),
+            (encode(now), holder, *(outbox_id for outbox_id, _ in chosen)),
         ).fetchall()
 
     rows = [_row(r) for r in await db.write(claim)]

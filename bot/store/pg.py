@@ -32,7 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
@@ -52,6 +55,12 @@ PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
 PROBE_TIMEOUT = 5  # seconds to wait for the server at start-up
 POOL_SIZE = 8  # connections (and threads) per process: reads run side by side, writes take turns
 CLOSE_WAIT = 10  # seconds close() waits for a transaction under way
+# Every connection of a process carries its name (pg_stat_activity.application_name): a claim whose
+# holder has no connection left belongs to a process that died. Keepalives find a link that went dead
+# without a word, and the server ends a transaction left idle this long (a process that froze), so that
+# it cannot hold other processes' locks for ever.
+KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+IDLE_IN_TRANSACTION = "120s"
 BATCH_RETRIES = 5  # a batch aborted by a deadlock or a serialisation failure is tried this often
 # Two-part advisory-lock keys: the first part names the purpose, the second is hashed from the schema,
 # so that tests in their own schemas (and installations sharing a server) do not block each other.
@@ -329,6 +338,7 @@ def _configure(connection: Any) -> None:
     connection.adapters.register_loader("numeric", NumericAsNumber)
     connection.row_factory = _row_factory
     assert isinstance(connection, psycopg.Connection)
+    connection.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -467,7 +477,7 @@ class PgDatabase(Database):
 
     engine = "postgresql"
 
-    def __init__(self, pool: Any, dsn: str) -> None:  # noqa: D107 -- Database's attributes, PostgreSQL's parts
+    def __init__(self, pool: Any, dsn: str, name: str) -> None:  # noqa: D107 -- Database's attributes, PostgreSQL's parts
         self.conn = cast(Any, None)  # there is no single connection: callers use transaction() and write()
         self.path = redacted(dsn)
         self.dsn = dsn
@@ -482,7 +492,8 @@ class PgDatabase(Database):
         self._lock_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pitstop-pg-locks")
         self._lock_raw: Any = None
         self._held: set[str] = set()
-        self._holder_name: str | None = None
+        self._holder_name = name  # this process's application_name on every connection (process_name)
+        self._epoch = 0  # how often the lock connection was opened: a new one holds none of the old locks
         self._out: Any = None  # the connection transaction() has from the pool, while it has one
 
     async def _on_thread(self, function: Callable[[], T]) -> T:
@@ -599,12 +610,9 @@ class PgDatabase(Database):
         if raw is not None and not raw.closed and not raw.broken:
             return raw
         self._held.clear()  # a broken connection's locks ended with it
-        raw = psycopg.connect(self.dsn, autocommit=True)
-        pid, started = cast(tuple[int, int], raw.execute(
-            "SELECT pid, floor(extract(epoch FROM backend_start) * 1000000)::bigint FROM pg_stat_activity"
-            " WHERE pid = pg_backend_pid()"
-        ).fetchone())
-        self._lock_raw, self._holder_name = raw, f"{pid}@{started}"
+        raw = psycopg.connect(self.dsn, autocommit=True, application_name=self._holder_name, **KEEPALIVES)
+        self._lock_raw = raw
+        self._epoch += 1
         return raw
 
     def _try_lock(self, name: str) -> bool:
@@ -636,10 +644,15 @@ class PgDatabase(Database):
         await asyncio.get_running_loop().run_in_executor(self._lock_thread, self._unlock, name)
 
     async def holder(self) -> str | None:
-        """Gives this process's lock connection as "backend pid@start" (start in microseconds): a claim by
-        a holder no longer in pg_stat_activity belongs to a process that died."""
+        """Gives this process's name, the application_name of each of its connections: a claim by a
+        holder with no connection in pg_stat_activity belongs to a process that died. The name stays
+        when a connection is opened again, so a reconnect never makes a live process look dead."""
         await asyncio.get_running_loop().run_in_executor(self._lock_thread, self._locker)
         return self._holder_name
+
+    @property
+    def lock_epoch(self) -> int:
+        return self._epoch
 
     async def close(self) -> None:
         """Commits what is queued, waits (a while) for a transaction under way, then closes the pool.
@@ -668,6 +681,12 @@ class PgDatabase(Database):
         self._lock_thread.shutdown(wait=False)
 
 
+def process_name() -> str:
+    """Gives a name for this process's connections, unique among processes: "pitstop host:pid token"
+    (what an operator sees in pg_stat_activity; 63 characters at most, as PostgreSQL keeps them)."""
+    return f"pitstop {socket.gethostname()[:30]}:{os.getpid()} {secrets.token_hex(4)}"[:63]
+
+
 async def connect(dsn: str) -> PgDatabase:
     """Gives an open PostgreSQL database, or raises StoreError with one sentence."""
     try:
@@ -678,13 +697,15 @@ async def connect(dsn: str) -> PgDatabase:
             "PITSTOP_DB names a PostgreSQL database, but its driver is not installed: pip install 'pitstop[postgresql]'."
         ) from None
 
+    name = process_name()
+
     def open_pool() -> Any:
         # One connection first: a server that is down or refuses us is told in its own words at once,
         # instead of after the pool's ten seconds of retrying.
         psycopg.connect(dsn, autocommit=True, connect_timeout=PROBE_TIMEOUT).close()
         pool = psycopg_pool.ConnectionPool(
-            dsn, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True}, configure=_configure, open=False,
-            name="pitstop",
+            dsn, min_size=1, max_size=POOL_SIZE, configure=_configure, open=False, name="pitstop",
+            kwargs={"autocommit": True, "application_name": name, **KEEPALIVES},
         )
         try:
             pool.open(wait=True, timeout=10)
@@ -698,7 +719,7 @@ async def connect(dsn: str) -> PgDatabase:
         pool = await loop.run_in_executor(None, open_pool)
     except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
         raise StoreError(f"The database {redacted(dsn)} cannot be reached ({_first_line(exc)}).") from None
-    return PgDatabase(pool, dsn)
+    return PgDatabase(pool, dsn, name)
 
 
 def _first_line(exc: BaseException) -> str:

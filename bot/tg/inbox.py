@@ -91,16 +91,26 @@ class Drainer:
             if not await self.db.try_lock(lock):
                 return  # another process handles this chat; the sweep comes back if it stops
             try:
-                while not self._stopping and (waiting := await inbox.waiting(self.db, chat)):
-                    for update_id, body in waiting:
-                        if self._stopping:
-                            return
-                        await self._handle(update_id, body)
+                await self._drain_held(chat, lock)
             finally:
                 await self.db.unlock(lock)
             # An update stored while the lock was being given up would wait for the sweep: look once more.
             if not await inbox.waiting(self.db, chat, limit=1):
                 return
+
+    async def _drain_held(self, chat: int, lock: str) -> None:
+        """Handles the chat's waiting updates while this process holds its lock. Before each update the
+        lock is confirmed: when its connection was lost (and with it the lock, which another process
+        may have taken meanwhile), what waits is read afresh under the lock taken again."""
+        epoch = self.db.lock_epoch
+        while not self._stopping and (waiting := await inbox.waiting(self.db, chat)):
+            for update_id, body in waiting:
+                if self._stopping:
+                    return
+                if not await self.db.try_lock(lock) or self.db.lock_epoch != epoch:
+                    log.warning("lost a chat's lock with its connection; looking afresh")
+                    return
+                await self._handle(update_id, body)
 
     async def _handle(self, update_id: int, body: str) -> None:
         """Runs the handlers for one update and marks it handled, whatever they did."""

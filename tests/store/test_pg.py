@@ -5,9 +5,11 @@ budget, an inbox that takes an update once, text with U+0000 kept as typed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -136,9 +138,14 @@ async def test_a_dead_processes_claims_go_back_and_a_live_ones_stay(two: tuple[P
     [mine] = await outbox.claim_due(first, NOW, 1, holder=await first.holder())
     [theirs] = await outbox.claim_due(second, NOW, 1, holder=await second.holder())
     assert await outbox.recover_in_flight(first) == 0  # both holders are alive
-    second._lock_raw.close()  # the second process dies
+    name = await second.holder()
+    second._lock_raw.close()  # a reconnect of the lock connection is not a death: its name stays
+    assert await second.holder() == name
+    assert await first.scalar("SELECT claimed_by FROM outbox WHERE id = ?", (theirs.id,)) == name
+    assert await outbox.recover_dead(first) == 0
+    await second.close()  # the second process dies: no connection has its name any more
     await asyncio.sleep(0.1)
-    assert await outbox.recover_dead(first) == 1
+    assert await outbox.recover_dead(first, keep=[mine.id]) == 1
     assert (await outbox.get(first, theirs.id)).status == "pending"
     assert (await outbox.get(first, mine.id)).status == "sending"
 
@@ -274,3 +281,60 @@ async def test_closing_with_a_transaction_whose_task_was_dropped_leaves_nothing_
             assert await after.scalar("SELECT count(*) FROM person") == 0
         finally:
             await after.close()
+
+
+async def test_a_stale_claim_of_a_live_process_is_left_to_it(two: tuple[PgDatabase, PgDatabase]) -> None:
+    first, second = two
+    await outbox.plan(first, [Planned("notice", 1, NOW, "a", payload={"text": "x"}),
+                              Planned("notice", 2, NOW, "b", payload={"text": "x"})], NOW)
+    [mine] = await outbox.claim_due(first, NOW, 1, holder=await first.holder())
+    [theirs] = await outbox.claim_due(second, NOW, 1, holder=await second.holder())
+    later = NOW + timedelta(hours=1)
+    assert await outbox.recover_stale(first, later, holder=await first.holder()) == 1
+    assert (await outbox.get(first, mine.id)).status == "pending"
+    assert (await outbox.get(first, theirs.id)).status == "sending"
+
+
+async def test_a_chats_earliest_row_held_by_another_transaction_keeps_its_place(
+    two: tuple[PgDatabase, PgDatabase],
+) -> None:
+    first, second = two
+    await outbox.plan(first, [Planned("notice", 9, NOW - timedelta(minutes=2), "early", payload={"text": "1"}),
+                              Planned("notice", 9, NOW - timedelta(minutes=1), "late", payload={"text": "2"})], NOW)
+    async with second.transaction() as conn:  # another process holds the chat's first row for a moment
+        await conn.execute("SELECT id FROM outbox WHERE dedupe_key = 'early' FOR UPDATE")
+        assert await outbox.claim_due(first, NOW, 5, holder=await first.holder()) == []
+    [row] = await outbox.claim_due(first, NOW, 5, holder=await first.holder())
+    assert row.dedupe_key == "early"
+
+
+async def test_a_drainer_that_lost_its_chat_lock_reads_the_chat_afresh(two: tuple[PgDatabase, PgDatabase]) -> None:
+    """The lock connection drops while an update is handled; meanwhile another process takes the chat
+    and handles the next update. The first, back, must not handle that one again."""
+    from types import SimpleNamespace
+
+    from bot.tg.inbox import Drainer
+
+    first, second = two
+    chat = 42
+    for update_id in (1, 2, 3):
+        body = {"update_id": update_id, "message": {"message_id": update_id, "date": 0, "text": f"m{update_id}",
+                                                    "chat": {"id": chat, "type": "private"}}}
+        await inbox.take(first, update_id, chat, json.dumps(body), NOW)
+    handled: list[int] = []
+
+    async def process_update(update: Any) -> None:
+        handled.append(update.update_id)
+        if update.update_id == 1:
+            first._lock_raw.close()  # the lock connection drops: the lock is free
+            assert await second.try_lock(f"chat:{chat}")
+            await inbox.handled(second, 2, NOW)  # the other process handles the next update
+            await second.unlock(f"chat:{chat}")
+
+    bot = SimpleNamespace(insert_callback_data=lambda update: None)
+    app = SimpleNamespace(services=SimpleNamespace(db=first), bot=bot, process_update=process_update)
+    drainer = Drainer(app)  # type: ignore[arg-type]
+    drainer.kick(chat)
+    await asyncio.wait_for(asyncio.gather(*drainer._draining.values()), 10)
+    assert handled == [1, 3]
+    assert await inbox.waiting(first, chat) == []
