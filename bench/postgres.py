@@ -27,21 +27,13 @@ import contextlib
 import itertools
 import logging
 import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from bench.common import (
     FIRST_TELEGRAM_ID,
-    REPO,
     figure,
     filesystem,
     header,
@@ -49,6 +41,7 @@ from bench.common import (
     percentile,
     scratch,
 )
+from bot.sandbox.processes import BotProcess, fresh_schema, start_webhook_bot, stop_bots
 
 NAME = "postgres"
 T = TypeVar("T")
@@ -118,91 +111,22 @@ def describe(dsn: str) -> str:
     )
 
 
-def in_schema(dsn: str, schema: str) -> str:
-    """Gives a DSN whose connections work in `schema` (libpq's options: every process sees the same)."""
-    joiner = "&" if "?" in dsn else "?"
-    return f"{dsn}{joiner}options={quote(f'-csearch_path={schema}')}"
-
-
-@contextlib.contextmanager
-def fresh_schema(base: str) -> Iterator[str]:
-    """Gives the DSN of a new, empty schema, dropped with all in it afterwards."""
-    import psycopg
-
-    schema = f"pitstop_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield in_schema(base, schema)
-    finally:
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 @contextlib.contextmanager
 def store(engine: str, base: str, folder: Path) -> Iterator[str]:
     """Gives what PITSTOP_DB is for a fresh, empty store: a SQLite file in `folder`, or a new schema."""
     if engine == "sqlite":
         yield str(folder / "pitstop.db")
     else:
-        with fresh_schema(base) as dsn:
+        with fresh_schema(base, "pitstop_bench") as dsn:
             yield dsn
 
 
 # --------------------------------------------------------------------------- 1. reflections
 
 
-def free_port() -> int:
-    """Gives a port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class BotProcess:
-    """One `python -m bot run` in webhook mode, the port it listens on and its log."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def tail(self, lines: int = 20) -> str:
-        return "\n".join(self.text().splitlines()[-lines:])
-
-    def cpu_seconds(self) -> float:
-        """Gives the user + system CPU the process has used so far (/proc/<pid>/stat)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def start_bot(target: str, base_url: str, folder: Path) -> BotProcess:
-    """Starts `python -m bot run` in webhook mode in a folder of its own (no stray .env), logging to a file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PITSTOP_", "TELEGRAM_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=base_url,
-        PITSTOP_DB=target,
-        PITSTOP_WEBHOOK_URL="https://pitstop.example/hook",
-        PITSTOP_WEBHOOK_SECRET=SECRET,
-        PITSTOP_WEBHOOK_PORT=str(port),
-        PYTHONPATH=str(REPO),
-        PYTHONUNBUFFERED="1",
-    )
-    log = folder / "bot.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    return BotProcess(proc, port, log)
+    """Starts `python -m bot run` in webhook mode in a folder of its own, logging to a file."""
+    return start_webhook_bot(target, base_url, folder, TOKEN, SECRET)
 
 
 async def ready(bots: list[BotProcess], timeout: float = 60.0) -> None:
@@ -226,21 +150,6 @@ async def ready(bots: list[BotProcess], timeout: float = 60.0) -> None:
             raise RuntimeError("the bots did not come up:\n" + "\n---\n".join(b.tail(10) for b in bots))
         waiting = [b for b in waiting if not await answers(b.port)]
         await asyncio.sleep(0.1)
-
-
-async def stop_bots(bots: list[BotProcess]) -> list[int | None]:
-    """Stops the bots (SIGTERM, SIGKILL after 20 s) without blocking the fake's event loop; gives exit codes."""
-    for bot in bots:
-        if bot.proc.poll() is None:
-            bot.proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    while any(b.proc.poll() is None for b in bots) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    for bot in bots:
-        if bot.proc.poll() is None:
-            bot.proc.kill()
-            bot.proc.wait()
-    return [b.proc.returncode for b in bots]
 
 
 def message_update(update_id: int, chat: int, number: int, text: str) -> dict[str, Any]:

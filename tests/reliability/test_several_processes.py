@@ -14,16 +14,12 @@ schema of its own, dropped after.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,62 +30,29 @@ from bot.clock import SystemClock
 from bot.domain.programme import parse_programme
 from bot.jobs.dispatcher import CONCURRENCY, LEAD_EVERY
 from bot.sandbox.fakeapi import FakeTelegram, SentMessage
+from bot.sandbox.processes import BotProcess, start_webhook_bot, stop_bots
 from bot.store import programmes
 from bot.store.db import Database
 from bot.store.engines import open_database
 from bot.tg.webhook import SECRET_HEADER
-from tests.e2e.test_webhook import free_port
 from tests.pg import fresh_schema
 from tests.reliability.conftest import around, insert_participants, programme_source
 from tests.reliability.test_hard_kill import RECIPIENTS, TOKEN, is_broadcast, own_errors, prepare
 
 SECRET = "several-processes-1"
-MAIN = Path(__file__).resolve().parents[2]
 PROCESSES = 3
 FACILITATOR = 500_000
 FIRST_CHAT = 600_000
 
 
-@dataclass
-class Bot:
-    """One `pitstop run` process and the port its webhook listens on."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.text().splitlines()[-lines:])
+def start_bot(dsn: str, base_url: str, folder: Path, rate: float) -> BotProcess:
+    """Starts one `pitstop run` in webhook mode, dispatching often, at `rate` sends a second (0: unpaced)."""
+    return start_webhook_bot(dsn, base_url, folder, TOKEN, SECRET, {
+        "PITSTOP_DISPATCH_INTERVAL": "0.05", "PITSTOP_RATE_PER_SECOND": str(rate),
+    })
 
 
-def start_bot(dsn: str, base_url: str, folder: Path, rate: float) -> Bot:
-    """Starts `python -m bot run` in webhook mode in a folder of its own (no stray .env), logging to a file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PITSTOP_", "TELEGRAM_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=base_url,
-        PITSTOP_DB=dsn,
-        PITSTOP_WEBHOOK_URL="https://pitstop.example/hook",
-        PITSTOP_WEBHOOK_SECRET=SECRET,
-        PITSTOP_WEBHOOK_PORT=str(port),
-        PITSTOP_DISPATCH_INTERVAL="0.05",
-        PITSTOP_RATE_PER_SECOND=str(rate),
-        PYTHONPATH=str(MAIN),
-        PYTHONUNBUFFERED="1",
-    )
-    log = folder / "bot.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=folder, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    return Bot(proc, port, log)
-
-
-async def wait_until(condition: Callable[[], bool], bots: list[Bot], timeout: float, what: str) -> None:
+async def wait_until(condition: Callable[[], bool], bots: list[BotProcess], timeout: float, what: str) -> None:
     """Polls a condition while the bots live; fails with their logs' tails otherwise."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -102,20 +65,7 @@ async def wait_until(condition: Callable[[], bool], bots: list[Bot], timeout: fl
         await asyncio.sleep(0.05)
 
 
-async def stop(bots: list[Bot]) -> None:
-    """Stops the bots that still run (SIGTERM, then SIGKILL), without blocking the fake's event loop."""
-    for bot in bots:
-        if bot.proc.poll() is None:
-            bot.proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    while any(b.proc.poll() is None for b in bots) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    for bot in bots:
-        if bot.proc.poll() is None:
-            bot.proc.kill()
-
-
-async def listening(bots: list[Bot], fake: FakeTelegram) -> None:
+async def listening(bots: list[BotProcess], fake: FakeTelegram) -> None:
     """Waits until every bot registered its webhook and answers on its port."""
     async def answers(port: int) -> bool:
         try:
@@ -169,7 +119,7 @@ TWICE = 0.2  # the share of updates posted a second time
 async def test_three_webhook_processes_handle_each_update_once_and_each_chat_in_order(tmp_path: Path) -> None:
     fake = FakeTelegram(token=TOKEN)
     await fake.start()
-    bots: list[Bot] = []
+    bots: list[BotProcess] = []
     with schema() as dsn:
         db, _, cohort = await prepare_cohort(dsn, CHATS)
         try:
@@ -217,7 +167,7 @@ async def test_three_webhook_processes_handle_each_update_once_and_each_chat_in_
                 stored_in.setdefault(int(chat), []).append(str(body))
             logs = [b.text() for b in bots]
         finally:
-            await stop(bots)
+            await stop_bots(bots)
             await db.close()
             await fake.stop()
 
@@ -248,7 +198,7 @@ RATE = 30.0
 async def test_a_broadcast_from_three_processes_survives_a_kill_and_keeps_telegrams_limits(tmp_path: Path) -> None:
     fake = CountingFake(token=TOKEN, latency=0.01, rate_limits=True)
     await fake.start()
-    bots: list[Bot] = []
+    bots: list[BotProcess] = []
     with schema() as dsn:
         chats, _, _ = await prepare(dsn, fake, prompted_count=0)
         db = await open_database(dsn)
@@ -294,7 +244,7 @@ async def test_a_broadcast_from_three_processes_survives_a_kill_and_keeps_telegr
             statuses = dict(await db.fetchall("SELECT kind || ':' || status, count(*) FROM outbox GROUP BY 1"))
             logs = [b.text() for b in survivors]
         finally:
-            await stop(bots)
+            await stop_bots(bots)
             await db.close()
             await fake.stop()
 
