@@ -36,7 +36,7 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -97,23 +97,31 @@ def _split_literals(sql: str) -> list[tuple[bool, str]]:
     return pieces
 
 
-def _close_paren(text: str, open_at: int) -> int:
-    """Gives the index of the parenthesis that closes the one at `open_at` (quotes skipped)."""
-    depth, i, quote = 0, open_at, ""
-    while i < len(text):
+def _outside_quotes(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Gives (index, character, depth) for each character of `text` from `start` that is outside a quoted
+    literal, with the depth of parentheses around it (an opening one counts itself)."""
+    depth, quote = 0, ""
+    for i in range(start, len(text)):
         ch = text[i]
         if quote:
             if ch == quote:
                 quote = ""
-        elif ch in "'\"":
+            continue
+        if ch in "'\"":
             quote = ch
-        elif ch == "(":
+            continue
+        if ch == "(":
             depth += 1
-        elif ch == ")":
+        yield i, ch, depth
+        if ch == ")":
             depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+
+
+def _close_paren(text: str, open_at: int) -> int:
+    """Gives the index of the parenthesis that closes the one at `open_at` (quotes skipped)."""
+    for i, ch, depth in _outside_quotes(text, open_at):
+        if ch == ")" and depth == 1:
+            return i
     raise ValueError("unbalanced parentheses")
 
 
@@ -144,20 +152,7 @@ _MAX_MIN = re.compile(r"\b(max|min)\(", re.IGNORECASE)
 
 
 def _top_level_comma(text: str) -> bool:
-    depth, quote = 0, ""
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            return True
-    return False
+    return any(ch == "," and depth == 0 for _, ch, depth in _outside_quotes(text))
 
 
 def _scalar_max_min(sql: str) -> str:
