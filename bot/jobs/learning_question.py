@@ -25,6 +25,7 @@ from bot.store.outbox import OutboxRow, Planned
 log = logging.getLogger(__name__)
 
 HORIZON = timedelta(days=7)
+CHUNK = 500  # participants planned together: one read of them and one commit
 STALE_AFTER = timedelta(days=1)
 
 
@@ -40,11 +41,14 @@ async def plan_questions(db: Database, now: datetime) -> int:
     for stored in await programmes.list_programmes(db):
         try:
             ids = await learning_question.participants(db, stored.id)
-            having = await learning_question.with_question(db, ids)
-            for person_id in ids:
-                person = await people.get_person(db, person_id)
-                if person is not None:
-                    wanted += await _plan_for(db, stored, person, person_id in having, now)
+            for start in range(0, len(ids), CHUNK):  # a few hundred people to a read and to a commit
+                chunk = ids[start : start + CHUNK]
+                having = await learning_question.with_question(db, chunk)
+                found = await people.get_people(db, chunk)
+                items = {person.id: _wanted(stored, person, person.id in having, now)
+                         for person in found.values() if person.status == "active"}
+                await learning_question.replan_many(db, stored.id, items, now)
+                wanted += sum(len(rows) for rows in items.values())
         except Exception:  # one programme's calendar never stops the others' questions
             log.exception("learning questions not planned programme=%d", stored.id)
     return wanted
@@ -70,9 +74,18 @@ async def _plan_for(
 ) -> int:
     if person.status != "active":
         return 0
+    items = _wanted(stored, person, has_question, now)
+    await learning_question.replan(db, person.id, stored.id, items, now)
+    return len(items)
+
+
+def _wanted(stored: programmes.StoredProgramme, person: people.Person, has_question: bool, now: datetime) -> list[Planned]:
+    """Gives the question rows a participant should have planned for the next week (none unless active)."""
+    if person.status != "active":
+        return []
     moments = question_moments(stored.programme, nudge_settings(person, stored.programme), now, HORIZON,
                                intake=True, module_end=has_question)
-    items = [
+    return [
         Planned("question", person.chat_id, m.due,
                 f"question:{'end' if m.moment == MODULE_END else 'intake:' + m.day.isoformat()}"
                 f":{person.id}:{stored.id}:{m.module_key}",
@@ -80,8 +93,6 @@ async def _plan_for(
                 payload={"moment": m.moment, "programme_id": stored.id, "module_key": m.module_key})
         for m in moments
     ]
-    await learning_question.replan(db, person.id, stored.id, items, now)
-    return len(items)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,15 @@ The newest version is the current one; none is ever changed or dropped, except a
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import aiosqlite
 
 from bot.store.db import Database
-from bot.store.outbox import Planned, plan_many, ts
+from bot.store.outbox import Planned, plan_rows, ts
 
 
 @dataclass(frozen=True)
@@ -150,15 +152,27 @@ async def replan(db: Database, person_id: int, programme_id: int, items: list[Pl
     wanted, or wanted at another time (a change of hour), goes; a missing one is added. Rows already as
     wanted are left untouched, so that nothing reading the outbox meanwhile sees them gone; rows sent or
     on their way stay, and their keys keep them from coming twice."""
-    wanted = {p.dedupe_key: ts(p.due_at) for p in items}
-    async with db.transaction() as conn:
-        pending = list(await conn.execute_fetchall(
-            "SELECT id, dedupe_key, due_at FROM outbox WHERE person_id = ? AND kind = 'question' AND status = 'pending'"
-            " AND CAST(json_extract(payload, '$.programme_id') AS INTEGER) = ?",
-            (person_id, programme_id),
-        ))
-        gone = [r[0] for r in pending if wanted.get(r[1]) != r[2]]
-        if gone:
-            await conn.execute(f"DELETE FROM outbox WHERE id IN ({','.join('?' for _ in gone)})", gone)
-        kept = {r[1] for r in pending if wanted.get(r[1]) == r[2]}
-        await plan_many(conn, [p for p in items if p.dedupe_key not in kept], now)
+    await replan_many(db, programme_id, {person_id: items}, now)
+
+
+async def replan_many(db: Database, programme_id: int, wanted: dict[int, list[Planned]], now: datetime) -> None:
+    """`replan` for several people of one programme at once, in one write unit (one commit)."""
+    if wanted:
+        await db.write(partial(_replan_rows, programme_id, wanted, now))
+
+
+def _replan_rows(programme_id: int, wanted: dict[int, list[Planned]], now: datetime, conn: sqlite3.Connection) -> None:
+    people = list(wanted)
+    marks = ",".join("?" for _ in people)
+    due = {p.dedupe_key: ts(p.due_at) for items in wanted.values() for p in items}
+    pending = conn.execute(
+        "SELECT id, dedupe_key, due_at FROM outbox WHERE kind = 'question' AND status = 'pending'"
+        f" AND person_id IN ({marks}) AND CAST(json_extract(payload, '$.programme_id') AS INTEGER) = ?",
+        (*people, programme_id),
+    ).fetchall()
+    gone = [r[0] for r in pending if due.get(r[1]) != r[2]]
+    for start in range(0, len(gone), 500):
+        chunk = gone[start : start + 500]
+        conn.execute(f"DELETE FROM outbox WHERE id IN ({','.join('?' for _ in chunk)})", chunk)
+    kept = {r[1] for r in pending if due.get(r[1]) == r[2]}
+    plan_rows(conn, [p for items in wanted.values() for p in items if p.dedupe_key not in kept], now)
