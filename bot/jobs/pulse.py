@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -87,16 +88,18 @@ async def plan_journey(db: Database, now: datetime) -> int:
     # Rows still to come are planned again as if new, so that they follow the settings of the moment.
     coming = {key: row_id for key, due, status, row_id in rows if status == "pending" and due > now}
     found: dict[int, StoredProgramme | None] = {}
+    known = {key: due for key, due in planned.items() if key not in coming}
+    everyone = await people.get_people(db, list(latest))
     wanted: list[Planned] = []
+    seen: _Times = {}
     for person_id, programme_id in latest.items():
         if programme_id not in found:
             found[programme_id] = await programmes.get_programme_by_id(db, programme_id)
         stored = found[programme_id]
-        person = await people.get_person(db, person_id)
+        person = everyone.get(person_id)
         if stored is None or person is None or not stored.programme.modules:
             continue
-        known = {key: due for key, due in planned.items() if key not in coming}
-        wanted += _wanted(person, stored, known, now)
+        wanted += _wanted(person, stored, known, now, seen)
     fresh = [p for p in wanted if p.dedupe_key not in planned]
     moved = [(outbox.ts(p.due_at), coming[p.dedupe_key]) for p in wanted
              if p.dedupe_key in coming and p.due_at != planned[p.dedupe_key] and p.due_at > now]
@@ -108,14 +111,27 @@ async def plan_journey(db: Database, now: datetime) -> int:
     return len(fresh) + len(moved)
 
 
-def _wanted(person: Person, stored: StoredProgramme, planned: dict[str, datetime], now: datetime) -> list[Planned]:
+_Times = dict[tuple[Any, ...], dict[str, datetime]]
+
+
+def _wanted(
+    person: Person, stored: StoredProgramme, planned: dict[str, datetime], now: datetime, seen: _Times | None = None,
+) -> list[Planned]:
+    """Gives a participant's pulse and story rows of the next week. `seen` keeps the pulse times worked
+    out for one setting (zone, hour, days, pause…) and module, so that people who share a setting share
+    the work: a module's nudge times are worked out once for all of them, not once per person."""
     programme = stored.programme
     settings = nudge_settings(person, programme)
     last = programme.modules[-1].key
     items = []
     for module in programme.modules:
-        start_key = pulse_key(person.id, stored.id, module.key, "start")
-        times = pulse_times(settings, module, programme.zone, now, planned.get(start_key))
+        start_planned = planned.get(pulse_key(person.id, stored.id, module.key, "start"))
+        key = (settings, stored.id, module.key, start_planned)
+        times = seen.get(key) if seen is not None else None
+        if times is None:
+            times = pulse_times(settings, module, programme.zone, now, start_planned)
+            if seen is not None:
+                seen[key] = times
         for moment, due in times.items():
             if due < now + HORIZON:
                 items.append(_pulse_row(person, stored.id, module.key, moment, due))
