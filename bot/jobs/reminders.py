@@ -85,8 +85,9 @@ def reminder_time(
 
 async def plan_reminders(db: Database, now: datetime, programme_id: int | None = None) -> int:
     """Plans the calendar reminders of the next two weeks for every active participant; gives how many rows."""
-    count = 0
     cache: dict[int, programmes.StoredProgramme | None] = {}
+    calendars: dict[tuple[int, str | None], tuple[list[tuple[Reminder, str]], frozenset[date]]] = {}
+    moments: dict[tuple[int, str, str], datetime] = {}
     items: list[plans.Planned] = []
     for participant in await people.participants_to_remind(db, programme_id):
         pid, set_key, person = participant.programme_id, participant.set_key, participant.person
@@ -95,26 +96,35 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
         stored = cache[pid]
         if stored is None:
             continue
-        zone = ZoneInfo(person.timezone)
         mine: list[plans.Planned] = []
         try:
-            quiet = residential_days(stored.programme)
-            for reminder in reminders_for(stored.programme, set_key):
-                due = reminder_time(reminder, stored.programme.zone, zone, quiet)
+            # What is the same for a programme's set, or for a time zone, is worked out once for them all.
+            if (pid, set_key) not in calendars:
+                quiet = residential_days(stored.programme)
+                calendars[(pid, set_key)] = [(r, r.key()) for r in reminders_for(stored.programme, set_key)], quiet
+            calendar, quiet = calendars[(pid, set_key)]
+            for reminder, key in calendar:
+                when = (pid, key, person.timezone)
+                if when not in moments:
+                    moments[when] = reminder_time(reminder, stored.programme.zone, ZoneInfo(person.timezone), quiet)
+                due = moments[when]
                 if now <= due < now + HORIZON and due < reminder.event.starts:
                     mine.append(plans.reminder(
-                        person, due, pid, reminder.key(), reminder.kind, reminder.event.kind, reminder.event.starts,
-                        set_key,
+                        person, due, pid, key, reminder.kind, reminder.event.kind, reminder.event.starts, set_key,
                     ))
         except Exception:  # one programme's calendar (a year-0001 date) never stops the others' reminders
             log.exception("reminders not planned programme=%d person=%d", pid, person.id)
             cache[pid] = None  # skip this programme for everyone else in this run
             continue
         items.extend(mine)
-    async with db.transaction() as conn:
-        await outbox.plan_many(conn, items, now)
-        count = len(items)
-    return count
+    # The hourly run finds nearly all of them planned already: those are not offered to SQLite again
+    # (a key planned earlier stays the one row all the same: the outbox's unique key).
+    known = await outbox.keys_since(db, "reminder", now - HORIZON)
+    fresh = [item for item in items if item.dedupe_key not in known]
+    if fresh:
+        async with db.transaction() as conn:
+            await outbox.plan_many(conn, fresh, now)
+    return len(items)
 
 
 async def replan_programme(db: Database, programme_id: int, now: datetime) -> int:

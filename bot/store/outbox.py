@@ -457,3 +457,9 @@ async def delivered(db: Database, kind: str) -> int:
         " AND (status = 'sent' OR (status = 'cancelled' AND last_error LIKE 'carried by %'))",
         (kind,),
     ) or 0)
+
+
+async def keys_since(db: Database, kind: str, since: datetime) -> set[str]:
+    """Gives the keys of a kind's rows due since `since`, whatever their state (one read)."""
+    rows = await db.fetchall("SELECT dedupe_key FROM outbox WHERE kind = ? AND due_at >= ?", (kind, encode(since)))
+    return {str(r[0]) for r in rows}
