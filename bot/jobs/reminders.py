@@ -83,6 +83,9 @@ def reminder_time(
     return local_moment(day, REMINDER_HOUR, REMINDER_MINUTE, zone).astimezone(UTC)
 
 
+WRITE_CHUNK = 2_000  # reminder rows to a commit
+
+
 async def plan_reminders(db: Database, now: datetime, programme_id: int | None = None) -> int:
     """Plans the calendar reminders of the next two weeks for every active participant; gives how many rows."""
     cache: dict[int, programmes.StoredProgramme | None] = {}
@@ -121,9 +124,8 @@ async def plan_reminders(db: Database, now: datetime, programme_id: int | None =
     # (a key planned earlier stays the one row all the same: the outbox's unique key).
     known = await outbox.keys_since(db, "reminder", now - HORIZON)
     fresh = [item for item in items if item.dedupe_key not in known]
-    if fresh:
-        async with db.transaction() as conn:
-            await outbox.plan_many(conn, fresh, now)
+    for start in range(0, len(fresh), WRITE_CHUNK):  # a few thousand to a commit: replies need not wait
+        await outbox.plan(db, fresh[start : start + WRITE_CHUNK], now)
     return len(items)
 
 
