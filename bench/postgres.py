@@ -41,7 +41,8 @@ from bench.common import (
     percentile,
     scratch,
 )
-from bot.sandbox.processes import BotProcess, fresh_schema, start_webhook_bot, stop_bots
+from bot.sandbox.processes import BotProcess, start_webhook_bot, stop_bots
+from bot.store.schemas import fresh_schema
 
 NAME = "postgres"
 T = TypeVar("T")

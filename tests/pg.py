@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from bot.sandbox import processes
+from bot.store import schemas
 
 ENV = "PITSTOP_TEST_POSTGRES"
 SKIP_REASON = f"{ENV} is not set (a PostgreSQL DSN such as postgresql://postgres@127.0.0.1:5432/test)"
@@ -35,6 +35,6 @@ def require_server() -> str:
 @contextmanager
 def fresh_schema() -> Iterator[str]:
     """Gives the DSN of a new, empty schema on the test server, dropped (with all in it) afterwards; a
-    connection the test left inside a transaction fails it (bot.sandbox.processes.drop_schema)."""
-    with processes.fresh_schema(require_server(), "pitstop_test") as dsn:
+    connection the test left inside a transaction fails it (bot.store.schemas.drop_schema)."""
+    with schemas.fresh_schema(require_server(), "pitstop_test") as dsn:
         yield dsn

@@ -1,29 +1,25 @@
 """Pitstop as several webhook processes on one PostgreSQL database, for the tests and the benchmarks.
 
-`fresh_schema` gives an empty schema of its own on a server (dropped after), `start_webhook_bot` one
-`python -m bot run` in webhook mode against a (fake) Bot API, `stop_bots` stops them without blocking
-the fake's event loop. tests/reliability/test_several_processes.py and bench/postgres.py use them;
-neither the bot nor the demo does.
+`start_webhook_bot` starts one `python -m bot run` in webhook mode against a (fake) Bot API,
+`stop_bots` stops them without blocking the fake's event loop (bot.store.schemas gives each run an empty
+schema of its own). tests/reliability/test_several_processes.py and bench/postgres.py use them; neither
+the bot nor the demo does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[2]
-DROP_WAIT = "20s"  # how long dropping a schema waits for a connection still inside a transaction
 
 
 def free_port() -> int:
@@ -31,47 +27,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def in_schema(dsn: str, schema: str) -> str:
-    """Gives a DSN whose connections work in `schema` (libpq's options, so every process sees the same)."""
-    joiner = "&" if "?" in dsn else "?"
-    return f"{dsn}{joiner}options={quote(f'-csearch_path={schema}')}"
-
-
-@contextlib.contextmanager
-def fresh_schema(base: str, prefix: str) -> Iterator[str]:
-    """Gives the DSN of a new, empty schema on the server `base`, dropped with all in it afterwards."""
-    import psycopg
-
-    schema = f"{prefix}_{secrets.token_hex(6)}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield in_schema(base, schema)
-    finally:
-        drop_schema(base, schema)
-
-
-def drop_schema(base: str, schema: str) -> None:
-    """Drops a schema. A connection left inside a transaction (which would hold the drop for ever) is
-    ended, and then AssertionError names what it did last: a leak to find, not to wait for."""
-    import psycopg
-
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f"SET lock_timeout = '{DROP_WAIT}'")
-        try:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        except psycopg.errors.LockNotAvailable:
-            stuck = admin.execute(
-                "SELECT pid, state, left(query, 200) FROM pg_stat_activity"
-                " WHERE state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
-            ).fetchall()
-            for pid, _, _ in stuck:
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-            admin.execute("SET lock_timeout = 0")
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            raise AssertionError(f"a connection was left inside a transaction: {stuck}") from None
 
 
 @dataclass
