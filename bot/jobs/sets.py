@@ -162,8 +162,10 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
 # Digests' messages kept after they were made, by everything they are made of (`DigestDraft._key`), per
 # renderer: the copy of a digest composed right after its seal reads what the seal chose, and rendering and
 # splitting a long digest is most of what composing it costs. A key holds every value the text is made of,
-# so a copy whose entries, counts or names changed meanwhile (an entry erased, say) is made anew.
-KEPT_DIGESTS = 64
+# so a copy whose entries, counts or names changed meanwhile (an entry erased, say) is made anew. The
+# dispatcher expands one row to MEMBERS at a time and a free sender takes its copy at once, so a few digests
+# are between their seal and their copies at any moment; 32 (about 1 MB of text) leave room for more.
+KEPT_DIGESTS = 32
 _kept: weakref.WeakKeyDictionary[Renderer, OrderedDict[tuple[Any, ...], tuple[str, ...]]] = weakref.WeakKeyDictionary()
 
 
