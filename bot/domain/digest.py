@@ -132,7 +132,8 @@ _TOKEN = re.compile(r"<[^>]*>|&(?:lt|gt|amp|quot|#[0-9]+|#[xX][0-9a-fA-F]+);|.",
 
 
 def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    # ASCII (most of a digest) is one unit a character; only characters past U+FFFF count two.
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 def telegram_length(text: str) -> int:
@@ -162,7 +163,7 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     text = text.strip()
     pieces: list[str] = []
     while text:
-        if _units(text) <= limit:
+        if len(text) <= limit and _units(text) <= limit:  # a text longer than the limit in characters is in units
             pieces.append(text)
             break
         cut, still_open = _cut(text, limit)
@@ -180,6 +181,12 @@ def _closing(opened: list[str]) -> str:
 @functools.lru_cache(maxsize=256)
 def _tag_name(tag: str) -> str:
     return re.split(r"[\s>/]", tag[1:].lstrip("/"), maxsplit=1)[0].lower()
+
+
+@functools.lru_cache(maxsize=256)
+def _closing_units(tag: str) -> int:
+    """Gives what the end tag of a start tag costs: _closing's length is the sum of these."""
+    return _units(f"</{_tag_name(tag)}>")
 
 
 # A tag, an escaped character, a run of characters that are neither (none can start a tag or an escape,
@@ -222,7 +229,7 @@ class _Cutter:
                         break
             elif not token.endswith("/>"):
                 self.open_tags.append(token)
-            self.closing = _units(_closing(self.open_tags))
+            self.closing = sum(_closing_units(tag) for tag in self.open_tags)
         else:
             self.visible += 1
         return False
@@ -258,8 +265,10 @@ def _cut(text: str, limit: int) -> tuple[int, list[str]]:
         token, start = m.group(0), m.start()
         if (token[0] in "<&" and len(token) > 1) or _units(token) != len(token):
             # a tag, an escape, or text with characters that count two: token by token
-            tokens = [token] if token[0] in "<&" else list(token)
-            if any(walk.token(t, start + i) for i, t in enumerate(tokens)):
+            if token[0] in "<&":
+                if walk.token(token, start):
+                    break
+            elif any(walk.token(t, start + i) for i, t in enumerate(token)):
                 break
         elif walk.run(token, start):
             break
@@ -268,6 +277,6 @@ def _cut(text: str, limit: int) -> tuple[int, list[str]]:
     for at_least in (limit // 2, 1):
         for kind in ("paragraph", "line", "space"):
             found = best.get(kind)
-            if found is not None and _units(text[: found[0]]) >= at_least:
+            if found is not None and (found[0] >= at_least or _units(text[: found[0]]) >= at_least):
                 return found
     return best.get("any", (len(text), []))

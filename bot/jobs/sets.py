@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,7 +36,7 @@ from bot.domain.plans import MEMBERS, Planned
 from bot.domain.programme import Programme, locate
 from bot.jobs.composed import Composed, cancelled
 from bot.render import Renderer, day_text, time_text
-from bot.store import learning_question, outbox, people, programmes, sharing
+from bot.store import outbox, people, programmes, sharing
 from bot.store.db import Database
 from bot.store.outbox import OutboxRow
 
@@ -98,45 +101,52 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
 
     A row to MEMBERS becomes one row for the linked group, or one per member, and seals the digest in
     the same commit (bot.jobs.composed.Composed.writes): what it carries is chosen then, once. A row to
-    a chat renders what the sealed digest carries (sealing it first if it is not sealed yet).
+    a chat renders what the sealed digest carries (sealing it first if it is not sealed yet). What either
+    needs is read in one trip (sharing.digest_reading); the messages chosen at the seal are kept
+    (`DigestDraft.texts`), so that a copy whose digest reads the same is not rendered again.
     """
-    context = await sharing.digest_context(db, int(row.payload.get("digest_id", 0)))
-    if context is None:
+    expanding = row.chat_id == MEMBERS
+    reading = await sharing.digest_reading(
+        db, int(row.payload.get("digest_id", 0)), expanding=expanding, person_id=row.person_id, now=now
+    )
+    if reading is None:
         return cancelled("digest gone")
-    digest = context.digest
-    learning_set = await programmes.get_set_by_id(db, digest.learning_set_id)
+    digest, learning_set = reading.context.digest, reading.learning_set
     if learning_set is None or not learning_set.active:
         return cancelled("set retired")
-    stored = await programmes.get_programme_by_id(db, learning_set.programme_id)
+    stored = None if reading.programme_version is None else await programmes.get_programme_version(
+        db, learning_set.programme_id, reading.programme_version
+    )
     assert stored is not None
     if digest.status == "planned" and not still_in_calendar(stored.programme, learning_set.key, digest):
         return cancelled("meeting no longer in the calendar", writes=sharing.skipping(digest.id))
     if digest.status == "planned" and digest.meeting_starts is not None and digest.meeting_starts <= now:
         # Due while the bot was down, and the meeting it prepares has begun: too late to be of use.
         return cancelled("meeting passed", writes=sharing.skipping(digest.id))
-    if row.chat_id == MEMBERS:
-        members = await sharing.members(db, learning_set.id)
+    if expanding:
+        members = reading.members
         rows = tuple(recipients(digest.id, learning_set.group_chat_id, members, now))
         if digest.status != "planned" or not rows:  # nobody to carry it to: what was shared waits
             return cancelled("expanded", expand=rows)
         # Chosen in the language of the first copy, as the first copy to go would have chosen it.
         language = stored.programme.language if learning_set.group_chat_id is not None else members[0].language
-        draft = await DigestDraft.read(db, render, context, learning_set, stored.programme, language)
-        only = await draft.choose(now)
+        draft = DigestDraft.of(db, render, reading, learning_set, stored.programme, language)
+        assert reading.took_part is not None  # read with the pending entries of a planned digest
+        only = await draft.choose(now, (reading.pending, reading.took_part))
         return cancelled("expanded", expand=rows, writes=sharing.sealing(digest.id, learning_set.id, now, only))
     language = stored.programme.language
     if row.person_id is not None:
-        person = await people.get_person(db, row.person_id)
+        person = reading.person
         if person is None or person.status != "active":
             return cancelled("person not active")
         language = person.language
-    draft = await DigestDraft.read(db, render, context, learning_set, stored.programme, language)
+    draft = DigestDraft.of(db, render, reading, learning_set, stored.programme, language)
     since = draft.previous.sealed_at if draft.previous else None
     if digest.status == "planned":  # planned straight to a chat: sealed here, in one commit with the read back
         only = await draft.choose(now)
         sealed = await sharing.seal_and_carry(db, digest.id, learning_set.id, now, only=only, since=since)
     else:
-        sealed = await sharing.carried(db, digest.id, learning_set.id, since)
+        sealed = reading.carried
     if sealed is None:
         return cancelled("digest skipped")
     draft.counted[sealed.sealed_at] = sealed.took_part
@@ -147,6 +157,23 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     if not parts:
         return cancelled("empty")
     return Composed(parts[0], more=tuple(parts[1:]))
+
+
+# Digests' messages kept after they were made, by everything they are made of (`DigestDraft._key`), per
+# renderer: the copy of a digest composed right after its seal reads what the seal chose, and rendering and
+# splitting a long digest is most of what composing it costs. A key holds every value the text is made of,
+# so a copy whose entries, counts or names changed meanwhile (an entry erased, say) is made anew. The
+# dispatcher expands one row to MEMBERS at a time and a free sender takes its copy at once, so a few digests
+# are between their seal and their copies at any moment; 32 (about 1 MB of text) leave room for more.
+KEPT_DIGESTS = 32
+_kept: weakref.WeakKeyDictionary[Renderer, OrderedDict[tuple[Any, ...], tuple[str, ...]]] = weakref.WeakKeyDictionary()
+
+
+def _kept_texts(render: Renderer) -> OrderedDict[tuple[Any, ...], tuple[str, ...]]:
+    found = _kept.get(render)
+    if found is None:
+        found = _kept[render] = OrderedDict()
+    return found
 
 
 @dataclass
@@ -165,31 +192,66 @@ class DigestDraft:
     questions: list[dict[str, str]]
     counted: dict[datetime, tuple[int, int]] = field(default_factory=dict)
     shown: dict[SharedEntry, dict[str, Any]] = field(default_factory=dict)
+    made: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict)  # every text tried, by its key
 
     @classmethod
-    async def read(
-        cls, db: Database, render: Renderer, context: sharing.DigestContext, learning_set: programmes.StoredSet,
+    def of(
+        cls, db: Database, render: Renderer, reading: sharing.DigestReading, learning_set: programmes.StoredSet,
         programme: Programme, language: str,
     ) -> DigestDraft:
-        """Gives a draft with what every try of the text needs, read once."""
-        questions = [{"name": q.name, "text": q.text} for q in await learning_question.shared_in_set(db, learning_set.id)]
+        """Gives a draft with what every try of the text needs, from what was read of the digest."""
+        questions = [{"name": q.name, "text": q.text} for q in reading.questions]
+        context = reading.context
         return cls(db, render, context.digest, learning_set, programme, language, context.previous, context.cases, questions)
 
-    async def texts(self, entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
-        """Gives the digest's messages with these entries, counting who took part until `until`."""
+    @functools.cached_property
+    def module_title(self) -> str:
+        """Gives the title of the module the digest's meeting falls in ("" without one)."""
+        starts = self.digest.meeting_starts
+        module = locate(self.programme, starts, self.learning_set.key).module if starts is not None else None
+        return module.title if module else ""
+
+    def _key(self, entries: list[SharedEntry], counted: tuple[int, int], waiting: int) -> tuple[Any, ...]:
+        """Gives every value the text is made of (the template's and the entries' views'), whatever the
+        entries' order: two drafts with equal keys give equal messages."""
+        shown = tuple(
+            (e.written_at, e.reflection_id, e.person_id, e.author, e.visibility, shown_text(e))
+            for e in sorted(entries, key=lambda e: (e.written_at, e.reflection_id))
+        )
+        return (
+            self.language, self.programme.zone, self.learning_set.name, self.digest.meeting_starts,
+            self.digest.meeting_place, self.module_title, tuple((q["name"], q["text"]) for q in self.questions),
+            tuple((c.author, c.text) for c in self.cases), shown, counted, waiting,
+        )
+
+    async def texts(self, entries: list[SharedEntry], until: datetime, waiting: int, keep: bool = True) -> list[str]:
+        """Gives the digest's messages with these entries, counting who took part until `until`; made once for
+        equal inputs, and kept for the copies to come unless `keep` is False (a try while choosing)."""
         if until not in self.counted:
             since = self.previous.sealed_at if self.previous else None
             self.counted[until] = await sharing.took_part(self.db, self.learning_set.id, since, until)
+        key = self._key(entries, self.counted[until], waiting)
+        kept = _kept_texts(self.render)
+        pieces = self.made.get(key) or kept.get(key)
+        if pieces is None:
+            pieces = self.made[key] = tuple(self._make(entries, until, waiting))
+        if keep:
+            kept[key] = pieces
+            kept.move_to_end(key)
+            while len(kept) > KEPT_DIGESTS:
+                kept.popitem(last=False)
+        return list(pieces)
+
+    def _make(self, entries: list[SharedEntry], until: datetime, waiting: int) -> list[str]:
         active, total = self.counted[until]
         language, zone, starts = self.language, self.programme.zone, self.digest.meeting_starts
-        module = locate(self.programme, starts, self.learning_set.key).module if starts is not None else None
         text = self.render.message(
             language, "digest",
             set_name=self.learning_set.name,
             meeting_date=day_text(starts, language, zone) if starts else "",
             meeting_time=time_text(starts, language, zone) if starts else "",
             meeting_place=self.digest.meeting_place,
-            module_title=module.title if module else "",
+            module_title=self.module_title,
             members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT, shown=self.shown),
             cases=[{"name": c.author, "text": c.text} for c in self.cases],
             questions=self.questions,
@@ -200,24 +262,31 @@ class DigestDraft:
             text += "\n\n" + self.render.message(language, "digest_more", count=waiting)
         return split_message(text)
 
-    async def choose(self, now: datetime) -> list[int]:
+    async def choose(
+        self, now: datetime, found: tuple[list[SharedEntry], tuple[int, int]] | None = None
+    ) -> list[int]:
         """Gives the entries the digest carries: those shared for the set and not yet carried, oldest first,
-        as many as fit in DIGEST_PARTS messages (with the line that says the rest wait)."""
+        as many as fit in DIGEST_PARTS messages (with the line that says the rest wait). `found` is what
+        `sharing.digest_candidates` gives until `now`, when the caller read it already. The messages with
+        the entries chosen are kept for the copies to come."""
         since = self.previous.sealed_at if self.previous else None
-        pending, self.counted[now] = await sharing.digest_candidates(self.db, self.learning_set.id, since, now)
+        pending, self.counted[now] = found if found is not None else await sharing.digest_candidates(
+            self.db, self.learning_set.id, since, now
+        )
         candidates = sorted((e for e in pending if e.written_at <= now), key=lambda e: (e.written_at, e.reflection_id))
         carried = len(candidates)
-        if len(await self.texts(candidates, now, 0)) > DIGEST_PARTS:
+        if len(await self.texts(candidates, now, 0, keep=False)) > DIGEST_PARTS:
             low, high = 0, len(candidates) - 1
             while low < high:
                 middle = (low + high + 1) // 2
-                if len(await self.texts(candidates[:middle], now, len(candidates) - middle)) <= DIGEST_PARTS:
+                if len(await self.texts(candidates[:middle], now, len(candidates) - middle, keep=False)) <= DIGEST_PARTS:
                     low = middle
                 else:
                     high = middle - 1
             carried = low
         if carried < len(candidates):
             log.info("digest capped digest=%d carried=%d waiting=%d", self.digest.id, carried, len(candidates) - carried)
+        await self.texts(candidates[:carried], now, len(candidates) - carried)  # made above (but for none carried)
         return [e.reflection_id for e in candidates[:carried]]
 
 

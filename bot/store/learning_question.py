@@ -110,21 +110,27 @@ async def set_shared(db: Database, person_id: int, shared: bool, now: datetime) 
 async def shared_in_set(db: Database, set_id: int) -> list[SharedQuestion]:
     """Gives the current questions that members of a set share, by name: only members of that set, only
     their newest version written in the set's programme (or outside any), only while they share it."""
-    rows = await db.fetchall(
-        "SELECT person.id, person.name, learning_question.text FROM membership"
-        " JOIN learning_set ON learning_set.id = membership.learning_set_id"
-        " JOIN person ON person.id = membership.person_id"
-        " JOIN learning_question ON learning_question.id = ("
-        "   SELECT id FROM learning_question AS newest WHERE newest.person_id = person.id"
-        "   AND (newest.programme_id IS NULL OR newest.programme_id = learning_set.programme_id)"
-        "   ORDER BY newest.created_at DESC, newest.id DESC LIMIT 1)"
-        " WHERE membership.learning_set_id = ? AND membership.role = 'participant'"
-        " AND membership.programme_id = learning_set.programme_id"
-        " AND person.status = 'active' AND person.question_shared_at IS NOT NULL"
-        " ORDER BY person.name COLLATE NOCASE, person.id",
-        (set_id,),
-    )
-    return [SharedQuestion(r[0], r[1], r[2]) for r in rows]
+    return [SharedQuestion(r[0], r[1], r[2]) for r in await db.fetchall(_SHARED_IN_SET_SQL, (set_id,))]
+
+
+_SHARED_IN_SET_SQL = (
+    "SELECT person.id, person.name, learning_question.text FROM membership"
+    " JOIN learning_set ON learning_set.id = membership.learning_set_id"
+    " JOIN person ON person.id = membership.person_id"
+    " JOIN learning_question ON learning_question.id = ("
+    "   SELECT id FROM learning_question AS newest WHERE newest.person_id = person.id"
+    "   AND (newest.programme_id IS NULL OR newest.programme_id = learning_set.programme_id)"
+    "   ORDER BY newest.created_at DESC, newest.id DESC LIMIT 1)"
+    " WHERE membership.learning_set_id = ? AND membership.role = 'participant'"
+    " AND membership.programme_id = learning_set.programme_id"
+    " AND person.status = 'active' AND person.question_shared_at IS NOT NULL"
+    " ORDER BY person.name COLLATE NOCASE, person.id"
+)
+
+
+def read_shared_in_set(conn: sqlite3.Connection, set_id: int) -> list[SharedQuestion]:
+    """The same as `shared_in_set`, on the database thread (inside a function given to `Database.run`)."""
+    return [SharedQuestion(r[0], r[1], r[2]) for r in conn.execute(_SHARED_IN_SET_SQL, (set_id,)).fetchall()]
 
 
 async def with_question(db: Database, person_ids: list[int]) -> set[int]:

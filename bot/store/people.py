@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,7 +100,16 @@ def person_of(row: aiosqlite.Row) -> Person:
 
 async def get_person(db: Database, person_id: int) -> Person | None:
     """Gives a person by row id."""
-    row = await db.fetchone("SELECT * FROM person WHERE id = ?", (person_id,))
+    row = await db.fetchone(_PERSON_SQL, (person_id,))
+    return None if row is None else person_of(row)
+
+
+_PERSON_SQL = "SELECT * FROM person WHERE id = ?"
+
+
+def read_person(conn: sqlite3.Connection, person_id: int) -> Person | None:
+    """The same as `get_person`, on the database thread (inside a function given to `Database.run`)."""
+    row = conn.execute(_PERSON_SQL, (person_id,)).fetchone()
     return None if row is None else person_of(row)
 
 

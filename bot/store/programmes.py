@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -130,10 +131,19 @@ async def get_programme(db: Database, key: str) -> StoredProgramme | None:
 
 async def get_programme_by_id(db: Database, programme_id: int) -> StoredProgramme | None:
     """Gives a loaded programme by its row id (its source is read and parsed once per version)."""
-    row = await db.fetchone("SELECT loaded_at FROM programme WHERE id = ?", (programme_id,))
+    row = await db.fetchone(_VERSION_SQL, (programme_id,))
     if row is None:
         return None
     return await get_programme_version(db, programme_id, row[0])
+
+
+_VERSION_SQL = "SELECT loaded_at FROM programme WHERE id = ?"
+
+
+def read_programme_version(conn: sqlite3.Connection, programme_id: int) -> str | None:
+    """Gives a programme's load time (the version `get_programme_version` takes), on the database thread."""
+    row = conn.execute(_VERSION_SQL, (programme_id,)).fetchone()
+    return None if row is None else row[0]  # as stored, the same value get_programme_by_id passes on
 
 
 async def get_programme_version(db: Database, programme_id: int, loaded_at: str) -> StoredProgramme | None:
@@ -204,7 +214,16 @@ async def get_set(db: Database, programme_id: int, key: str) -> StoredSet | None
 
 async def get_set_by_id(db: Database, set_id: int) -> StoredSet | None:
     """Gives a learning set by its row id."""
-    row = await db.fetchone("SELECT * FROM learning_set WHERE id = ?", (set_id,))
+    row = await db.fetchone(_SET_BY_ID_SQL, (set_id,))
+    return None if row is None else _set(row)
+
+
+_SET_BY_ID_SQL = "SELECT * FROM learning_set WHERE id = ?"
+
+
+def read_set_by_id(conn: sqlite3.Connection, set_id: int) -> StoredSet | None:
+    """The same as `get_set_by_id`, on the database thread (inside a function given to `Database.run`)."""
+    row = conn.execute(_SET_BY_ID_SQL, (set_id,)).fetchone()
     return None if row is None else _set(row)
 
 

@@ -17,7 +17,9 @@ import aiosqlite
 from bot.domain.digest import SharedEntry
 from bot.store.codec import decode, encode
 from bot.store.db import Database
-from bot.store.people import Person, person_of
+from bot.store.learning_question import SharedQuestion, read_shared_in_set
+from bot.store.people import Person, person_of, read_person
+from bot.store.programmes import StoredSet, read_programme_version, read_set_by_id
 
 
 @dataclass(frozen=True)
@@ -69,15 +71,16 @@ async def set_visibility(
         return cur.rowcount == 1
 
 
+_MEMBERS_SQL = (
+    "SELECT person.* FROM person JOIN membership ON membership.person_id = person.id"
+    " WHERE membership.learning_set_id = ? AND membership.role = 'participant' AND person.status = 'active'"
+    " ORDER BY person.id"
+)
+
+
 async def members(db: Database, set_id: int) -> list[Person]:
     """Gives the active participants of a learning set."""
-    rows = await db.fetchall(
-        "SELECT person.* FROM person JOIN membership ON membership.person_id = person.id"
-        " WHERE membership.learning_set_id = ? AND membership.role = 'participant' AND person.status = 'active'"
-        " ORDER BY person.id",
-        (set_id,),
-    )
-    return [person_of(r) for r in rows]
+    return [person_of(r) for r in await db.fetchall(_MEMBERS_SQL, (set_id,))]
 
 
 async def members_by_set(db: Database, programme_id: int) -> dict[int, list[Person]]:
@@ -194,6 +197,52 @@ def _digest_context(digest_id: int, conn: sqlite3.Connection) -> DigestContext |
 async def digest_context(db: Database, digest_id: int) -> DigestContext | None:
     """Gives a digest, the one sealed before it and the cases proposed for its meeting (one trip)."""
     return await db.run(partial(_digest_context, digest_id))
+
+
+@dataclass(frozen=True)
+class DigestReading:
+    """What composing a digest's outbox row reads, in one trip: the digest with its context, its set, the
+    version of the set's programme, the questions its members share, and what the row's kind needs."""
+
+    context: DigestContext
+    learning_set: StoredSet | None
+    programme_version: str | None  # the loaded_at of the set's programme (programmes.get_programme_version)
+    questions: list[SharedQuestion]
+    members: list[Person]  # a row to MEMBERS: the set's active participants
+    pending: list[SharedEntry]  # a row to MEMBERS of a planned digest: as `pending_shared` gives them
+    took_part: tuple[int, int] | None  # with `pending`: as `took_part` gives it, from the previous digest until now
+    person: Person | None  # a copy to a member: that person
+    carried: Carried | None  # a copy of a sealed digest: as `carried` gives it, from the previous digest
+
+
+def _digest_reading(
+    digest_id: int, expanding: bool, person_id: int | None, now: datetime, conn: sqlite3.Connection
+) -> DigestReading | None:
+    context = _digest_context(digest_id, conn)
+    if context is None:
+        return None
+    digest = context.digest
+    learning_set = read_set_by_id(conn, digest.learning_set_id)
+    version = None if learning_set is None else read_programme_version(conn, learning_set.programme_id)
+    since = context.previous.sealed_at if context.previous else None
+    planned, sealed = digest.status == "planned", digest.status == "sealed"
+    pending, took = ([], None) if not (expanding and planned) else _candidates(digest.learning_set_id, since, now, conn)
+    return DigestReading(
+        context, learning_set, version,
+        read_shared_in_set(conn, digest.learning_set_id),
+        [person_of(r) for r in conn.execute(_MEMBERS_SQL, (digest.learning_set_id,)).fetchall()] if expanding else [],
+        pending, took,
+        read_person(conn, person_id) if person_id is not None and not expanding else None,
+        _carried(digest_id, digest.learning_set_id, since, conn) if sealed and not expanding else None,
+    )
+
+
+async def digest_reading(
+    db: Database, digest_id: int, *, expanding: bool, person_id: int | None, now: datetime
+) -> DigestReading | None:
+    """Gives what composing a row of this digest needs (None when the digest is gone), in one trip: for a row to
+    MEMBERS (`expanding`) the members and the entries it may carry, for a copy the person and what it carries."""
+    return await db.run(partial(_digest_reading, digest_id, expanding, person_id, now))
 
 
 def _candidates(
