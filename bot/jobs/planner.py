@@ -111,7 +111,7 @@ async def plan_everyone(db: Database, now: datetime) -> int:
                         quiet[id(programme)] = residential_days(programme)
                     moments[setting] = _moments(person, last_day, since, now + HORIZON, programme, quiet[id(programme)])
                 items += plans.prompts_at(person, moments[setting])
-            await outbox.plan_many(conn, items, now)
+            await outbox.plan_for_active(conn, items, now, engine=db.engine)
         await asyncio.sleep(0)  # let waiting handlers take their turn between batches
     return len(ids)
 
