@@ -121,7 +121,7 @@ PLAN_READ_ACTIVE_SQL = (
 
 
 async def plan_for_active(conn: aiosqlite.Connection, items: Iterable[Planned], now: datetime, *, engine: str) -> None:
-    """The same as `plan_many`, for the messages of people the caller read active (people.active_among)
+    """The same as `plan_many`, for the messages of people the caller read active (people.active_rhythms_among)
     inside this same transaction of a store whose `engine` is given (see PLAN_READ_ACTIVE_SQL)."""
     if engine != "sqlite":
         await plan_many(conn, items, now)
