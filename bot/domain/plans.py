@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 MEMBERS = 0  # chat id of a digest row not yet expanded to its recipients
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a week of nudges for 100,000 people makes 500,000 of them
 class Planned:
     """A message to plan: what, for whom, when, and the key that makes it happen once."""
 
@@ -71,7 +71,8 @@ def prompt(person: Recipient, due: datetime, zone: ZoneInfo) -> Planned:
 def prompts_at(person: Recipient, moments: Sequence[tuple[datetime, str]]) -> list[Planned]:
     """A person's daily prompts at moments whose local day (ISO) in the person's zone is already known: the
     planner works those out once for everyone with the same settings. The same rows as `prompt` gives."""
-    return [Planned("prompt", person.chat_id, due, f"prompt:{person.id}:{day}", person_id=person.id) for due, day in moments]
+    person_id, chat_id = person.id, person.chat_id
+    return [Planned("prompt", chat_id, due, f"prompt:{person_id}:{day}", person_id) for due, day in moments]
 
 
 def prompt_key(person_id: int, moment: datetime, zone: ZoneInfo) -> str:

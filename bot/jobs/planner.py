@@ -23,7 +23,7 @@ HORIZON = timedelta(days=7)
 BATCH = 1000
 
 
-def nudge_settings(person: people.Person, programme: Programme | None = None) -> NudgeSettings:
+def nudge_settings(person: people.Person | people.Rhythm, programme: Programme | None = None) -> NudgeSettings:
     """Gives the domain's view of a person's nudge settings (with the programme's residential days, if given)."""
     return NudgeSettings(
         zone=ZoneInfo(person.timezone),
@@ -99,7 +99,7 @@ async def plan_everyone(db: Database, now: datetime) -> int:
         moments: dict[tuple[object, ...], list[tuple[datetime, str]]] = {}
         async with db.transaction() as conn:
             # Read the people inside the transaction: someone blocked or erased meanwhile is not planned.
-            batch = await people.active_among(conn, chunk)
+            batch = await people.active_rhythms_among(conn, chunk)
             items = []
             for person in batch:
                 since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))
@@ -111,13 +111,13 @@ async def plan_everyone(db: Database, now: datetime) -> int:
                         quiet[id(programme)] = residential_days(programme)
                     moments[setting] = _moments(person, last_day, since, now + HORIZON, programme, quiet[id(programme)])
                 items += plans.prompts_at(person, moments[setting])
-            await outbox.plan_many(conn, items, now)
+            await outbox.plan_for_active(conn, items, now, engine=db.engine)
         await asyncio.sleep(0)  # let waiting handlers take their turn between batches
     return len(ids)
 
 
 def _moments(
-    person: people.Person, last_day: date | None, start: datetime, end: datetime, programme: Programme,
+    person: people.Rhythm, last_day: date | None, start: datetime, end: datetime, programme: Programme,
     quiet_days: frozenset[date],
 ) -> list[tuple[datetime, str]]:
     """Gives the moments of `_wanted` with each one's local day (ISO), for everyone with this person's settings."""

@@ -36,7 +36,10 @@ async def plan_person_by_person(db: Database, now: datetime) -> None:
     for start in range(0, len(ids), planner.BATCH):
         async with db.transaction() as conn:
             items = []
-            for person in await people.active_among(conn, ids[start : start + planner.BATCH]):
+            chunk = ids[start : start + planner.BATCH]
+            marks = ",".join("?" for _ in chunk)
+            for row in await conn.execute_fetchall(f"SELECT * FROM person WHERE status = 'active' AND id IN ({marks})", chunk):
+                person = people.person_of(row)
                 since = max(now, planned_until.get(person.id, now) + timedelta(seconds=1))
                 last_day, stored = of[person.id]
                 end = now + planner.HORIZON

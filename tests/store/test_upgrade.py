@@ -4,6 +4,7 @@ migration on start-up, and everything it held is still there and still works."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -153,5 +154,52 @@ async def test_a_database_of_the_last_release_takes_0015_and_its_rows_in_flight_
         assert {r.id for r in claimed} >= {killed}
         assert await db.scalar("SELECT count(*) FROM inbox") == 0
         assert await db.fetchall("PRAGMA foreign_key_check") == []
+    finally:
+        await db.close()
+
+
+async def test_a_database_at_0015_takes_0016_with_its_outbox_whole_and_its_checks_still_refusing(tmp_path: Path) -> None:
+    """0016 rebuilds the outbox (its CHECKs written without IN, for quicker inserts): every row keeps its
+    id, columns and the journal's link to it, a broadcast's rows are still found by the (now partial)
+    broadcast index, and a kind, status or response the outbox does not know is still refused."""
+    folder = tmp_path / "before-0016"
+    folder.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0016":
+            shutil.copy(sql, folder / sql.name)
+    path = tmp_path / "pitstop.db"
+    old = await connect(path)
+    await migrate(old, folder)
+    saved = await programmes.save_programme(old, parse_programme(GOOD), GOOD, NOW)
+    invite = await people.create_invite(old, saved.programme_id, None, "participant", 1, NOW.replace(year=2027), NOW)
+    _, person, _ = await people.redeem_invite(old, invite.code, 780, 780, "Dee", "en", "Europe/Amsterdam", NOW)
+    assert person is not None
+    person = await people.update_person(old, person.id, NOW, status="active", onboarding_step=None)
+    await outbox.plan(old, [Planned("prompt", 780, NOW, "prompt:780:2026-11-25", person_id=person.id),
+                            Planned("broadcast", 780, NOW, "broadcast:3:780", person_id=person.id, broadcast_id=3)], NOW)
+    prompt_id = await old.scalar("SELECT id FROM outbox WHERE kind = 'prompt'")
+    await old.fetchall("UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = 'p@1', attempts = 2,"
+                       " response = 'later' WHERE id = ?", (NOW.isoformat(), prompt_id))
+    new = NewReflection(person.id, prompt_id, None, saved.programme_id, "", "", "", False, None)
+    assert await journal.add_message(old, new, None, 780, 10, "text", "Written before 0016.", None, NOW) is not None
+    before = await old.fetchall("SELECT * FROM outbox ORDER BY id")
+    await old.close()
+
+    db = await open_database(path)
+    try:
+        assert [tuple(r) for r in await db.fetchall("SELECT * FROM outbox ORDER BY id")] == [tuple(r) for r in before]
+        assert await db.scalar("SELECT outbox_id FROM reflection") == prompt_id
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
+        indexes = {r[0]: r[1] for r in await db.fetchall(
+            "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index' AND sql IS NOT NULL")}
+        assert set(indexes) == {"outbox_due", "outbox_by_person", "outbox_by_broadcast"}
+        assert "WHERE broadcast_id IS NOT NULL" in indexes["outbox_by_broadcast"]
+        plan = await db.fetchall("EXPLAIN QUERY PLAN SELECT status, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY status", (3,))
+        assert "outbox_by_broadcast" in " ".join(str(r[3]) for r in plan)
+        assert await db.scalar("SELECT count(*) FROM outbox WHERE broadcast_id = 3") == 1
+        for column, value in (("kind", "nudge"), ("status", "lost"), ("response", "maybe")):
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+                await db.fetchall(f"UPDATE outbox SET {column} = ? WHERE id = ?", (value, prompt_id))
+        await db.fetchall("UPDATE outbox SET response = NULL WHERE id = ?", (prompt_id,))  # no answer yet: allowed
     finally:
         await db.close()
