@@ -13,6 +13,7 @@ Telegram), any other failure to get an answer is `NetworkError`; PTB turns the a
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -78,8 +79,12 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else {}
         fields = request_data.json_parameters if request_data else {}
-        body: Any = fields
+        # A form without files is encoded here: aiohttp's FormData would make a multipart writer (and a
+        # random boundary) for every request, only to send it urlencoded.
+        body: Any = urlencode(fields).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if files:
+            headers = {}
             form = aiohttp.FormData()
             for name, value in fields.items():
                 form.add_field(name, value)
@@ -101,7 +106,7 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         try:
-            async with session.request(method, url, data=body, timeout=timeout, allow_redirects=False) as response:
+            async with session.request(method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's timeouts are TimeoutErrors (and some ClientErrors too)
             raise TimedOut from err
