@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 4  # more only adds contention in httpx's connection pool (measured in bench/delivery.py)
+# Senders at once, so rows on their way at most: all a hard kill can double. 8 sent 10-20 % more a second
+# with pacing off (bench/RESULTS.md, 2026-12-03); not worth doubling that. At 30/s, 4 are plenty.
+CONCURRENCY = 4
 MAX_ATTEMPTS = 6
 # A send takes at most PTB's timeouts (5 s each to connect, write and read) plus a pause Telegram asks
 # for; a claim older than this belongs to a send that died (a lost task, another process).
