@@ -12,10 +12,12 @@ Telegram), any other failure to get an answer is `NetworkError`; PTB turns the a
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -52,7 +54,9 @@ class AiohttpRequest(BaseRequest):
         """Opens the session (again, after a shutdown)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                # Mozilla's certificates, as httpx (and so PTB) trusts them (certifi comes with httpx),
+                # not whatever the machine's own store holds (a slim container may hold none).
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=ssl.create_default_context(cafile=certifi.where())),
                 cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none; not storing them is cheaper
                 headers={"User-Agent": self.USER_AGENT},
                 trust_env=True,  # HTTPS_PROXY and the like, as httpx reads them
