@@ -184,8 +184,9 @@ def main() -> None:
         messages=f"(a) {UNPACED_MESSAGES:,} unpaced; (b) {PACED_MESSAGES} paced at {PACED_RATE:g}/s",
         runs=f"(a) {UNPACED_RUNS} with the fake in this process + {UNPACED_RUNS} with it in its own"
         f" process (medians shown), (b) {PACED_RUNS}",
-        driven="Services + Dispatcher + the ExtBot of build_application (pool 256, parse_mode HTML)",
-        dispatcher=f"CONCURRENCY={CONCURRENCY} (a row claimed when a sender is free); SQLite synchronous=FULL",
+        driven="Services + Dispatcher + the ExtBot of build_application (its aiohttp request, pool 256, parse_mode HTML)",
+        dispatcher=f"CONCURRENCY={CONCURRENCY} senders, each claiming its next row in the commit that records its"
+        " last send; SQLite synchronous=FULL",
     )
     unpaced = asyncio.run(measure(UNPACED_MESSAGES, 0.0, UNPACED_RUNS, rate_limits=False))
     with fake_process() as url:

@@ -102,6 +102,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # The templates change with a release, which restarts the bot: no look at each file's time
+            # on every message (a stat per render).
+            auto_reload=False,
         )
         self.env.filters["day"] = day_text
         self.env.filters["short_day"] = short_day_text

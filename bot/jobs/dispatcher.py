@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 4  # more only adds contention in httpx's connection pool (measured in bench/delivery.py)
+# Senders at once, so rows on their way at most: all a hard kill can double. 8 sent 10-20 % more a second
+# with pacing off (bench/RESULTS.md, 2026-12-03); not worth doubling that. At 30/s, 4 are plenty.
+CONCURRENCY = 4
 MAX_ATTEMPTS = 6
 # A send takes at most PTB's timeouts (5 s each to connect, write and read) plus a pause Telegram asks
 # for; a claim older than this belongs to a send that died (a lost task, another process).
@@ -88,6 +90,15 @@ def retry_seconds(exc: RetryAfter) -> float:
     return float(value.total_seconds() if isinstance(value, timedelta) else value)
 
 
+@dataclass
+class _Run:
+    """One run_once: its counts by outcome, whether a broadcast is going out, whether it still claims."""
+
+    results: Counter[str]
+    broadcasting: bool = False
+    open: bool = True
+
+
 class Dispatcher:
     """Sends what is due from the outbox."""
 
@@ -101,7 +112,7 @@ class Dispatcher:
         self._dead_checked = 0.0
         self._running = asyncio.Lock()
         self._stopping = False
-        self._holding: set[int] = set()  # ids of the rows being sent here now
+        self._holding: dict[int, OutboxRow] = {}  # the rows being sent here now, by id
         self._recovered_at: datetime | None = None
         self.progress = ProgressReporter(services.db, services.render)
 
@@ -173,53 +184,82 @@ class Dispatcher:
     async def run_once(self, bot: Bot) -> Counter[str]:
         """Sends every row due now, CONCURRENCY at a time; gives counts by outcome.
 
-        A row is claimed only when a sender is free for it, so at most CONCURRENCY rows are in flight
-        (all a hard kill can double), and only for a chat the pace allows now: a group's digest, one
-        part per 3 s, waits as a pending row between parts instead of holding a sender.
+        At most CONCURRENCY rows are in flight (all a hard kill can double): CONCURRENCY senders, each
+        holding one row. A row is claimed when a sender is free for it, or, after a row is sent, with its
+        record in the same commit (the sender goes on with it), and only for a chat the pace allows now:
+        a group's digest, one part per 3 s, waits as a pending row between parts instead of holding a sender.
         """
         results: Counter[str] = Counter()
         if self._running.locked() or self._stopping:
             return results
         async with self._running:
             await self._recover_stale()
-            senders: dict[asyncio.Task[str], OutboxRow] = {}
+            run = _Run(results)
+            senders: set[asyncio.Task[None]] = set()
             reported = time.monotonic()
-            broadcasting = False
-            while True:
-                free = CONCURRENCY - len(senders)
-                if free > 0 and not self._stopping and isinstance(self.pacer, SharedPacer):
-                    await self.pacer.refresh()
-                if free > 0 and not self._stopping and not self.pacer.paused():
-                    waiting = {row.chat_id for row in senders.values()} | self.pacer.waiting_chats()
-                    for row in await outbox.claim_due(
-                        self.services.db, self.services.clock.now(), free, waiting, self._holder
-                    ):
-                        self._holding.add(row.id)
-                        senders[asyncio.create_task(self._deliver(bot, row))] = row
-                if not senders:
-                    break
-                done, _ = await asyncio.wait(senders, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    row = senders.pop(task)
-                    self._holding.discard(row.id)
-                    results[self._outcome(task, row)] += 1
-                    broadcasting |= row.broadcast_id is not None
-                if broadcasting and time.monotonic() - reported >= EDIT_EVERY:
-                    await self.progress.report(bot, self.services.clock.now())
-                    reported = time.monotonic()
+            try:
+                while True:
+                    free = CONCURRENCY - len(senders)
+                    if free > 0 and await self._may_claim():
+                        for row in await outbox.claim_due(
+                            self.services.db, self.services.clock.now(), free, self._waiting(), self._holder
+                        ):
+                            self._holding[row.id] = row
+                            senders.add(asyncio.create_task(self._sender(bot, row, run)))
+                    if not senders:
+                        break
+                    # Woken when a sender ends (a slot is free), and each EDIT_EVERY for a broadcast's progress.
+                    done, _ = await asyncio.wait(senders, timeout=EDIT_EVERY, return_when=asyncio.FIRST_COMPLETED)
+                    senders -= done
+                    if run.broadcasting and time.monotonic() - reported >= EDIT_EVERY:
+                        await self.progress.report(bot, self.services.clock.now())
+                        reported = time.monotonic()
+            finally:
+                run.open = False  # a sender still going (this run was cancelled) claims nothing more
             await self.progress.report(bot, self.services.clock.now())
         if results:
             log.info("dispatch %s", " ".join(f"{k}={v}" for k, v in sorted(results.items())))
         return results
 
-    @staticmethod
-    def _outcome(task: asyncio.Task[str], row: OutboxRow) -> str:
-        error = task.exception()
-        if error is None:
-            return task.result()
-        # Even recording the failure failed (the database?): the claim is recovered once it is stale.
-        log.error("dispatch could not record outbox=%d kind=%s", row.id, row.kind, exc_info=error)
-        return "error"
+    async def _may_claim(self) -> bool:
+        """Gives whether rows may be claimed now: not stopping, and no pause (from any process) holds."""
+        if self._stopping:
+            return False
+        if isinstance(self.pacer, SharedPacer):
+            await self.pacer.refresh()
+        return not self.pacer.paused()
+
+    def _waiting(self, leaving: OutboxRow | None = None) -> frozenset[int]:
+        """Gives the chats a claim must pass over: those being sent to here (but `leaving`'s, whose send is
+        recorded in the claim's commit) and those the pace holds back."""
+        sending = {row.chat_id for row in self._holding.values() if row is not leaving}
+        return frozenset(sending | self.pacer.waiting_chats())
+
+    async def _sender(self, bot: Bot, first: OutboxRow, run: _Run) -> None:
+        """Sends a claimed row, then each row claimed with the record of the one before, until none is."""
+        row: OutboxRow | None = first
+        while row is not None:
+            try:
+                outcome, following = await self._deliver(bot, row, run)
+            except Exception:  # noqa: BLE001 -- even recording the failure failed (the database?)
+                # The claim is recovered once it is stale.
+                log.exception("dispatch could not record outbox=%d kind=%s", row.id, row.kind)
+                outcome, following = "error", None
+            finally:
+                self._holding.pop(row.id, None)
+            run.results[outcome] += 1
+            run.broadcasting |= row.broadcast_id is not None
+            if following is not None:
+                self._holding[following.id] = following
+            row = following
+
+    def _then_claim(self, row: OutboxRow, run: _Run) -> outbox.Claim | None:
+        """Gives the claim of the row a sender takes after `row` (made in the commit of its record), if any.
+
+        What other processes hold back was learnt before the send (SharedPacer.refresh in _deliver)."""
+        if not run.open or self._stopping or self.pacer.paused():
+            return None
+        return outbox.Claim(self.services.clock.now(), 1, self._waiting(leaving=row), self._holder)
 
     async def _recover_stale(self) -> None:
         """Puts claims that no send here holds and that are older than any send could take back in line,
@@ -237,8 +277,9 @@ class Dispatcher:
         if recovered:
             log.warning("recovered stale outbox claims count=%d (may arrive twice)", recovered)
 
-    async def _deliver(self, bot: Bot, row: OutboxRow) -> str:
-        """Composes and sends one claimed row (one part of a long text), and always leaves it in a state."""
+    async def _deliver(self, bot: Bot, row: OutboxRow, run: _Run) -> tuple[str, OutboxRow | None]:
+        """Composes and sends one claimed row (one part of a long text), and always leaves it in a state;
+        gives the outcome, and the row claimed next with a successful send's record (if any)."""
         db = self.services.db
         sending = False
         try:
@@ -247,7 +288,7 @@ class Dispatcher:
             if composed.cancel_reason is not None:  # what replaces it is planned in the same commit
                 await outbox.mark(db, row.id, composed.cancel_status, composed.cancel_reason, expand=composed.expand, now=now,
                                   also=composed.writes)
-                return "expanded" if composed.expand else composed.cancel_status
+                return ("expanded" if composed.expand else composed.cancel_status), None
             if composed.expand:
                 await outbox.plan(db, composed.expand, now)
             parts = composed.texts
@@ -255,8 +296,10 @@ class Dispatcher:
             index = int(row.payload.get("parts_sent", 0))
             if index >= total:  # composed shorter than before a restart: what it holds has gone
                 await outbox.mark_sent(db, row.id, row.telegram_message_id or 0, now)
-                return "sent"
+                return "sent", None
             part = Part(index, total)
+            if run.open and isinstance(self.pacer, SharedPacer):  # for the claim of the next row, after the send
+                await self.pacer.refresh()
             sending = True
             try:
                 if index == len(parts) and composed.photo is not None:
@@ -267,22 +310,23 @@ class Dispatcher:
                         composed.document if index == 0 else None,
                     )
             except TelegramError as exc:
-                return await self._refused(row, exc, part)
+                return await self._refused(row, exc, part), None
+            then = self._then_claim(row, run)
             if index + 1 < total:
-                await outbox.mark_part_sent(db, row.id, index + 1, message.message_id)
-                return "part"
-            await outbox.mark_sent(
+                following = await outbox.mark_part_sent(db, row.id, index + 1, message.message_id, then=then)
+                return "part", next(iter(following), None)
+            following = await outbox.mark_sent(
                 db, row.id, row.telegram_message_id or message.message_id, self.services.clock.now(),
-                composed.prompt_key, composed.module_key,
+                composed.prompt_key, composed.module_key, then=then,
             )
-            return "sent"
+            return "sent", next(iter(following), None)
         except Exception as exc:  # noqa: BLE001 -- every row ends in a state, whatever went wrong
             # Not Telegram's refusal: our bug, or an answer we cannot read (the message may have gone).
             # Not retried: a retry would repeat the bug, or the message.
             log.exception("dispatch error outbox=%d kind=%s sending=%s", row.id, row.kind, sending)
             reason = f"error: {type(exc).__name__}" + (" (may have been delivered)" if sending else "")
             await outbox.mark(db, row.id, "failed", reason[:200])
-            return "failed"
+            return "failed", None
         except asyncio.CancelledError:
             if not sending:  # stopped before anything left: back in line, certainly not delivered
                 await asyncio.shield(outbox.mark(db, row.id, "pending", "stopped before sending"))

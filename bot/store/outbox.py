@@ -208,7 +208,14 @@ async def recover_stale(
 PEEK = 8  # due rows looked at per row wanted: enough to step over chats that must wait
 
 
-_DUE_SQL = "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+# A chat with a row on its way is skipped, so that its rows keep their order however the claims of one
+# commit were made: a send's record and the claim of the next share a commit (Dispatcher), and two such
+# claims in one commit cannot see each other's `waiting`, only each other's rows in 'sending'.
+_DUE_SQL = (
+    "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND due_at <= ?"
+    " AND chat_id NOT IN (SELECT chat_id FROM outbox WHERE status = 'sending')"
+    " ORDER BY due_at, id LIMIT ?"
+)
 # PostgreSQL, where several processes claim: claims take turns (a lock until the claim commits), so that
 # no chat is claimed by two at once and its rows keep their order; a chat that another process is sending
 # to waits; and the rows are locked as they are read, skipping those another transaction holds, so that
@@ -236,6 +243,41 @@ def _earliest_only(conn: sqlite3.Connection, chosen: list[tuple[int, int]], now:
     return [(outbox_id, chat) for outbox_id, chat in chosen if first.get(chat) == outbox_id]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What to claim: up to `limit` rows due at `now`, none for the chats in `waiting`, under `holder`."""
+
+    now: datetime
+    limit: int
+    waiting: frozenset[int] = frozenset()
+    holder: str | None = None
+
+
+def _claim(conn: sqlite3.Connection, claim: Claim, several: bool) -> list[OutboxRow]:
+    """Claims the rows (a write unit's part); `several`: PostgreSQL, where several processes claim."""
+    skip = set(claim.waiting)
+    now = encode(claim.now)
+    if several:
+        conn.execute(_CLAIM_TURN_SQL)
+    candidates = conn.execute(_DUE_PG_SQL if several else _DUE_SQL, (now, claim.limit * PEEK + len(skip))).fetchall()
+    chosen: list[tuple[int, int]] = []
+    for outbox_id, chat_id in candidates:
+        if chat_id not in skip and len(chosen) < claim.limit:
+            chosen.append((outbox_id, chat_id))
+        skip.add(chat_id)
+    if several and chosen:
+        chosen = _earliest_only(conn, chosen, now)
+    if not chosen:
+        return []
+    marks = ",".join("?" for _ in chosen)
+    rows = conn.execute(
+        "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1"
+        f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
+        (now, claim.holder, *(outbox_id for outbox_id, _ in chosen)),
+    ).fetchall()
+    return sorted((_row(r) for r in rows), key=lambda r: (r.due_at, r.id))
+
+
 async def claim_due(
     db: Database, now: datetime, limit: int, waiting: Iterable[int] = (), holder: str | None = None
 ) -> list[OutboxRow]:
@@ -245,46 +287,48 @@ async def claim_due(
     A chat's later rows wait behind its earliest, so one chat's messages keep their order. `holder`
     names the claiming process (Database.holder) where several may claim.
     """
-    skip = set(waiting)
+    claim = Claim(now, limit, frozenset(waiting), holder)
+    several = db.engine == "postgresql"
+    return await db.write(lambda conn: _claim(conn, claim, several))
+
+
+async def _record_then_claim(db: Database, sql: str, params: tuple[Any, ...], then: Claim | None) -> list[OutboxRow]:
+    """Runs a statement that records a send; with `then`, claims the rows that follow in the same commit.
+
+    One unit, so that the row recorded and those claimed change state together: the rows on their way
+    are never more than before. Should the claim fail, the record is written alone (and nothing claimed).
+    """
+    if then is None:
+        await _write_one(db, sql, params)
+        return []
     several = db.engine == "postgresql"
 
-    def claim(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-        if several:
-            conn.execute(_CLAIM_TURN_SQL)
-        candidates = conn.execute(
-            _DUE_PG_SQL if several else _DUE_SQL, (encode(now), limit * PEEK + len(skip)),
-        ).fetchall()
-        chosen: list[tuple[int, int]] = []
-        for outbox_id, chat_id in candidates:
-            if chat_id not in skip and len(chosen) < limit:
-                chosen.append((outbox_id, chat_id))
-            skip.add(chat_id)
-        if several and chosen:
-            chosen = _earliest_only(conn, chosen, encode(now))
-        if not chosen:
-            return []
-        marks = ",".join("?" for _ in chosen)
-        return conn.execute(
-            "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1"
-            f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
-            (encode(now), holder, *(outbox_id for outbox_id, _ in chosen)),
-        ).fetchall()
+    def unit(conn: sqlite3.Connection) -> list[OutboxRow]:
+        conn.execute(sql, params)
+        return _claim(conn, then, several)
 
-    rows = [_row(r) for r in await db.write(claim)]
-    return sorted(rows, key=lambda r: (r.due_at, r.id))
+    try:
+        return await db.write(unit)
+    except Exception:  # noqa: BLE001 -- the claim must never cost the record of a send: that alone, again
+        await _write_one(db, sql, params)
+        return []
 
 
-async def mark_part_sent(db: Database, outbox_id: int, parts_sent: int, message_id: int, error: str | None = None) -> None:
+async def mark_part_sent(
+    db: Database, outbox_id: int, parts_sent: int, message_id: int, error: str | None = None, *, then: Claim | None = None
+) -> list[OutboxRow]:
     """Records that the first `parts_sent` parts of a long text are delivered; the row is pending for the next.
 
-    The first part's Telegram id stays the row's; each part starts its attempts anew.
+    The first part's Telegram id stays the row's; each part starts its attempts anew. With `then`, claims
+    in the same commit what a sender takes next (gives those rows).
     """
-    await _write_one(
+    return await _record_then_claim(
         db,
         "UPDATE outbox SET status = 'pending', claimed_at = NULL, attempts = 0, last_error = ?,"
         " telegram_message_id = COALESCE(telegram_message_id, ?),"
         " payload = json_set(payload, '$.parts_sent', ?) WHERE id = ?",
         (error, message_id, parts_sent, outbox_id),
+        then,
     )
 
 
@@ -296,14 +340,18 @@ async def mark_sent(
     prompt_key: str | None = None,
     module_key: str | None = None,
     payload: dict[str, Any] | None = None,
-) -> None:
-    """Records a delivered message and its Telegram id."""
-    await _write_one(
+    *,
+    then: Claim | None = None,
+) -> list[OutboxRow]:
+    """Records a delivered message and its Telegram id; with `then`, claims in the same commit what a
+    sender takes next (gives those rows)."""
+    return await _record_then_claim(
         db,
         "UPDATE outbox SET status = 'sent', telegram_message_id = ?, sent_at = ?, last_error = NULL,"
         " prompt_key = COALESCE(?, prompt_key), module_key = COALESCE(?, module_key),"
         " payload = COALESCE(?, payload) WHERE id = ?",
         (message_id, encode(now), prompt_key, module_key, json.dumps(payload) if payload is not None else None, outbox_id),
+        then,
     )
 
 

@@ -21,7 +21,7 @@ from tests.e2e.world import World
 from tests.reliability.conftest import around, insert_participants, programme_source
 
 FIRST_CHAT = 80_000
-# python-telegram-bot's default read timeout (HTTPXRequest(read_timeout=5.0)); the bot does not change it.
+# python-telegram-bot's default read timeout, which the bot's request keeps (bot.tg.request.AiohttpRequest(read_timeout=5.0)).
 PTB_READ_TIMEOUT = 5.0
 
 

@@ -142,6 +142,48 @@ async def test_claims_from_two_processes_never_overlap_and_keep_one_chat_in_orde
     assert set(by_holder) == {first_name, second_name}
 
 
+async def test_claims_made_with_the_record_of_a_send_never_overlap_across_processes(
+    two: tuple[PgDatabase, PgDatabase],
+) -> None:
+    first, second = two
+    rows = [Planned("notice", 100 + i % 10, NOW - timedelta(seconds=300 - i), f"n:{i}", payload={"text": "x"})
+            for i in range(120)]
+    await outbox.plan(first, rows, NOW)
+    held: dict[int, int] = {}  # chat -> the row being "sent" to it, by either process
+    order: dict[int, list[int]] = {}
+    overlaps: list[int] = []
+
+    def take(row: outbox.OutboxRow) -> None:
+        if row.chat_id in held:
+            overlaps.append(row.chat_id)
+        held[row.chat_id] = row.id
+        order.setdefault(row.chat_id, []).append(row.id)
+
+    async def sender(db: PgDatabase, holder: str) -> None:
+        """One sender: a row claimed alone, then each next one with the record of the one before."""
+        while True:
+            got = await outbox.claim_due(db, NOW, 1, holder=holder)
+            if not got:
+                if not await db.scalar("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"):
+                    return
+                await asyncio.sleep(0.001)
+                continue
+            while got:
+                [row] = got
+                take(row)
+                await asyncio.sleep(0.001)
+                del held[row.chat_id]
+                got = await outbox.mark_sent(db, row.id, row.id, NOW, then=outbox.Claim(NOW, 1, holder=holder))
+
+    names = [await first.holder(), await second.holder()]
+    assert names[0] and names[1]
+    await asyncio.gather(*(sender(db, name) for db, name in ((first, names[0]), (second, names[1])) for _ in range(2)))
+    assert not overlaps
+    assert all(ids == sorted(ids) for ids in order.values())
+    assert sum(len(ids) for ids in order.values()) == 120
+    assert await first.scalar("SELECT count(*) FROM outbox WHERE status = 'sent'") == 120
+
+
 async def test_a_dead_processes_claims_go_back_and_a_live_ones_stay(two: tuple[PgDatabase, PgDatabase]) -> None:
     first, second = two
     await outbox.plan(first, [Planned("notice", 1, NOW, "a", payload={"text": "x"}),
