@@ -15,6 +15,7 @@ from bot.store import drafts, journal, outbox, people, programmes
 from bot.store.db import (
     MIGRATIONS_DIR,
     REBUILDS_TABLES,
+    Database,
     StoreError,
     available_migrations,
     connect,
@@ -27,6 +28,20 @@ from tests.domain.test_programme import GOOD
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 PREVIOUS_RELEASE = ("0001_init.sql", "0002_facilitators.sql")
+
+
+async def database_before(tmp_path: Path, number: str) -> tuple[Path, Database]:
+    """Gives a new database file with every migration before `number` applied, open: the release that
+    came before that migration."""
+    folder = tmp_path / f"before-{number}"
+    folder.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < number:
+            shutil.copy(sql, folder / sql.name)
+    path = tmp_path / "pitstop.db"
+    db = await connect(path)
+    await migrate(db, folder)
+    return path, db
 
 
 async def test_a_database_of_the_previous_release_is_upgraded_with_its_data_whole(tmp_path: Path) -> None:
@@ -96,14 +111,7 @@ async def test_a_rebuilding_migration_that_would_leave_broken_references_is_roll
 
 
 async def test_a_draft_waiting_before_0014_is_still_there_and_a_line_for_the_facilitator_can_wait_too(tmp_path: Path) -> None:
-    folder = tmp_path / "before-0014"
-    folder.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0014":
-            shutil.copy(sql, folder / sql.name)
-    path = tmp_path / "pitstop.db"
-    old = await connect(path)
-    await migrate(old, folder)
+    path, old = await database_before(tmp_path, "0014")
     saved = await programmes.save_programme(old, parse_programme(GOOD), GOOD, NOW)
     invite = await people.create_invite(old, saved.programme_id, None, "participant", 1, NOW.replace(year=2027), NOW)
     _, person, _ = await people.redeem_invite(old, invite.code, 779, 779, "Cas", "en", "Europe/Amsterdam", NOW)
@@ -131,14 +139,7 @@ async def test_a_draft_waiting_before_0014_is_still_there_and_a_line_for_the_fac
 async def test_a_database_of_the_last_release_takes_0015_and_its_rows_in_flight_still_go(tmp_path: Path) -> None:
     """The release before PostgreSQL had 0001–0014: a row pending and one left `sending` by a hard kill
     are still there after 0015, the kill's row goes back in line, and the inbox starts empty."""
-    folder = tmp_path / "before-0015"
-    folder.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0015":
-            shutil.copy(sql, folder / sql.name)
-    path = tmp_path / "pitstop.db"
-    old = await connect(path)
-    await migrate(old, folder)
+    path, old = await database_before(tmp_path, "0015")
     await outbox.plan(old, [Planned("notice", 5, NOW, "n:1", payload={"text": "a"}),
                             Planned("notice", 6, NOW, "n:2", payload={"text": "b"})], NOW)
     # What the last release's claim left when the process was killed (its code, not this one's).
@@ -162,14 +163,7 @@ async def test_a_database_at_0015_takes_0016_with_its_outbox_whole_and_its_check
     """0016 rebuilds the outbox (its CHECKs written without IN, for quicker inserts): every row keeps its
     id, columns and the journal's link to it, a broadcast's rows are still found by the (now partial)
     broadcast index, and a kind, status or response the outbox does not know is still refused."""
-    folder = tmp_path / "before-0016"
-    folder.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0016":
-            shutil.copy(sql, folder / sql.name)
-    path = tmp_path / "pitstop.db"
-    old = await connect(path)
-    await migrate(old, folder)
+    path, old = await database_before(tmp_path, "0016")
     saved = await programmes.save_programme(old, parse_programme(GOOD), GOOD, NOW)
     invite = await people.create_invite(old, saved.programme_id, None, "participant", 1, NOW.replace(year=2027), NOW)
     _, person, _ = await people.redeem_invite(old, invite.code, 780, 780, "Dee", "en", "Europe/Amsterdam", NOW)
