@@ -4,7 +4,7 @@ What each bot runs, as it really is:
 
 - **Pitstop**: the real application (`bot.runtime.launch`: long polling, every handler, the dispatcher
   and planner jobs armed, SQLite with synchronous=FULL). Its update processor
-  (`bot.tg.updates.PerChatUpdateProcessor`) handles different chats side by side (up to 16 handlers at
+  (`bot.tg.updates.PerChatUpdateProcessor`) handles different chats side by side (up to 32 handlers at
   once), one chat's updates in order. Each journal message is stored durably (the group commit,
   bot.store.db) before its acknowledgement ("Kept in your journal" / "Added to the same reflection").
 - **echo bot**: a bare python-telegram-bot `Application` with one `MessageHandler` that sends the text
@@ -422,11 +422,13 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     """Prints the reflections figures."""
+    from bot.tg.updates import RUNNING
+
     logging.getLogger("bot").setLevel(logging.WARNING)
     header(
         "reflections",
         "journal replies handled/s end to end (bot.runtime.launch) vs a bare PTB echo bot; fake API + users in another process",
-        pitstop="chats handled side by side (PerChatUpdateProcessor, 16 at once, one chat in order); each message stored"
+        pitstop=f"chats handled side by side (PerChatUpdateProcessor, {RUNNING} at once, one chat in order); each message stored"
         " durably (group commit, synchronous=FULL) before its acknowledgement",
         echo_bot="one MessageHandler sending the text back; concurrent_updates off (one update at a time)",
         both="long polling (timeout 10), default parse mode HTML, the same fake and users",
