@@ -170,12 +170,6 @@ def _carried(digest_id: int, set_id: int, since: datetime | None, conn: sqlite3.
     return Carried(sealed_at, entries, waiting, _took_part(set_id, since, sealed_at, conn))
 
 
-async def carried(db: Database, digest_id: int, set_id: int, since: datetime | None = None) -> Carried | None:
-    """Gives what a sealed digest carries (None while it is not sealed) and who took part from `since`
-    until it was sealed, in one trip."""
-    return await db.run(partial(_carried, digest_id, set_id, since))
-
-
 @dataclass(frozen=True)
 class DigestContext:
     """A digest with what its text needs besides its entries, read in one trip."""
@@ -192,11 +186,6 @@ def _digest_context(digest_id: int, conn: sqlite3.Connection) -> DigestContext |
     before = conn.execute(_PREVIOUS_SQL, (row["learning_set_id"], digest_id)).fetchone()
     cases = [Case(r[0], r[1], r[2]) for r in conn.execute(_CASES_SQL, (digest_id,)).fetchall()]
     return DigestContext(_digest(row), None if before is None else _digest(before), cases)
-
-
-async def digest_context(db: Database, digest_id: int) -> DigestContext | None:
-    """Gives a digest, the one sealed before it and the cases proposed for its meeting (one trip)."""
-    return await db.run(partial(_digest_context, digest_id))
 
 
 @dataclass(frozen=True)
