@@ -3,7 +3,8 @@
 What each bot runs, as it really is:
 
 - **Pitstop**: the real application (`bot.runtime.launch`: long polling, every handler, the dispatcher
-  and planner jobs armed, SQLite with synchronous=FULL). Its update processor
+  and planner jobs armed, SQLite with synchronous=FULL; then, as `pitstop run` does, what start-up left
+  alive is frozen out of later garbage collections, `bot.runtime.spare_the_collector`). Its update processor
   (`bot.tg.updates.PerChatUpdateProcessor`) handles different chats side by side (up to 32 handlers at
   once), one chat's updates in order. Each journal message is stored durably (the group commit,
   bot.store.db) before its acknowledgement ("Kept in your journal" / "Added to the same reflection").
@@ -309,7 +310,7 @@ async def pitstop_run(folder: Path) -> dict[str, Any]:
     from bot.clock import SystemClock
     from bot.config import Settings
     from bot.render import Renderer
-    from bot.runtime import halt, launch
+    from bot.runtime import halt, launch, spare_the_collector
     from bot.store.db import open_database
 
     path = folder / "pitstop.db"
@@ -321,6 +322,7 @@ async def pitstop_run(folder: Path) -> dict[str, Any]:
     dispatcher_log.addHandler(planned)
     dispatcher_log.setLevel(logging.INFO)
     app = await launch(Settings(token=TOKEN, base_url=base_url, db_path=path), SystemClock(), db, Renderer(), poll_timeout=10)
+    spare_the_collector()  # as `pitstop run` does once it has started
     # The start-up planning run (every participant's nudges, digests, questions) is not what is measured.
     deadline = time.perf_counter() + 60
     while not planned.seen and time.perf_counter() < deadline:

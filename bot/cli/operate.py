@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.cli.common import Failure, SubCommands, add_command, database, lock_database, settings_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.runtime import StartError, halt, launch
+from bot.runtime import StartError, halt, launch, spare_the_collector
 from bot.sandbox import demo
 from bot.store import audit, programmes
 from bot.store.db import available_migrations, backup, integrity_check
@@ -114,6 +114,7 @@ async def serve(settings: Settings, clock: Clock, stop: asyncio.Event | None = N
             app = await launch(settings, clock, db)
         except StartError as exc:
             raise Failure(str(exc)) from None
+        spare_the_collector()
         log.info("pitstop running db=%s", settings.db_shown)
         try:
             await stop.wait()
