@@ -781,6 +781,12 @@ async def migrate(db: PgDatabase) -> list[str]:
     plans = _migration_plan()
     known = {p.name for p in plans}
     try:
+        schema, search_path = await db.run(_schema)
+        if schema is None:
+            raise StoreError(
+                f"The database {db.path} has no schema to keep Pitstop's tables in: none of its search_path"
+                f" ({search_path}) exists. Create the schema (CREATE SCHEMA name) or name one that exists."
+            )
         applied = await db.run(_applied)
     except psycopg.Error as exc:
         raise StoreError(f"The database {db.path} cannot be used ({_first_line(exc)}).") from None
@@ -794,6 +800,12 @@ async def migrate(db: PgDatabase) -> list[str]:
         return await db.run(partial(_migrate, plans=plans))
     except psycopg.Error as exc:
         raise StoreError(f"A migration failed on {db.path}: {_first_line(exc)}.") from None
+
+
+def _schema(conn: Connection) -> tuple[str | None, str]:
+    """Gives the schema the tables go into (None when no schema of the search_path exists) and the search_path."""
+    row = conn.raw.execute("SELECT current_schema(), current_setting('search_path')").fetchone()
+    return row[0], row[1]
 
 
 def _applied(conn: Connection) -> set[str]:

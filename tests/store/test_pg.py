@@ -267,6 +267,17 @@ async def test_a_server_that_cannot_be_reached_is_named_without_its_password_in_
     assert "s3cret" not in str(refused.value) and "pitstop:***@" in str(refused.value)
 
 
+async def test_a_search_path_whose_schema_does_not_exist_is_named_with_what_to_do() -> None:
+    from bot.store.db import StoreError
+    from bot.store.schemas import in_schema
+    from tests.pg import require_server
+
+    with pytest.raises(StoreError) as missing:
+        await open_database(in_schema(require_server(), "pitstop_not_made_yet"))
+    assert "no schema to keep Pitstop's tables in" in str(missing.value)
+    assert "pitstop_not_made_yet" in str(missing.value) and "CREATE SCHEMA" in str(missing.value)
+
+
 async def _in_transaction(db: PgDatabase) -> list[str]:
     """Gives what the store's connections, left inside a transaction, last ran (none is the healthy answer)."""
     import psycopg
