@@ -66,8 +66,9 @@ class AiohttpRequest(BaseRequest):
                 cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none; not storing them is cheaper
                 headers={"User-Agent": self.USER_AGENT},
                 # Not aiohttp's trust_env: it reads the proxy variables and ~/.netrc again for every request,
-                # in two trips to a thread (a sixth of a send's cost). The variables are read here instead,
-                # once, as httpx (and so PTB) reads them when its client is made; see `_proxy`.
+                # in two trips to a thread (about 0.5 ms of CPU a message, bench/RESULTS.md 2026-12-07). The
+                # variables are read here instead, once, as httpx (and so PTB) reads them when its client is
+                # made; see `_proxy`.
                 trust_env=False,
             )
             self._env_proxies = {scheme: url for scheme, url in getproxies().items() if scheme in ("http", "https")}
