@@ -260,9 +260,11 @@ def parse_html(text: str) -> tuple[str, list[JSONDict]]:
                 continue
             # Telegram keeps a bare "&" literally.
         if ch != "<":
-            plain.append(ch)
-            pos += _utf16_len(ch)
-            i += 1
+            # Up to the next tag or entity in one step: the text between needs nothing but its length.
+            end = min((k for k in (text.find("<", i + 1), text.find("&", i + 1)) if k != -1), default=n)
+            plain.append(text[i:end])
+            pos += _utf16_len(text[i:end])
+            i = end
             continue
         begin = i
         i += 1

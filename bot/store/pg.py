@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
@@ -45,7 +46,7 @@ from functools import lru_cache, partial
 from typing import Any, TypeVar, cast
 
 from bot.config import redacted
-from bot.store.db import MIGRATIONS_DIR, Database, StoreError, available_migrations
+from bot.store.db import MIGRATIONS_DIR, Commit, Database, StoreError, available_migrations
 
 log = logging.getLogger(__name__)
 
@@ -481,8 +482,9 @@ class PgDatabase(Database):
         self._executor = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="pitstop-pg")
         self._lock = asyncio.Lock()
         self._holder = None
-        self._queue = []
+        self._queue = deque()
         self._writer = None
+        self._turns_wanted = 0
         self._closed = False
         self._lock_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pitstop-pg-locks")
         self._lock_raw: Any = None
@@ -534,7 +536,7 @@ class PgDatabase(Database):
         Cancelled at any await, it still rolls back and gives the connection back to the pool."""
         if self._closed:
             raise StoreError("The database is closed.")
-        async with self._lock:
+        async with self._turn():
             self._holder = asyncio.current_task()
             try:
                 raw = await self._settled(self._begin)
@@ -561,9 +563,9 @@ class PgDatabase(Database):
         raise StoreError("On PostgreSQL, take a backup with pg_dump (it is consistent while the bot runs).")
         yield  # pragma: no cover
 
-    async def _commit_batch(self, units: list[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
-        async with self._lock:
-            return await self._on_thread(partial(self._with_connection, partial(_commit_units, units)))
+    async def _writer_turn(self, turn: Callable[[Commit, Any], None]) -> None:
+        async with self._turn():
+            await self._on_thread(partial(self._with_connection, partial(turn, _commit_units)))
 
     async def run(self, function: Callable[[Any], T]) -> T:
         """Gives what `function(connection)` returns, run on a store thread with a pooled connection

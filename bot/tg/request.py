@@ -12,14 +12,18 @@ Telegram), any other failure to get an answer is `NetworkError`; PTB turns the a
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+log = logging.getLogger(__name__)
 
 # What PTB passes for a timeout not given (its DefaultValue type, reached through its public constant).
 NOT_GIVEN = type(BaseRequest.DEFAULT_NONE)
@@ -44,6 +48,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._env_proxies: dict[str, str] = {}
+        self._proxy_for: dict[tuple[str, str], tuple[str | None, aiohttp.BasicAuth | None]] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -59,8 +65,14 @@ class AiohttpRequest(BaseRequest):
                 connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=ssl.create_default_context(cafile=certifi.where())),
                 cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none; not storing them is cheaper
                 headers={"User-Agent": self.USER_AGENT},
-                trust_env=True,  # HTTPS_PROXY and the like, as httpx reads them
+                # Not aiohttp's trust_env: it reads the proxy variables and ~/.netrc again for every request,
+                # in two trips to a thread (about 0.5 ms of CPU a message, bench/RESULTS.md 2026-12-07). The
+                # variables are read here instead, once, as httpx (and so PTB) reads them when its client is
+                # made; see `_proxy`.
+                trust_env=False,
             )
+            self._env_proxies = {scheme: url for scheme, url in getproxies().items() if scheme in ("http", "https")}
+            self._proxy_for = {}
 
     async def shutdown(self) -> None:
         """Closes the session and its connections."""
@@ -109,10 +121,35 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
+        proxy, proxy_auth = self._proxy(url)
         try:
-            async with session.request(method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False) as response:
+            async with session.request(method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
+                                       proxy=proxy, proxy_auth=proxy_auth) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's timeouts are TimeoutErrors (and some ClientErrors too)
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+
+    def _proxy(self, url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+        """Gives the proxy (and its credentials) for a request to `url`: HTTP_PROXY / HTTPS_PROXY as read at
+        `initialize`, none for a host NO_PROXY names; worked out once per scheme and host."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        found = self._proxy_for.get(key)
+        if found is None:
+            found = (None, None)
+            proxy = self._env_proxies.get(parts.scheme)
+            if proxy is not None and not proxy_bypass(key[1]):
+                address = urlsplit(proxy)
+                host = address.netloc.rpartition("@")[2]  # the credentials go apart, as proxy_auth
+                bare = urlunsplit((address.scheme, host, address.path, address.query, address.fragment))
+                if address.scheme == "https":  # as aiohttp's own reading of the variables: not supported
+                    log.warning("https proxies are not supported, ignoring %s", bare)
+                else:
+                    auth = None
+                    if address.username:
+                        auth = aiohttp.BasicAuth(unquote(address.username), unquote(address.password or ""))
+                    found = (bare, auth)
+            self._proxy_for[key] = found
+        return found

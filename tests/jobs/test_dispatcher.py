@@ -5,6 +5,7 @@ chat's messages still arrive in order, and most rows need no claim of their own 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.jobs.dispatcher import CONCURRENCY
 from bot.render import Renderer
 from bot.sandbox.fakeapi import FakeTelegram
 from bot.services import Services
+from bot.store import db as store_db
 from bot.store import outbox
 from bot.store.db import Database, open_database
 from bot.tg.app import build_application
@@ -54,12 +56,12 @@ async def test_rows_on_their_way_never_pass_concurrency_and_each_chat_keeps_its_
     clock = SystemClock()
     db = await open_database(tmp_path / "pitstop.db")
     sending_after_commits: list[int] = []
-    commit_batch = Database._commit_batch
+    commit_units = store_db._commit_units
 
-    async def counted(self: Database, units: list[Any]) -> list[tuple[bool, Any]]:
-        outcomes = await commit_batch(self, units)
-        # Still inside the writer: no other batch commits before this count.
-        sending_after_commits.append(int(await self.scalar("SELECT count(*) FROM outbox WHERE status = 'sending'")))
+    def counted(units: list[Any], conn: sqlite3.Connection) -> list[tuple[bool, Any]]:
+        outcomes = commit_units(units, conn)
+        # On the database thread, right after the commit: no other batch commits before this count.
+        sending_after_commits.append(int(conn.execute("SELECT count(*) FROM outbox WHERE status = 'sending'").fetchone()[0]))
         return outcomes
 
     claimed_alone: list[int] = []  # rows claimed on their own, not with the record of a send
@@ -72,7 +74,7 @@ async def test_rows_on_their_way_never_pass_concurrency_and_each_chat_keeps_its_
 
     try:
         await plan_notices(db, clock)
-        monkeypatch.setattr(Database, "_commit_batch", counted)
+        monkeypatch.setattr(store_db, "_commit_units", counted)
         monkeypatch.setattr(outbox, "claim_due", claim_counted)
         settings = Settings(token=fake.token, base_url=fake.base_url, db_path=tmp_path / "pitstop.db", rate_per_second=0)
         app = build_application(Services(settings=settings, db=db, clock=clock, render=Renderer()))

@@ -1,6 +1,6 @@
 """The Bot's requests over aiohttp (bot.tg.request): texts, keyboards and files reach the Bot API as with
 PTB's own httpx request, a slow answer is TimedOut and no answer at all is NetworkError, as the
-dispatcher's retries expect."""
+dispatcher's retries expect; HTTP_PROXY and NO_PROXY are followed, as httpx follows them."""
 
 from __future__ import annotations
 
@@ -66,3 +66,28 @@ async def test_no_server_at_all_is_a_network_error() -> None:
         assert not isinstance(raised.value, TimedOut)
     finally:
         await request.shutdown()
+
+
+async def test_a_proxy_in_the_environment_carries_the_requests(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fake answers a proxied request (its absolute URL) as its own: the bot's host exists nowhere else.
+    monkeypatch.setenv("HTTP_PROXY", fake.base_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with Bot(fake.token, base_url="http://api.telegram.invalid/bot", request=AiohttpRequest()) as bot:
+        await bot.send_message(77, "through the proxy")
+    assert [m.text for m in fake.sent(77)] == ["through the proxy"]
+
+
+async def test_a_host_no_proxy_names_is_reached_directly(
+    fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a proxy nobody listens on: a request through it would fail
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:secret@127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with a_bot(fake.base_url, fake.token, AiohttpRequest()) as bot:
+        await bot.send_message(77, "directly")
+    assert [m.text for m in fake.sent(77)] == ["directly"]
