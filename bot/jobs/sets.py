@@ -7,7 +7,7 @@ import functools
 import logging
 import sqlite3
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -158,6 +158,69 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
         return cancelled("empty")
     return Composed(parts[0], more=tuple(parts[1:]))
 
+
+
+# Rows to MEMBERS expanded in one commit at most: digests due at the same moment (sets that meet on the same
+# day) share the commit, and a batch is short enough for the copies of the first to go soon.
+DIGEST_BATCH = 32
+
+
+async def expand_due_digests(
+    db: Database, render: Renderer, now: datetime, *, holder: str | None = None, limit: int = DIGEST_BATCH
+) -> Counter[str]:
+    """Expands the digests due by `now` (their rows to MEMBERS) into their copies, up to `limit` in one commit;
+    gives counts by outcome, as the dispatcher counts its rows. The dispatcher's one way to expand a digest.
+
+    Each digest is sealed, its copies planned and its row ended in one write unit (`compose_digest`'s writes
+    with `outbox.mark`), and the units of a batch are queued together, so that they share the group commit
+    while each keeps a SAVEPOINT of its own: a digest whose unit fails is rolled back alone and its row marked
+    failed, the others are committed. A batch holds one digest per set at most (`outbox.claim_expansions`),
+    so each is chosen after the set's digest before it was sealed. A hard kill before the commit leaves the
+    rows claimed and nothing sealed: at the restart they are back in line (`outbox.recover_in_flight`).
+    """
+    results: Counter[str] = Counter()
+    while True:
+        rows = await outbox.claim_expansions(db, now, limit, holder)
+        if rows:
+            results.update(await _expand(db, render, rows, now))
+        if len(rows) < limit:
+            return results
+
+
+async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: datetime) -> list[str]:
+    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome."""
+    try:
+        composed = [await _expanding(db, render, row, now) for row in rows]
+        recorded = await asyncio.gather(*(
+            outbox.mark(db, row.id, c.cancel_status, c.cancel_reason, expand=c.expand, now=now, also=c.writes)
+            for row, c in zip(rows, composed, strict=True)
+        ), return_exceptions=True)
+    except asyncio.CancelledError:  # stopped before they were recorded: back in line (those not recorded)
+        await asyncio.shield(outbox.release(db, [row.id for row in rows], "stopped before expanding"))
+        raise
+    failed = [(row, error) for row, error in zip(rows, recorded, strict=True) if isinstance(error, BaseException)]
+    for row, error in failed:
+        log.error("digest not expanded outbox=%d", row.id, exc_info=error)
+    marked = await asyncio.gather(*(
+        outbox.mark(db, row.id, "failed", f"error: {type(error).__name__}"[:200]) for row, error in failed
+    ), return_exceptions=True)
+    for (row, _), mark_error in zip(failed, marked, strict=True):
+        if isinstance(mark_error, BaseException):  # the database? the claim is recovered once it is stale
+            log.error("digest row not recorded outbox=%d", row.id, exc_info=mark_error)
+    return [
+        "failed" if isinstance(error, BaseException) else "expanded" if c.expand else c.cancel_status
+        for c, error in zip(composed, recorded, strict=True)
+    ]
+
+
+async def _expanding(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
+    """Gives what a claimed row to MEMBERS becomes (its copies, or why none), or why it failed."""
+    try:
+        composed = await compose_digest(db, render, row, now)
+    except Exception as exc:  # noqa: BLE001 -- as in the dispatcher: every row ends in a state, not retried
+        log.exception("digest not expanded outbox=%d", row.id)
+        return cancelled(f"error: {type(exc).__name__}", status="failed")
+    return cancelled("not a digest to expand", status="failed") if composed.goes else composed
 
 # Digests' messages kept after they were made, by everything they are made of (`DigestDraft._key`), per
 # renderer: the copy of a digest composed right after its seal reads what the seal chose, and rendering and
