@@ -223,12 +223,14 @@ async def _expanding(db: Database, render: Renderer, row: OutboxRow, now: dateti
     return cancelled("not a digest to expand", status="failed") if composed.goes else composed
 
 # Digests' messages kept after they were made, by everything they are made of (`DigestDraft._key`), per
-# renderer: the copy of a digest composed right after its seal reads what the seal chose, and rendering and
+# renderer: a copy of a digest composed after its seal reads what the seal chose, and rendering and
 # splitting a long digest is most of what composing it costs. A key holds every value the text is made of,
 # so a copy whose entries, counts or names changed meanwhile (an entry erased, say) is made anew. The
-# dispatcher expands one row to MEMBERS at a time and a free sender takes its copy at once, so a few digests
-# are between their seal and their copies at any moment; 32 (about 1 MB of text) leave room for more.
-KEPT_DIGESTS = 32
+# dispatcher expands every digest due at a moment, DIGEST_BATCH to a commit, before their copies go, and a
+# copy is composed again for each part it sends: four batches are kept (the messages of a digest are 16 KB
+# of text at most), the latest seals first. A copy made anew is kept only while there is room, so that
+# when more digests are due together than are kept, those made anew do not push out the next copies'.
+KEPT_DIGESTS = 4 * DIGEST_BATCH
 _kept: weakref.WeakKeyDictionary[Renderer, OrderedDict[tuple[Any, ...], tuple[str, ...]]] = weakref.WeakKeyDictionary()
 
 
@@ -287,9 +289,12 @@ class DigestDraft:
             tuple((c.author, c.text) for c in self.cases), shown, counted, waiting,
         )
 
-    async def texts(self, entries: list[SharedEntry], until: datetime, waiting: int, keep: bool = True) -> list[str]:
+    async def texts(
+        self, entries: list[SharedEntry], until: datetime, waiting: int, keep: bool = True, sealing: bool = False
+    ) -> list[str]:
         """Gives the digest's messages with these entries, counting who took part until `until`; made once for
-        equal inputs, and kept for the copies to come unless `keep` is False (a try while choosing)."""
+        equal inputs, and kept for the copies to come unless `keep` is False (a try while choosing): in place
+        of the oldest kept when `sealing` (the messages a seal chose), else while there is room."""
         if until not in self.counted:
             since = self.previous.sealed_at if self.previous else None
             self.counted[until] = await sharing.took_part(self.db, self.learning_set.id, since, until)
@@ -298,7 +303,7 @@ class DigestDraft:
         pieces = self.made.get(key) or kept.get(key)
         if pieces is None:
             pieces = self.made[key] = tuple(self._make(entries, until, waiting))
-        if keep:
+        if keep and (sealing or key in kept or len(kept) < KEPT_DIGESTS):
             kept[key] = pieces
             kept.move_to_end(key)
             while len(kept) > KEPT_DIGESTS:
@@ -349,7 +354,7 @@ class DigestDraft:
             carried = low
         if carried < len(candidates):
             log.info("digest capped digest=%d carried=%d waiting=%d", self.digest.id, carried, len(candidates) - carried)
-        await self.texts(candidates[:carried], now, len(candidates) - carried)  # made above (but for none carried)
+        await self.texts(candidates[:carried], now, len(candidates) - carried, sealing=True)  # made above (but for none carried)
         return [e.reflection_id for e in candidates[:carried]]
 
 
