@@ -188,9 +188,12 @@ async def expand_due_digests(
 
 
 async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: datetime) -> list[str]:
-    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome."""
+    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome.
+
+    They are composed side by side: each digest's reading waits on the database thread while the one before
+    is chosen and rendered on the event loop (composing only reads; each has its own draft)."""
     try:
-        composed = [await _expanding(db, render, row, now) for row in rows]
+        composed = await asyncio.gather(*(_expanding(db, render, row, now) for row in rows))
         recorded = await asyncio.gather(*(
             outbox.mark(db, row.id, c.cancel_status, c.cancel_reason, expand=c.expand, now=now, also=c.writes)
             for row, c in zip(rows, composed, strict=True)
