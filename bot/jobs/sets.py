@@ -237,6 +237,24 @@ KEPT_DIGESTS = 4 * DIGEST_BATCH
 _kept: weakref.WeakKeyDictionary[Renderer, OrderedDict[tuple[Any, ...], tuple[str, ...]]] = weakref.WeakKeyDictionary()
 
 
+# The titles of the modules meetings fall in, per programme as loaded (a programme loaded again is another
+# object; its titles go with it): the seal and each copy of a digest ask, and `locate` walks every event.
+_module_titles: dict[int, dict[tuple[str, datetime], str]] = {}
+
+
+def module_title_at(programme: Programme, set_key: str, starts: datetime) -> str:
+    """Gives the title of the module a set's meeting falls in ("" without one), worked out once."""
+    titles = _module_titles.get(id(programme))
+    if titles is None:
+        titles = _module_titles[id(programme)] = {}
+        weakref.finalize(programme, _module_titles.pop, id(programme), None)
+    title = titles.get((set_key, starts))
+    if title is None:
+        module = locate(programme, starts, set_key).module
+        title = titles[(set_key, starts)] = module.title if module else ""
+    return title
+
+
 def _kept_texts(render: Renderer) -> OrderedDict[tuple[Any, ...], tuple[str, ...]]:
     found = _kept.get(render)
     if found is None:
@@ -276,8 +294,7 @@ class DigestDraft:
     def module_title(self) -> str:
         """Gives the title of the module the digest's meeting falls in ("" without one)."""
         starts = self.digest.meeting_starts
-        module = locate(self.programme, starts, self.learning_set.key).module if starts is not None else None
-        return module.title if module else ""
+        return "" if starts is None else module_title_at(self.programme, self.learning_set.key, starts)
 
     def _key(self, entries: list[SharedEntry], counted: tuple[int, int], waiting: int) -> tuple[Any, ...]:
         """Gives every value the text is made of (the template's and the entries' views'), whatever the
