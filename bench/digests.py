@@ -21,8 +21,8 @@ Timed, on a fresh copy of that file each run:
 
 Each run is a process of its own that only does (a) and (b) on its copy, so that seeding does not
 inflate its peak memory (VmHWM); one more run under tracemalloc, made only while the runs are
-quick, gives the peak of Python's allocations. Per-digest times are taken around each step in the bench; nothing in the product is
-patched.
+quick, gives the peak of Python's allocations. Times are taken in the bench around each moment's
+`expand_due_digests` and each copy's `compose_digest`; nothing in the product is patched.
 """
 
 from __future__ import annotations
