@@ -9,18 +9,20 @@ Timed, on a fresh copy of that file each run:
 
 (a) `bot.jobs.sets.plan_sets(db, now)`: plans the 500 digests (a `digest` row to MEMBERS each) and
     the case rounds (one row per member);
-(b) every digest the way the dispatcher handles it when it falls due: `compose_digest` on the
-    MEMBERS row gives the row for the set's group, and the dispatcher's `outbox.mark` ends the
-    MEMBERS row, plans the group's row and seals the digest in one commit (a version of Pitstop
-    without `Composed.writes` plans the row with `outbox.plan` and seals in the next step); the row is
-    read back with `outbox.get`, then `compose_digest` on it renders what the digest carries with a
-    `bot.render.Renderer()` (one for the whole run, as the app has one). Commits are counted
-    (`Database.commits`, where the version has it).
+(b) every digest the way the dispatcher handles it when it falls due: for each moment digests fall
+    due (the sets' `send_at`, ten moments of about 50 digests), with `now` = that moment,
+    `bot.jobs.sets.expand_due_digests` -- what `Dispatcher.run_once` calls -- claims their rows to
+    MEMBERS in batches (`DIGEST_BATCH`, one digest per set), runs `compose_digest` on each (which
+    chooses what the digest carries and renders it) and commits each batch's seals, copies' rows
+    and ends of the MEMBERS rows in one commit (a write unit per digest); then each copy for a
+    set's group is read (`outbox.get`, as a sender's claim gives it) and `compose_digest` renders
+    what it carries with a `bot.render.Renderer()` (one for the whole run, as the app has one).
+    Commits are counted (`Database.commits`).
 
 Each run is a process of its own that only does (a) and (b) on its copy, so that seeding does not
 inflate its peak memory (VmHWM); one more run under tracemalloc, made only while the runs are
-quick, gives the peak of Python's allocations. Per-digest times are taken around each step in the bench; nothing in the product is
-patched.
+quick, gives the peak of Python's allocations. Times are taken in the bench around each moment's
+`expand_due_digests` and each copy's `compose_digest`; nothing in the product is patched.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from bench.common import (
     seed_participants_sync,
 )
 from bot.domain.digest import TELEGRAM_LIMIT
+from bot.jobs.sets import DIGEST_BATCH
 
 NAME = "digests"
 SETS = 500
@@ -242,7 +245,7 @@ async def add_cases(db: Any) -> int:
 
 async def run_once(path: Path) -> dict[str, Any]:
     """Plans and renders every digest on a prepared file; gives the figures of the run."""
-    from bot.jobs.sets import compose_digest, plan_sets
+    from bot.jobs.sets import compose_digest, expand_due_digests, plan_sets
     from bot.render import Renderer
     from bot.store import outbox
     from bot.store.db import open_database
@@ -257,47 +260,43 @@ async def run_once(path: Path) -> dict[str, Any]:
             await db.scalar("SELECT count(*) FROM outbox WHERE kind = 'case_round'") or 0
         )
         cases = await add_cases(db)
-        rows = await db.fetchall(
-            "SELECT outbox.id, digest.send_at FROM outbox JOIN digest ON digest.id = json_extract(outbox.payload, '$.digest_id')"
-            " WHERE outbox.kind = 'digest' AND outbox.chat_id = 0 ORDER BY digest.send_at, outbox.id"
+        moments = await db.fetchall(
+            "SELECT digest.send_at, count(*) FROM outbox JOIN digest ON digest.id = json_extract(outbox.payload, '$.digest_id')"
+            " WHERE outbox.kind = 'digest' AND outbox.chat_id = 0 GROUP BY digest.send_at ORDER BY digest.send_at"
         )
-        per_digest, composing, characters, messages, split, empty, odd = [], [], 0, 0, 0, 0, []
-        commits_before = getattr(db, "commits", None)
+        # Per moment: (digests due, seconds to expand them, seconds for the whole moment with the copies).
+        per_moment: list[tuple[int, float, float]] = []
+        composing, characters, messages, split, empty, odd = [], 0, 0, 0, 0, []
+        expanded_count = 0
+        commits_before = db.commits
         with Stopwatch() as rendering:
-            for outbox_id, send_at in rows:
-                began = time.perf_counter()
+            for send_at, due in moments:
                 now = datetime.fromisoformat(send_at)  # each digest is composed when it falls due
-                row = await outbox.get(db, outbox_id)
-                assert row is not None
-                expanded = await compose_digest(db, render, row, now)
-                expand, reason = expanded.expand, expanded.cancel_reason
-                if reason != "expanded" or len(expand) != 1:
-                    odd.append(reason)
-                    continue
-                if hasattr(expanded, "writes"):  # as bot.jobs.dispatcher does: one commit
-                    await outbox.mark(db, row.id, expanded.cancel_status, reason, expand=expand, now=now,
-                                      also=expanded.writes)
-                else:  # a version before it: the row to the group planned, the seal in compose_digest
-                    await outbox.plan(db, expand, now)
-                group_id = await db.scalar(
-                    "SELECT id FROM outbox WHERE dedupe_key = ?", (expand[0].dedupe_key,)
+                before = int(await db.scalar("SELECT coalesce(max(id), 0) FROM outbox") or 0)
+                began = time.perf_counter()
+                outcomes = await expand_due_digests(db, render, now)
+                expanded_at = time.perf_counter()
+                odd += [reason for reason in outcomes.elements() if reason != "expanded"]
+                expanded_count += outcomes["expanded"]
+                copies = await db.fetchall(
+                    "SELECT id FROM outbox WHERE kind = 'digest' AND chat_id != 0 AND id > ? ORDER BY id", (before,)
                 )
-                group_row = await outbox.get(db, int(group_id))
-                assert group_row is not None
-                sealed_at = time.perf_counter()
-                composed = await compose_digest(db, render, group_row, now)
-                texts, reason = composed.texts, composed.cancel_reason
-                done = time.perf_counter()
-                per_digest.append(done - began)
-                composing.append(done - sealed_at)
-                if reason is not None:
-                    odd.append(reason)
-                    continue
-                characters += sum(len(t) for t in texts)
-                messages += len(texts)
-                split += len(texts) > 1
-                empty += "Nothing was shared" in texts[0]
-        commits = None if commits_before is None else db.commits - commits_before
+                for (copy_id,) in copies:
+                    group_row = await outbox.get(db, int(copy_id))
+                    assert group_row is not None
+                    started = time.perf_counter()
+                    composed = await compose_digest(db, render, group_row, now)
+                    composing.append(time.perf_counter() - started)
+                    texts, reason = composed.texts, composed.cancel_reason
+                    if reason is not None:
+                        odd.append(reason)
+                        continue
+                    characters += sum(len(t) for t in texts)
+                    messages += len(texts)
+                    split += len(texts) > 1
+                    empty += "Nothing was shared" in texts[0]
+                per_moment.append((int(due), expanded_at - began, time.perf_counter() - began))
+        commits = db.commits - commits_before
         sealed = int(await db.scalar("SELECT count(*) FROM digest WHERE status = 'sealed'") or 0)
         carried = int(
             await db.scalar("SELECT count(*) FROM reflection WHERE digest_id IS NOT NULL") or 0
@@ -310,9 +309,9 @@ async def run_once(path: Path) -> dict[str, Any]:
         "case_rounds": case_rounds,
         "cases": cases,
         "render_seconds": rendering.seconds,
-        "per_digest": per_digest,
+        "per_moment": per_moment,
         "composing": composing,
-        "digests": len(per_digest),
+        "digests": expanded_count,
         "characters": characters,
         "messages": messages,
         "split": split,
@@ -390,37 +389,46 @@ def report(
     last = results[-1]
     plan_s = [r["plan_seconds"] for r in results]
     render_s = [r["render_seconds"] for r in results]
-    chain = _ms([s for r in results for s in r["per_digest"]])
     composing = _ms([s for r in results for s in r["composing"]])
+    # A digest's share of its moment: the moment's time over the digests due in it.
+    expanding = [1000 * expand / due for r in results for due, expand, _ in r["per_moment"]]
+    whole = [1000 * total / due for r in results for due, _, total in r["per_moment"]]
     figure(
         f"(a) plan_sets, {SETS} sets",
         f"{median(plan_s):7.3f} s  (runs: {', '.join(f'{s:.2f}' for s in plan_s)}; "
         f"{last['planned']} digests + {last['case_rounds']:,} case rounds planned)",
     )
     figure(
-        f"(b) seal + compose {last['digests']} digests, total",
+        f"(b) expand + compose {last['digests']} digests, total",
         f"{median(render_s):7.3f} s  (runs: {', '.join(f'{s:.2f}' for s in render_s)})",
         aim(median(render_s) < 1.0, "< 1 s"),
     )
-    if last.get("commits") is not None:
-        figure("(b) commits per digest", f"{last['commits'] / max(1, last['digests']):.2f}  (Database.commits)")
     figure(
-        "(b) per digest, whole chain: mean/p50/p99",
-        f"{statistics.fmean(chain):6.1f} / {percentile(chain, 50):6.1f} / {percentile(chain, 99):6.1f} ms"
-        f"  (max {max(chain):.1f} ms; compose MEMBERS row + mark/plan/seal + get + compose_digest)",
+        "(b) commits per digest",
+        f"{last['commits'] / max(1, last['digests']):.2f}  (Database.commits; {len(last['per_moment'])} moments, "
+        f"batches of up to {DIGEST_BATCH})",
+    )
+    figure(
+        "(b) per digest, whole chain: mean/p50/max",
+        f"{statistics.fmean(whole):6.2f} / {percentile(whole, 50):6.2f} / {max(whole):6.2f} ms"
+        "  (a moment's time over its digests: expand_due_digests + get + compose_digest of each copy)",
+    )
+    figure(
+        "(b) per digest, expand_due_digests",
+        f"{statistics.fmean(expanding):6.2f} / {percentile(expanding, 50):6.2f} / {max(expanding):6.2f} ms"
+        "  (mean / p50 / max over the moments: claim, choose and render, seal, one commit a batch)",
     )
     figure(
         "(b) per digest, compose_digest of the group's row",
-        f"{statistics.fmean(composing):6.1f} / {percentile(composing, 50):6.1f} / "
-        f"{percentile(composing, 99):6.1f} ms  (mean / p50 / p99; the share of the chain: "
-        f"{sum(composing) / sum(chain):.0%})",
+        f"{statistics.fmean(composing):6.2f} / {percentile(composing, 50):6.2f} / "
+        f"{percentile(composing, 99):6.2f} ms  (mean / p50 / p99; the share of (b): "
+        f"{sum(composing) / 1000 / sum(render_s):.0%})",
     )
-    tenth = max(1, last["digests"] // 10)
-    early = _ms([s for r in results for s in r["per_digest"][:tenth]])
-    late = _ms([s for r in results for s in r["per_digest"][-tenth:]])
+    first, final = [r["per_moment"][0] for r in results], [r["per_moment"][-1] for r in results]
     figure(
-        "(b) first vs last 10 % of digests, mean",
-        f"{statistics.fmean(early):6.1f} vs {statistics.fmean(late):6.1f} ms",
+        "(b) first vs last moment, per digest",
+        f"{statistics.fmean(1000 * t / d for d, _, t in first):6.2f} vs "
+        f"{statistics.fmean(1000 * t / d for d, _, t in final):6.2f} ms",
         "(equal: no slow-down as digests get sealed)",
     )
     figure(
@@ -462,7 +470,7 @@ def main() -> None:
             counts = asyncio.run(prepare(template))
         header(
             "digests",
-            "seconds for plan_sets, then sealing + rendering every set's digest via compose_digest",
+            "seconds for plan_sets, then expanding (sealing) every set's digest as the dispatcher does, and composing its copy",
             sets=f"{SETS} in one programme, one meeting each (in the next 2 weeks), a linked group each",
             members=f"{MEMBERS_PER_SET} per set = {counts['people']:,} active participants",
             reflections=(

@@ -260,6 +260,77 @@ class _Cutter:
 def _cut(text: str, limit: int) -> tuple[int, list[str]]:
     """Gives where to cut a text longer than `limit` (after some visible text, at a token's start),
     and the tags open there."""
+    if _units(text) == len(text):  # most texts: every character one unit, so no walk token by token is needed
+        return _cut_one_unit_each(text, limit)
+    return _cut_walking(text, limit)
+
+
+# A tag or an escaped character: the tokens of _PIECE that are not plain text.
+_MARK = re.compile(r"<[^>]*>|&(?:lt|gt|amp|quot|#[0-9]+|#[xX][0-9a-fA-F]+);")
+
+
+def _cut_one_unit_each(text: str, limit: int) -> tuple[int, list[str]]:
+    """`_cut_walking` for a text whose characters are one UTF-16 unit each (none past U+FFFF), with the same
+    outcome (tests/domain/test_split_message.py compares them). There a token's cost is its length, so what
+    was taken before a position is the position itself: only the tags and escapes are walked, and the plain
+    text between them is searched only where the last cut of each kind can be (the latest run that has one)."""
+    opened: list[str] = []
+    tags: tuple[str, ...] = ()
+    closing = pos = 0
+    visible = False
+    runs: list[tuple[int, int, tuple[str, ...]]] = []  # ranges of plain text where a cut may fall, in order
+    any_cut: tuple[int, tuple[str, ...]] | None = None
+    size = len(text)
+    marks = _MARK.finditer(text)
+    while True:
+        mark = next(marks, None)
+        start, end = mark.span() if mark is not None else (size, size)
+        if start > pos:  # the plain text up to the mark: a cut may fall before any of its characters that fit
+            count, room = start - pos, limit - closing - pos
+            last = min(count - 1, room)
+            if last >= (0 if visible else 1):
+                runs.append((pos if visible else pos + 1, pos + last + 1, tags))
+                any_cut = (pos + last, tags)
+            if room < count and any_cut is not None:
+                break
+            pos, visible = start, True
+        if mark is None:
+            break
+        if visible and pos + closing <= limit:
+            any_cut = (pos, tags)
+        if end + closing > limit and any_cut is not None:
+            break
+        pos = end
+        token = mark.group()
+        if token[0] == "<":
+            if token.startswith("</"):
+                name = _tag_name(token)
+                for i in range(len(opened) - 1, -1, -1):
+                    if _tag_name(opened[i]) == name:
+                        closing -= _closing_units(opened.pop(i))
+                        break
+            elif not token.endswith("/>"):
+                opened.append(token)
+                closing += _closing_units(token)
+            tags = tuple(opened)
+        else:
+            visible = True
+    best: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for kind, needle, back in (("paragraph", "\n\n", 1), ("line", "\n", 0), ("space", " ", 0)):
+        for low, high, open_there in reversed(runs):
+            if (at := text.rfind(needle, max(low - back, 0), high)) >= 0:
+                best[kind] = (at, open_there)
+                break
+    for at_least in (limit // 2, 1):
+        for kind in ("paragraph", "line", "space"):
+            found = best.get(kind)
+            if found is not None and found[0] >= at_least:
+                return found[0], list(found[1])
+    return (any_cut[0], list(any_cut[1])) if any_cut is not None else (len(text), [])
+
+
+def _cut_walking(text: str, limit: int) -> tuple[int, list[str]]:
+    """`_cut` for any text: walks it token by token (as _TOKEN splits it)."""
     walk = _Cutter(text, limit)
     for m in _PIECE.finditer(text):
         token, start = m.group(0), m.start()

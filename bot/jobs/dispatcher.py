@@ -35,7 +35,7 @@ from bot.jobs.pacing import Pacer, SharedPacer
 from bot.jobs.planner import plan_everyone
 from bot.jobs.quiet import plan_checkins
 from bot.jobs.reminders import plan_reminders
-from bot.jobs.sets import group_lost, plan_sets
+from bot.jobs.sets import expand_due_digests, group_lost, plan_sets
 from bot.services import Services
 from bot.store import outbox, people, sharing
 from bot.store.outbox import OutboxRow
@@ -114,6 +114,7 @@ class Dispatcher:
         self._stopping = False
         self._holding: dict[int, OutboxRow] = {}  # the rows being sent here now, by id
         self._recovered_at: datetime | None = None
+        self._expanded_at = 0.0  # when the digests due were last expanded (time.monotonic)
         self.progress = ProgressReporter(services.db, services.render)
 
     def arm(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -195,10 +196,13 @@ class Dispatcher:
         async with self._running:
             await self._recover_stale()
             run = _Run(results)
+            await self._expand_digests(run)
             senders: set[asyncio.Task[None]] = set()
             reported = time.monotonic()
             try:
                 while True:
+                    if time.monotonic() - self._expanded_at >= self.services.settings.dispatch_interval:
+                        await self._expand_digests(run)
                     free = CONCURRENCY - len(senders)
                     if free > 0 and await self._may_claim():
                         for row in await outbox.claim_due(
@@ -221,6 +225,15 @@ class Dispatcher:
             log.info("dispatch %s", " ".join(f"{k}={v}" for k, v in sorted(results.items())))
         return results
 
+    async def _expand_digests(self, run: _Run) -> None:
+        """Expands the digests due into their copies, many to a commit (bot.jobs.sets.expand_due_digests):
+        at the start of a run and, in a long one, as often as the dispatcher is woken; claims pass over them."""
+        self._expanded_at = time.monotonic()
+        if not self._stopping:
+            run.results.update(await expand_due_digests(
+                self.services.db, self.services.render, self.services.clock.now(), holder=self._holder
+            ))
+
     async def _may_claim(self) -> bool:
         """Gives whether rows may be claimed now: not stopping, and no pause (from any process) holds."""
         if self._stopping:
@@ -231,9 +244,9 @@ class Dispatcher:
 
     def _waiting(self, leaving: OutboxRow | None = None) -> frozenset[int]:
         """Gives the chats a claim must pass over: those being sent to here (but `leaving`'s, whose send is
-        recorded in the claim's commit) and those the pace holds back."""
+        recorded in the claim's commit), those the pace holds back, and MEMBERS (expanded in batches)."""
         sending = {row.chat_id for row in self._holding.values() if row is not leaving}
-        return frozenset(sending | self.pacer.waiting_chats())
+        return frozenset(sending | self.pacer.waiting_chats() | {plans.MEMBERS})  # digests due: _expand_digests
 
     async def _sender(self, bot: Bot, first: OutboxRow, run: _Run) -> None:
         """Sends a claimed row, then each row claimed with the record of the one before, until none is."""

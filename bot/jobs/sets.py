@@ -7,7 +7,7 @@ import functools
 import logging
 import sqlite3
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -159,14 +159,100 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     return Composed(parts[0], more=tuple(parts[1:]))
 
 
+
+# Rows to MEMBERS expanded in one commit at most: digests due at the same moment (sets that meet on the same
+# day) share the commit, and a batch is short enough for the copies of the first to go soon.
+DIGEST_BATCH = 32
+
+
+async def expand_due_digests(
+    db: Database, render: Renderer, now: datetime, *, holder: str | None = None, limit: int = DIGEST_BATCH
+) -> Counter[str]:
+    """Expands the digests due by `now` (their rows to MEMBERS) into their copies, up to `limit` in one commit;
+    gives counts by outcome, as the dispatcher counts its rows. The dispatcher's one way to expand a digest.
+
+    Each digest is sealed, its copies planned and its row ended in one write unit (`compose_digest`'s writes
+    with `outbox.mark`), and the units of a batch are queued together, so that they share the group commit
+    while each keeps a SAVEPOINT of its own: a digest whose unit fails is rolled back alone and its row marked
+    failed, the others are committed. A batch holds one digest per set at most (`outbox.claim_expansions`),
+    so each is chosen after the set's digest before it was sealed. A hard kill before the commit leaves the
+    rows claimed and nothing sealed: at the restart they are back in line (`outbox.recover_in_flight`).
+    """
+    results: Counter[str] = Counter()
+    while True:
+        rows = await outbox.claim_expansions(db, now, limit, holder)
+        if rows:
+            results.update(await _expand(db, render, rows, now))
+        if len(rows) < limit:
+            return results
+
+
+async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: datetime) -> list[str]:
+    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome.
+
+    They are composed side by side: each digest's reading waits on the database thread while the one before
+    is chosen and rendered on the event loop (composing only reads; each has its own draft)."""
+    try:
+        composed = await asyncio.gather(*(_expanding(db, render, row, now) for row in rows))
+        recorded = await asyncio.gather(*(
+            outbox.mark(db, row.id, c.cancel_status, c.cancel_reason, expand=c.expand, now=now, also=c.writes)
+            for row, c in zip(rows, composed, strict=True)
+        ), return_exceptions=True)
+    except asyncio.CancelledError:  # stopped before they were recorded: back in line (those not recorded)
+        await asyncio.shield(outbox.release(db, [row.id for row in rows], "stopped before expanding"))
+        raise
+    failed = [(row, error) for row, error in zip(rows, recorded, strict=True) if isinstance(error, BaseException)]
+    for row, error in failed:
+        log.error("digest not expanded outbox=%d", row.id, exc_info=error)
+    marked = await asyncio.gather(*(
+        outbox.mark(db, row.id, "failed", f"error: {type(error).__name__}"[:200]) for row, error in failed
+    ), return_exceptions=True)
+    for (row, _), mark_error in zip(failed, marked, strict=True):
+        if isinstance(mark_error, BaseException):  # the database? the claim is recovered once it is stale
+            log.error("digest row not recorded outbox=%d", row.id, exc_info=mark_error)
+    return [
+        "failed" if isinstance(error, BaseException) else "expanded" if c.expand else c.cancel_status
+        for c, error in zip(composed, recorded, strict=True)
+    ]
+
+
+async def _expanding(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
+    """Gives what a claimed row to MEMBERS becomes (its copies, or why none), or why it failed."""
+    try:
+        composed = await compose_digest(db, render, row, now)
+    except Exception as exc:  # noqa: BLE001 -- as in the dispatcher: every row ends in a state, not retried
+        log.exception("digest not expanded outbox=%d", row.id)
+        return cancelled(f"error: {type(exc).__name__}", status="failed")
+    return cancelled("not a digest to expand", status="failed") if composed.goes else composed
+
 # Digests' messages kept after they were made, by everything they are made of (`DigestDraft._key`), per
-# renderer: the copy of a digest composed right after its seal reads what the seal chose, and rendering and
+# renderer: a copy of a digest composed after its seal reads what the seal chose, and rendering and
 # splitting a long digest is most of what composing it costs. A key holds every value the text is made of,
 # so a copy whose entries, counts or names changed meanwhile (an entry erased, say) is made anew. The
-# dispatcher expands one row to MEMBERS at a time and a free sender takes its copy at once, so a few digests
-# are between their seal and their copies at any moment; 32 (about 1 MB of text) leave room for more.
-KEPT_DIGESTS = 32
+# dispatcher expands every digest due at a moment, DIGEST_BATCH to a commit, before their copies go, and a
+# copy is composed again for each part it sends: four batches are kept (the messages of a digest are 16 KB
+# of text at most), the latest seals first. A copy made anew is kept only while there is room, so that
+# when more digests are due together than are kept, those made anew do not push out the next copies'.
+KEPT_DIGESTS = 4 * DIGEST_BATCH
 _kept: weakref.WeakKeyDictionary[Renderer, OrderedDict[tuple[Any, ...], tuple[str, ...]]] = weakref.WeakKeyDictionary()
+
+
+# The titles of the modules meetings fall in, per programme as loaded (a programme loaded again is another
+# object; its titles go with it): the seal and each copy of a digest ask, and `locate` walks every event.
+_module_titles: dict[int, dict[tuple[str, datetime], str]] = {}
+
+
+def module_title_at(programme: Programme, set_key: str, starts: datetime) -> str:
+    """Gives the title of the module a set's meeting falls in ("" without one), worked out once."""
+    titles = _module_titles.get(id(programme))
+    if titles is None:
+        titles = _module_titles[id(programme)] = {}
+        weakref.finalize(programme, _module_titles.pop, id(programme), None)
+    title = titles.get((set_key, starts))
+    if title is None:
+        module = locate(programme, starts, set_key).module
+        title = titles[(set_key, starts)] = module.title if module else ""
+    return title
 
 
 def _kept_texts(render: Renderer) -> OrderedDict[tuple[Any, ...], tuple[str, ...]]:
@@ -208,8 +294,7 @@ class DigestDraft:
     def module_title(self) -> str:
         """Gives the title of the module the digest's meeting falls in ("" without one)."""
         starts = self.digest.meeting_starts
-        module = locate(self.programme, starts, self.learning_set.key).module if starts is not None else None
-        return module.title if module else ""
+        return "" if starts is None else module_title_at(self.programme, self.learning_set.key, starts)
 
     def _key(self, entries: list[SharedEntry], counted: tuple[int, int], waiting: int) -> tuple[Any, ...]:
         """Gives every value the text is made of (the template's and the entries' views'), whatever the
@@ -224,9 +309,12 @@ class DigestDraft:
             tuple((c.author, c.text) for c in self.cases), shown, counted, waiting,
         )
 
-    async def texts(self, entries: list[SharedEntry], until: datetime, waiting: int, keep: bool = True) -> list[str]:
+    async def texts(
+        self, entries: list[SharedEntry], until: datetime, waiting: int, keep: bool = True, sealing: bool = False
+    ) -> list[str]:
         """Gives the digest's messages with these entries, counting who took part until `until`; made once for
-        equal inputs, and kept for the copies to come unless `keep` is False (a try while choosing)."""
+        equal inputs, and kept for the copies to come unless `keep` is False (a try while choosing): in place
+        of the oldest kept when `sealing` (the messages a seal chose), else while there is room."""
         if until not in self.counted:
             since = self.previous.sealed_at if self.previous else None
             self.counted[until] = await sharing.took_part(self.db, self.learning_set.id, since, until)
@@ -235,7 +323,7 @@ class DigestDraft:
         pieces = self.made.get(key) or kept.get(key)
         if pieces is None:
             pieces = self.made[key] = tuple(self._make(entries, until, waiting))
-        if keep:
+        if keep and (sealing or key in kept or len(kept) < KEPT_DIGESTS):
             kept[key] = pieces
             kept.move_to_end(key)
             while len(kept) > KEPT_DIGESTS:
@@ -286,7 +374,7 @@ class DigestDraft:
             carried = low
         if carried < len(candidates):
             log.info("digest capped digest=%d carried=%d waiting=%d", self.digest.id, carried, len(candidates) - carried)
-        await self.texts(candidates[:carried], now, len(candidates) - carried)  # made above (but for none carried)
+        await self.texts(candidates[:carried], now, len(candidates) - carried, sealing=True)  # made above (but for none carried)
         return [e.reflection_id for e in candidates[:carried]]
 
 

@@ -292,6 +292,65 @@ async def claim_due(
     return await db.write(lambda conn: _claim(conn, claim, several))
 
 
+# Digests due to MEMBERS (chat 0, bot.domain.plans.digest), oldest first, with their digest's set. A set
+# with such a row on its way (being expanded, here or in another process) waits: its digests are sealed one
+# after another, each after the one before it is committed.
+_EXPANSIONS_SQL = (
+    "SELECT outbox.id, digest.learning_set_id FROM outbox"
+    " LEFT JOIN digest ON digest.id = CAST(json_extract(outbox.payload, '$.digest_id') AS INTEGER)"
+    " WHERE outbox.status = 'pending' AND outbox.chat_id = 0 AND outbox.kind = 'digest' AND outbox.due_at <= ?"
+    " AND (digest.learning_set_id IS NULL OR digest.learning_set_id NOT IN ("
+    "   SELECT d.learning_set_id FROM outbox AS o JOIN digest AS d"
+    "   ON d.id = CAST(json_extract(o.payload, '$.digest_id') AS INTEGER)"
+    "   WHERE o.status = 'sending' AND o.chat_id = 0 AND o.kind = 'digest'))"
+    " ORDER BY outbox.due_at, outbox.id LIMIT ?"
+)
+
+
+def _claim_expansions(conn: sqlite3.Connection, claim: Claim, several: bool) -> list[OutboxRow]:
+    """Claims due digest rows to MEMBERS, at most one per learning set (a write unit's part)."""
+    if several:
+        conn.execute(_CLAIM_TURN_SQL)
+    sql = _EXPANSIONS_SQL + (" FOR UPDATE OF outbox SKIP LOCKED" if several else "")
+    chosen: list[int] = []
+    sets: set[int] = set()
+    for outbox_id, set_id in conn.execute(sql, (encode(claim.now), claim.limit * PEEK)).fetchall():
+        if set_id is None or set_id not in sets:  # a row whose digest is gone: expanded to nothing
+            chosen.append(outbox_id)
+        if set_id is not None:
+            sets.add(set_id)
+        if len(chosen) == claim.limit:
+            break
+    if not chosen:
+        return []
+    marks = ",".join("?" for _ in chosen)
+    rows = conn.execute(
+        "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1"
+        f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
+        (encode(claim.now), claim.holder, *chosen),
+    ).fetchall()
+    return sorted((_row(r) for r in rows), key=lambda r: (r.due_at, r.id))
+
+
+async def claim_expansions(db: Database, now: datetime, limit: int, holder: str | None = None) -> list[OutboxRow]:
+    """Claims up to `limit` digest rows to MEMBERS due by `now`, oldest first and at most one per learning set
+    (none of a set whose row is on its way), so that they can be expanded side by side in one commit
+    (bot.jobs.sets.expand_due_digests) and each digest still sees the one before it sealed."""
+    claim = Claim(now, limit, holder=holder)
+    several = db.engine == "postgresql"
+    return await db.write(lambda conn: _claim_expansions(conn, claim, several))
+
+
+async def release(db: Database, outbox_ids: Sequence[int], reason: str) -> None:
+    """Puts claimed rows that were not recorded back in line (those still on their way only)."""
+    if outbox_ids:
+        marks = ",".join("?" for _ in outbox_ids)
+        await _write_one(
+            db, f"UPDATE outbox SET status = 'pending', last_error = ?, claimed_at = NULL WHERE id IN ({marks})"
+            " AND status = 'sending'", (reason, *outbox_ids),
+        )
+
+
 async def _record_then_claim(db: Database, sql: str, params: tuple[Any, ...], then: Claim | None) -> list[OutboxRow]:
     """Runs a statement that records a send; with `then`, claims the rows that follow in the same commit.
 

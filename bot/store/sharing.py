@@ -197,7 +197,7 @@ class DigestReading:
     learning_set: StoredSet | None
     programme_version: str | None  # the loaded_at of the set's programme (programmes.get_programme_version)
     questions: list[SharedQuestion]
-    members: list[Person]  # a row to MEMBERS: the set's active participants
+    members: list[Person]  # a row to MEMBERS of a set without a linked group: the set's active participants
     pending: list[SharedEntry]  # a row to MEMBERS of a planned digest: as `pending_shared` gives them
     took_part: tuple[int, int] | None  # with `pending`: as `took_part` gives it, from the previous digest until now
     person: Person | None  # a copy to a member: that person
@@ -219,7 +219,9 @@ def _digest_reading(
     return DigestReading(
         context, learning_set, version,
         read_shared_in_set(conn, digest.learning_set_id),
-        [person_of(r) for r in conn.execute(_MEMBERS_SQL, (digest.learning_set_id,)).fetchall()] if expanding else [],
+        # Only a set without a linked group gets its digest member by member.
+        [person_of(r) for r in conn.execute(_MEMBERS_SQL, (digest.learning_set_id,)).fetchall()]
+        if expanding and learning_set is not None and learning_set.group_chat_id is None else [],
         pending, took,
         read_person(conn, person_id) if person_id is not None and not expanding else None,
         _carried(digest_id, digest.learning_set_id, since, conn) if sealed and not expanding else None,
@@ -230,7 +232,8 @@ async def digest_reading(
     db: Database, digest_id: int, *, expanding: bool, person_id: int | None, now: datetime
 ) -> DigestReading | None:
     """Gives what composing a row of this digest needs (None when the digest is gone), in one trip: for a row to
-    MEMBERS (`expanding`) the members and the entries it may carry, for a copy the person and what it carries."""
+    MEMBERS (`expanding`) the entries it may carry and the members (when no group is linked: they are the
+    recipients), for a copy the person and what it carries."""
     return await db.run(partial(_digest_reading, digest_id, expanding, person_id, now))
 
 

@@ -138,3 +138,19 @@ def test_every_text_is_cut_where_the_character_by_character_split_cut_it() -> No
         assert split_message(text, limit) == _reference_split(text, limit), (text, limit)
     digest_like = "\n\n".join(f"<b>Member {i}</b>\n" + "<i>" + "word " * rng.randint(10, 900) + "</i>" for i in range(30))
     assert split_message(digest_like) == _reference_split(digest_like)
+
+
+def test_a_text_of_one_unit_characters_is_cut_where_the_walk_token_by_token_cuts_it() -> None:
+    import random
+
+    from bot.domain.digest import _cut_one_unit_each, _cut_walking
+
+    rng = random.Random(16)
+    bits = ["word", "long-word-without-spaces", " ", "  ", "\n", "\n\n", "\n\n\n", "<b>", "</b>", "<i>", "</i>",
+            '<a href="https://example.org/a?b=1&amp;c=2">', "</a>", "<br/>", "&amp;", "&lt;", "&#128077;", "&",
+            "<", ">", "x" * 40, "<b>Name</b>\n", "< b", "<<i>", "&amp", "\n<i>", "</i>\n\n", "é", "Ŋ", "—", "\u00a0"]
+    for _ in range(4000):
+        text = "".join(rng.choice(bits) for _ in range(rng.randint(1, 150)))
+        limit = rng.choice((4, 8, 12, 20, 33, 50, 80, 200))
+        assert _cut_one_unit_each(text, limit) == _cut_walking(text, limit), (text, limit)
+        assert split_message(text, limit) == _reference_split(text, limit), (text, limit)

@@ -419,3 +419,25 @@ async def test_a_drainer_that_lost_its_chat_lock_reads_the_chat_afresh(two: tupl
     await asyncio.wait_for(asyncio.gather(*drainer._draining.values()), 10)
     assert handled == [1, 3]
     assert await inbox.waiting(first, chat) == []
+
+
+async def test_two_processes_expanding_digests_never_take_one_row_nor_two_digests_of_a_set(
+    two: tuple[PgDatabase, PgDatabase],
+) -> None:
+    from tests.jobs.test_digest_batch import NOW as DUE
+    from tests.jobs.test_digest_batch import sets_with_digests
+
+    first, second = two
+    await sets_with_digests(first, sets=4, periods=("week-1", "week-2"))
+    holders = {id(db): await db.holder() for db in (first, second)}
+    claimed = await asyncio.gather(*(
+        outbox.claim_expansions(db, DUE, 10, holder=holders[id(db)]) for db in (first, second, first, second)
+    ))
+    rows = [row for batch in claimed for row in batch]
+    assert len({row.id for row in rows}) == len(rows) == 4  # each set's first digest, by one process or the other
+    digests = {int(row.payload["digest_id"]) for row in rows}
+    sets = await first.fetchall(
+        f"SELECT DISTINCT learning_set_id FROM digest WHERE id IN ({','.join('?' for _ in digests)})", tuple(digests)
+    )
+    assert len(sets) == 4
+    assert await outbox.claim_expansions(second, DUE, 10) == []  # every set has a digest on its way
