@@ -248,9 +248,10 @@ class Database:
         Why here and not one batch per trip: a batch is taken the moment the one before is committed, so
         the units that queued meanwhile wait for no trip back to the event loop and out again (about a
         millisecond each on a busy loop, more than the commit's fsync). It stops when the queue is empty,
-        when a transaction waits for its turn, or when the loop is going away.
+        after a batch when a transaction waits for its turn (so that neither can keep the other waiting:
+        they alternate), or when the loop is going away.
         """
-        while self._queue and not self._turns_wanted and not stop.is_set():
+        while self._queue and not stop.is_set():
             taken = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             batch = [(unit, future) for unit, future in taken if not future.done()]  # done: its caller was cancelled
             if not batch:
@@ -266,6 +267,8 @@ class Database:
                 return
             if not isinstance(outcomes, Exception) and isinstance(outcomes, BaseException):
                 raise outcomes  # the process is stopping (SystemExit, KeyboardInterrupt)
+            if self._turns_wanted:  # checked after a batch, not before: each turn commits one at least
+                return
 
     def _answer(
         self, batch: list[tuple[Callable[[Any], Any], asyncio.Future[Any]]],

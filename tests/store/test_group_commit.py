@@ -145,3 +145,28 @@ async def test_closing_commits_what_is_queued(tmp_path: Path) -> None:
     await db.close()
     assert len(await asyncio.gather(*pending)) == 20  # every caller answered, none with an error
     assert texts(tmp_path / "closing.db") == {f"note {n}" for n in range(20)}
+
+
+async def test_transactions_one_after_another_do_not_keep_a_write_waiting(notes: Database, tmp_path: Path) -> None:
+    # The writer's turn ends when a transaction waits; it must commit a batch first, or a stream of
+    # transactions (each waiting while the one before runs) would keep every write waiting.
+    stop = asyncio.Event()
+    finished = 0
+
+    async def transactions() -> None:
+        nonlocal finished
+        while not stop.is_set():
+            async with notes.transaction() as conn:
+                await conn.execute("SELECT 1")
+            finished += 1
+
+    runners = [asyncio.create_task(transactions()) for _ in range(3)]
+    try:
+        await asyncio.sleep(0.02)
+        before = finished
+        await asyncio.wait_for(notes.write(insert("in between")), timeout=10)
+        assert finished - before < 50
+    finally:
+        stop.set()
+        await asyncio.gather(*runners)
+    assert texts(tmp_path / "pitstop.db") == {"in between"}
