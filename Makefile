@@ -13,8 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each test file whole in one of them (its
+# module fixtures made once); many tests wait on a fake Telegram or a paced sender, so three share two
+# cores well. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 3
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 run: $(STAMP)
 	$(BIN)/pitstop run

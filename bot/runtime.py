@@ -82,6 +82,11 @@ async def halt(app: PitstopApplication) -> None:
     console = _consoles.pop(id(app), None)
     if console is not None:
         await console.stop()
+    if app.job_queue is not None and app.job_queue.scheduler.running:
+        # No job starts from here on. The JobQueue's stop waits for the jobs running, then shuts the
+        # scheduler down, which cancels any job started in between: a dispatcher run cut off halfway,
+        # logged as an error.
+        app.job_queue.scheduler.pause()
     if app.running:
         await app.stop()
     if app.post_stop:

@@ -194,6 +194,9 @@ class Demo:
         last = -1
         for _ in range(1000):
             await self.fake.wait_idle(timeout=5.0, settle=0.02)
+            # Every update fetched is handled to the end: a handler may write for a while between its
+            # API calls, longer than the fake's quiet moment on a busy machine.
+            await asyncio.wait_for(self.app.update_queue.join(), timeout=10.0)
             due = await outbox.due_count(db, self.clock.now())
             calls = sum(self.fake.requests.values()) - self.fake.requests["getUpdates"]
             quiet = quiet + 1 if (not due and calls == last) else 0

@@ -919,7 +919,13 @@ class FakeTelegram:
                 raise ApiError(401, "Unauthorized")
             if known is None:
                 raise ApiError(404, "Not Found: method not found")
-            call = await self._read_call(method, request)
+            try:
+                call = await self._read_call(method, request)
+            except ConnectionResetError:
+                # The client hung up before its request was read (a bot stopping while its long poll
+                # is on the way): nobody waits for an answer, and the fake did nothing wrong.
+                _LOG.debug("client left before its request was read method=%s", method)
+                return _json_response(ApiError(499, "Client Closed Request").to_json(), status=499)
             mangled = self._check_faults(call)
             result = await known[1](call)
             if mangled is not None:

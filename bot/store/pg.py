@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +63,14 @@ CLOSE_WAIT = 10  # seconds close() waits for a transaction under way
 # it cannot hold other processes' locks for ever.
 KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 IDLE_IN_TRANSACTION = "120s"
+SCRUB_WAIT = 3.0  # seconds an erase's rewrite waits for older transactions, which hold the erased text in it
+# Other sessions on the server whose transaction or snapshot is older than a transaction id (a plain
+# VACUUM's is not: what it sees does not hold back what another may remove).
+OLDER_TRANSACTIONS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+    " AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum)"
+    " AND greatest(age(backend_xid), age(backend_xmin)) > age(%s::xid)"
+)
 BATCH_RETRIES = 5  # a batch aborted by a deadlock or a serialisation failure is tried this often
 # Two-part advisory-lock keys: the first part names the purpose, the second is hashed from the schema,
 # so that tests in their own schemas (and installations sharing a server) do not block each other.
@@ -584,6 +593,16 @@ class PgDatabase(Database):
         moment of its rewrite. The write-ahead log keeps old pages until it is recycled, as on any
         PostgreSQL (the README says so)."""
         def vacuum(conn: Connection) -> None:
+            # The rewrite keeps each row version a running transaction may still see, the erased words with
+            # it; a snapshot taken in this database sees what was running anywhere on the server. So first
+            # let every transaction older than this moment end (a few seconds at most).
+            now = int(conn.raw.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()[0])
+            deadline = time.monotonic() + SCRUB_WAIT
+            while conn.raw.execute(OLDER_TRANSACTIONS, (str(now % 2**32),)).fetchone()[0]:
+                if time.monotonic() > deadline:
+                    log.info("erased text rewritten while older transactions run; it may stay until the next rewrite")
+                    break
+                time.sleep(0.01)
             conn.raw.execute(
                 "VACUUM FULL reflection_part, reflection, deepening, learning_question, draft, case_proposal"
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC
 
 from bot.sandbox.fakeapi import FakeUser, SentMessage
@@ -171,6 +172,9 @@ async def test_calendar_reminders_come_at_each_participants_local_time_and_can_b
 
 
 async def test_a_restart_in_the_middle_of_a_broadcast_to_500_reaches_each_exactly_once(world: World) -> None:
+    # The planner runs once at each start, as it does hourly in production; at the tests' 0.3 s it went over
+    # the 500 people back to back, and on PostgreSQL on a busy machine the sending waited behind it.
+    world.settings = replace(world.settings, plan_interval=3600.0)
     await world.load(PROGRAMME)
     await world.start()
     await world.onboard(FIONA, await world.invite("cpm-fac", role="facilitator"))
@@ -195,13 +199,13 @@ async def test_a_restart_in_the_middle_of_a_broadcast_to_500_reaches_each_exactl
     await world.say(FIONA, MESSAGE)
     preview = await world.expect(FIONA, lambda m: MESSAGE in plain(m) and bool(m.buttons()))
     await world.press(FIONA, preview, button(preview, "Send now to 500"))
-    await world.until(lambda: sum(1 for m in world.fake.sent() if "📣" in plain(m) and m.chat_id != FIONA.id) >= 30)
+    await world.until(lambda: sum(1 for m in world.fake.sent() if "📣" in plain(m) and m.chat_id != FIONA.id) >= 30, timeout=30)
     await world.stop()
     halfway = sum(1 for m in world.fake.sent() if "📣" in plain(m) and m.chat_id != FIONA.id)
     assert 30 <= halfway < 500
     world.fake.latency = 0.0
     await world.start()
-    final = await world.expect(FIONA, lambda m: "Broadcast finished" in (m.text or ""), timeout=30)
+    final = await world.expect(FIONA, lambda m: "Broadcast finished" in (m.text or ""), timeout=60)
     assert "delivered to all 500 recipients." in final.message["text"]
     steps = [e for e in final.edits if e.startswith("Sending…")]
     # Live progress along the way. Known, not yet fixed: a progress edit taken just after the restart has

@@ -179,8 +179,17 @@ class World:
         return await people.get_person_by_telegram(self.db, user.id)
 
     async def settle(self) -> None:
-        """Waits until the bot has taken every update sent so far."""
+        """Waits until the bot has taken every update sent so far and its handlers have finished with them.
+
+        The fake sees an update confirmed once the bot has fetched it, not once a handler is done: a
+        handler that writes without calling the API (the rest of a split answer, say) may still be at
+        work, and on a busy machine for longer than the fake's quiet moment. The Application's update
+        queue counts an update done when its handler returns, so joining it closes that gap.
+        """
         await self.fake.wait_idle(timeout=5.0)
+        if self.app is not None:
+            await asyncio.wait_for(self.app.update_queue.join(), timeout=10.0)
+            await self.fake.wait_idle(timeout=5.0)  # what the handlers sent last is answered too
 
 
 def _done(message: SentMessage) -> bool:

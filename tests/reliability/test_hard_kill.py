@@ -209,7 +209,7 @@ async def test_a_hard_kill_mid_broadcast_doubles_at_most_what_was_in_flight(tmp_
 
         proc = start_bot(db_path, fake.base_url, log_path)
         await wait_until(
-            lambda: delivered(fake) >= KILL_AFTER, proc, 40, f"{KILL_AFTER} deliveries", log_path
+            lambda: delivered(fake) >= KILL_AFTER, proc, 120, f"{KILL_AFTER} deliveries", log_path
         )
         proc.send_signal(signal.SIGKILL)
         assert await wait_exit(proc, 10) == -signal.SIGKILL
@@ -235,12 +235,12 @@ async def test_a_hard_kill_mid_broadcast_doubles_at_most_what_was_in_flight(tmp_
             )[0][0]
             return open_rows == 0
 
-        await wait_until(all_final, proc, 40, "every due outbox row to be final", log_path)
+        await wait_until(all_final, proc, 120, "every due outbox row to be final", log_path)
         progress = next(m for m in fake.sent(FACILITATOR) if m.message_id == progress_id)
         await wait_until(
             lambda: "Broadcast finished" in str(progress.message.get("text")),
             proc,
-            10,
+            30,
             "the final count",
             log_path,
         )
