@@ -267,13 +267,18 @@ def _claim(conn: sqlite3.Connection, claim: Claim, several: bool) -> list[Outbox
         skip.add(chat_id)
     if several and chosen:
         chosen = _earliest_only(conn, chosen, now)
-    if not chosen:
+    return _take(conn, [outbox_id for outbox_id, _ in chosen], now, claim.holder)
+
+
+def _take(conn: sqlite3.Connection, outbox_ids: list[int], now: str, holder: str | None) -> list[OutboxRow]:
+    """Marks chosen rows `sending` (those still pending) for `holder`; gives them oldest first."""
+    if not outbox_ids:
         return []
-    marks = ",".join("?" for _ in chosen)
+    marks = ",".join("?" for _ in outbox_ids)
     rows = conn.execute(
         "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1"
         f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
-        (now, claim.holder, *(outbox_id for outbox_id, _ in chosen)),
+        (now, holder, *outbox_ids),
     ).fetchall()
     return sorted((_row(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
@@ -321,15 +326,7 @@ def _claim_expansions(conn: sqlite3.Connection, claim: Claim, several: bool) -> 
             sets.add(set_id)
         if len(chosen) == claim.limit:
             break
-    if not chosen:
-        return []
-    marks = ",".join("?" for _ in chosen)
-    rows = conn.execute(
-        "UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?, attempts = attempts + 1"
-        f" WHERE id IN ({marks}) AND status = 'pending' RETURNING *",
-        (encode(claim.now), claim.holder, *chosen),
-    ).fetchall()
-    return sorted((_row(r) for r in rows), key=lambda r: (r.due_at, r.id))
+    return _take(conn, chosen, encode(claim.now), claim.holder)
 
 
 async def claim_expansions(db: Database, now: datetime, limit: int, holder: str | None = None) -> list[OutboxRow]:
