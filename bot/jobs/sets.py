@@ -159,7 +159,6 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     return Composed(parts[0], more=tuple(parts[1:]))
 
 
-
 # Rows to MEMBERS expanded in one commit at most: digests due at the same moment (sets that meet on the same
 # day) share the commit, and a batch is short enough for the copies of the first to go soon.
 DIGEST_BATCH = 32
@@ -224,6 +223,7 @@ async def _expanding(db: Database, render: Renderer, row: OutboxRow, now: dateti
         log.exception("digest not expanded outbox=%d", row.id)
         return cancelled(f"error: {type(exc).__name__}", status="failed")
     return cancelled("not a digest to expand", status="failed") if composed.goes else composed
+
 
 # Digests' messages kept after they were made, by everything they are made of (`DigestDraft._key`), per
 # renderer: a copy of a digest composed after its seal reads what the seal chose, and rendering and
