@@ -11,38 +11,45 @@ from bot.services import Services
 from bot.tg import console, handlers, menus
 from bot.tg.context import AppServices, PitstopApplication, PitstopContext
 from bot.tg.request import AiohttpRequest
-from bot.tg.updates import PerChatUpdateProcessor, ReadableUpdatesRequest
+from bot.tg.updates import PerChatUpdateProcessor, ReadableUpdatesRequest, ReadingBot
 
 log = logging.getLogger(__name__)
 
 
 def build_application(services: Services, *, polling: bool = True) -> PitstopApplication:
     """Gives the Application wired to the services: handlers, its dispatcher, start-up and shut-down hooks."""
-    settings = services.settings
     builder = (
         ApplicationBuilder()
         .application_class(PitstopApplication, kwargs={"services": AppServices.around(services)})
-        .token(settings.token)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone, link_preview_options=None))
+        .bot(make_bot(services))
         .context_types(ContextTypes(context=PitstopContext))
         # Side by side across chats, in order within one: a person's messages never race each other.
         .concurrent_updates(PerChatUpdateProcessor())
-        # What the bot sends goes over aiohttp: a request costs the event loop a fifth of httpx's CPU.
-        .request(AiohttpRequest())
-        # One update the library cannot read must not hold up the rest of its batch.
-        .get_updates_request(ReadableUpdatesRequest())
         # PTB types these hooks for its own Application, not for the subclass set above.
         .post_init(_post_init)  # type: ignore[arg-type]
         .post_stop(_post_stop)  # type: ignore[arg-type]
     )
-    api, files = settings.api_base(), settings.file_base()
-    if api is not None and files is not None:  # another Bot API server (TELEGRAM_BASE_URL)
-        builder = builder.base_url(api).base_file_url(files)
     # The Updater serves both long polling and the webhook server (PTB's start_webhook).
     app = builder.build()
     assert isinstance(app, PitstopApplication)
     handlers.register(app)
     return app
+
+
+def make_bot(services: Services) -> ReadingBot:
+    """Gives the Bot: its requests over aiohttp, the default parse mode and zone, the Bot API server to use."""
+    settings = services.settings
+    return ReadingBot(
+        settings.token,
+        # another Bot API server (TELEGRAM_BASE_URL), else Telegram's (PTB's defaults)
+        base_url=settings.api_base() or "https://api.telegram.org/bot",
+        base_file_url=settings.file_base() or "https://api.telegram.org/file/bot",
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone, link_preview_options=None),
+        # What the bot sends goes over aiohttp: a request costs the event loop a fifth of httpx's CPU.
+        request=AiohttpRequest(),
+        # One update the library cannot read must not hold up the rest of its batch.
+        get_updates_request=ReadableUpdatesRequest(),
+    )
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]

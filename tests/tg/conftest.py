@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from telegram import User
-from telegram.ext import ApplicationBuilder
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -24,6 +23,7 @@ from bot.render import Renderer
 from bot.services import Services
 from bot.store import people, programmes
 from bot.store.db import Database
+from bot.tg import app as app_module
 from bot.tg.app import build_application
 from bot.tg.context import PitstopApplication
 from tests.tg.auxil.build_updates import make_callback_update, make_command_update, make_message_update
@@ -85,13 +85,9 @@ class Offline:
 async def offline(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Offline]:
     """Gives the initialised Application on a fresh database, with Telegram answered in memory."""
     request = OfflineRequest()
-    build = ApplicationBuilder.build
-
-    def build_offline(builder: ApplicationBuilder) -> Any:  # type: ignore[type-arg]
-        # The factory's builder, given one more setting before it builds: where requests go.
-        return build(builder.request(request).get_updates_request(request))
-
-    monkeypatch.setattr(ApplicationBuilder, "build", build_offline)
+    # The factory's Bot, given where its requests go: here, not over the network.
+    monkeypatch.setattr(app_module, "AiohttpRequest", lambda: request)
+    monkeypatch.setattr(app_module, "ReadableUpdatesRequest", lambda: request)
     clock = ManualClock(NOW)
     settings = Settings(token=TOKEN, db_path=tmp_path / "pitstop.db", admins=frozenset({9000}), rate_per_second=0.0)
     render = Renderer()

@@ -1,9 +1,12 @@
 """The Bot's requests over aiohttp (bot.tg.request): texts, keyboards and files reach the Bot API as with
 PTB's own httpx request, a slow answer is TimedOut and no answer at all is NetworkError, as the
-dispatcher's retries expect; HTTP_PROXY and NO_PROXY are followed, as httpx follows them."""
+dispatcher's retries expect; HTTP_PROXY and NO_PROXY are followed, as httpx follows them. Long polling
+(bot.tg.updates): a batch is read once, and one the library cannot read is fetched again and read update
+by update."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncIterator
 
@@ -12,8 +15,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.sandbox.fakeapi import FakeTelegram
+from bot.sandbox.fakeapi import FakeTelegram, FakeUser
 from bot.tg.request import AiohttpRequest
+from bot.tg.updates import ReadableUpdatesRequest, ReadingBot
 
 
 @pytest.fixture
@@ -91,3 +95,45 @@ async def test_a_host_no_proxy_names_is_reached_directly(
     async with a_bot(fake.base_url, fake.token, AiohttpRequest()) as bot:
         await bot.send_message(77, "directly")
     assert [m.text for m in fake.sent(77)] == ["directly"]
+
+
+def a_reading_bot(fake: FakeTelegram) -> tuple[ReadingBot, ReadableUpdatesRequest]:
+    """The Bot as bot.tg.app makes it, for long polling: ReadingBot with the getUpdates request."""
+    polling = ReadableUpdatesRequest()
+    bot = ReadingBot(fake.token, base_url=f"{fake.base_url}/bot", base_file_url=f"{fake.base_url}/file/bot",
+                     request=AiohttpRequest(), get_updates_request=polling)
+    return bot, polling
+
+
+async def test_a_batch_of_readable_updates_is_asked_for_once_and_read_by_the_library_alone(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = FakeUser(id=501, first_name="Anna")
+    for n in range(3):
+        await fake.send_text(user, f"message {n}")
+    bot, polling = a_reading_bot(fake)
+    async with bot:
+        updates = await bot.get_updates(timeout=0)
+        again = await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["message 0", "message 1", "message 2"]
+    assert again == ()
+    assert fake.requests["getUpdates"] == 2 and polling.skipped == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_batch_the_library_cannot_read_is_asked_for_again_and_only_the_unreadable_update_is_skipped(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    user = FakeUser(id=502, first_name="Bob")
+    await fake.send_text(user, "before")
+    await fake.push_update({"poll": {"id": "5550001", "question": "Which one?"}})  # required fields missing
+    await fake.send_text(user, "after")
+    bot, polling = a_reading_bot(fake)
+    async with bot:
+        updates = await bot.get_updates(timeout=0)
+    assert [u.message.text if u.message else None for u in updates] == ["before", None, "after"]
+    assert updates[1].poll is None  # the bare update: confirmed with the others, taken by no handler
+    assert fake.requests["getUpdates"] == 2 and polling.skipped == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "update skipped" in warnings[0] and "kind=poll" in warnings[0]
