@@ -4,13 +4,16 @@ What each bot runs, as it really is:
 
 - **Pitstop**: the real application (`bot.runtime.launch`: long polling, every handler, the dispatcher
   and planner jobs armed, SQLite with synchronous=FULL; then, as `pitstop run` does, what start-up left
-  alive is frozen out of later garbage collections, `bot.runtime.spare_the_collector`). Its update processor
+  alive is frozen out of later garbage collections, `bot.runtime.spare_the_collector`), on the event loop
+  `pitstop run` runs on (`bot.runtime.run_loop`: uvloop's), its requests over aiohttp (`bot.tg.request`,
+  long polling included). Its update processor
   (`bot.tg.updates.PerChatUpdateProcessor`) handles different chats side by side (up to 32 handlers at
   once), one chat's updates in order. Each journal message is stored durably (the group commit,
   bot.store.db) before its acknowledgement ("Kept in your journal" / "Added to the same reflection").
 - **echo bot**: a bare python-telegram-bot `Application` with one `MessageHandler` that sends the text
   back, `concurrent_updates` off (the library's default: one update at a time), the same polling
-  settings and the same default parse mode as Pitstop (HTML), so both pay the same for sending.
+  settings and the same default parse mode as Pitstop (HTML); PTB's own requests (httpx) on asyncio's own
+  loop, as a bare PTB bot has them.
 
 The fake Bot API (`bot.sandbox.fakeapi.FakeTelegram`) and the simulated users run in a process of their
 own (this module with `--driver`), so that the bot's process does only the bot's work: its main-thread
@@ -388,13 +391,19 @@ async def echo_run() -> dict[str, Any]:
     return result
 
 
-async def measure(runs: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Alternates Pitstop and echo runs; gives both lists of results."""
+def measure(runs: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Alternates Pitstop and echo runs, each on a loop of its own; gives both lists of results.
+
+    Pitstop runs on the loop `pitstop run` runs on (`bot.runtime.run_loop`: uvloop's, where installed), the
+    echo bot on asyncio's own (`asyncio.run`, as a bare PTB bot's `run_polling` does).
+    """
+    from bot.runtime import run_loop
+
     ours, theirs = [], []
     for _ in range(runs):
         with scratch("reflections") as folder:
-            ours.append(await pitstop_run(folder))
-        theirs.append(await echo_run())
+            ours.append(run_loop(pitstop_run(folder)))
+        theirs.append(asyncio.run(echo_run()))
     return ours, theirs
 
 
@@ -424,7 +433,12 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     """Prints the reflections figures."""
+    from bot.runtime import new_loop
     from bot.tg.updates import RUNNING
+
+    probe = new_loop()
+    loop_kind = f"{type(probe).__module__}.{type(probe).__name__}"
+    probe.close()
 
     logging.getLogger("bot").setLevel(logging.WARNING)
     header(
@@ -432,7 +446,9 @@ def main() -> None:
         "journal replies handled/s end to end (bot.runtime.launch) vs a bare PTB echo bot; fake API + users in another process",
         pitstop=f"chats handled side by side (PerChatUpdateProcessor, {RUNNING} at once, one chat in order); each message stored"
         " durably (group commit, synchronous=FULL) before its acknowledgement",
-        echo_bot="one MessageHandler sending the text back; concurrent_updates off (one update at a time)",
+        pitstop_loop=f"{loop_kind} (bot.runtime.new_loop, as `pitstop run`)",
+        echo_bot="one MessageHandler sending the text back; concurrent_updates off (one update at a time); PTB's own"
+        " request (httpx) and asyncio's loop, as a bare PTB bot has them",
         both="long polling (timeout 10), default parse mode HTML, the same fake and users",
         participants=f"{USERS} typing at once, {OPEN_USERS} for the open loop, {WARM} for warm-up and one user; seeded by SQL",
         closed_loop=f"{MESSAGES_PER_USER} per user, each after the previous reply = {USERS * MESSAGES_PER_USER} updates a run",
@@ -443,7 +459,7 @@ def main() -> None:
         runs=f"{RUNS}, Pitstop and echo alternating (median rate and CPU; latencies pooled over runs)",
         journal=f"{HISTORY_PER_USER} older entries per participant; a prompt sent an hour ago",
     )
-    ours, theirs = asyncio.run(measure(RUNS))
+    ours, theirs = measure(RUNS)
     mine, echo = summary(ours), summary(theirs)
     for label, s in (("Pitstop", mine), ("echo bot", echo)):
         figure(f"{label}: updates/s ({USERS} users typing)",

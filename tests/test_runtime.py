@@ -1,11 +1,36 @@
-"""What `pitstop run` does once the Application has started: what start-up left alive is frozen out of later
-garbage collections, so that a full collection does not hold every handler up (bot.runtime.spare_the_collector)."""
+"""What `pitstop run` does around the Application: it runs on uvloop's event loop where that is installed
+(bot.runtime.run_loop), and what start-up left alive is frozen out of later garbage collections, so that a
+full collection does not hold every handler up (bot.runtime.spare_the_collector)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import sys
 
-from bot.runtime import spare_the_collector
+import pytest
+
+from bot.runtime import new_loop, run_loop, spare_the_collector
+
+
+async def where_am_i(value: int) -> tuple[str, int]:
+    """Gives the module of the running loop's class, and the value back."""
+    await asyncio.sleep(0)
+    return type(asyncio.get_running_loop()).__module__, value
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows (pyproject.toml)")
+def test_the_bot_runs_on_uvloops_loop_and_gets_its_coroutines_result() -> None:
+    module, value = run_loop(where_am_i(41))
+    assert module.startswith("uvloop") and value == 41
+
+
+async def test_the_tests_run_on_the_loop_the_bot_runs_on() -> None:
+    probe = new_loop()
+    try:
+        assert type(asyncio.get_running_loop()) is type(probe)
+    finally:
+        probe.close()
 
 
 class StartUpThing:

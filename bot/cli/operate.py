@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.cli.common import Failure, SubCommands, add_command, database, lock_database, settings_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.runtime import StartError, halt, launch, spare_the_collector
+from bot.runtime import StartError, halt, launch, run_loop, spare_the_collector
 from bot.sandbox import demo
 from bot.store import audit, programmes
 from bot.store.db import available_migrations, backup, integrity_check
@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # On SQLite one process owns the file; on PostgreSQL several may run side by side (see the README).
     lock = None if settings.db_url else lock_database(settings.db_path)
     try:
-        asyncio.run(serve(settings, SystemClock()))
+        run_loop(serve(settings, SystemClock()))
     finally:
         if lock is not None:
             lock.close()

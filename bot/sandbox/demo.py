@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain.programme import parse_programme
-from bot.runtime import halt, launch
+from bot.runtime import halt, launch, run_loop
 from bot.sandbox.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
 from bot.store import journal, outbox, people, programmes, pulse
 from bot.store.db import Database, open_database
@@ -574,7 +574,7 @@ def main(keep: Path | None = None, console_port: int | None = None) -> int:
     if keep is not None and keep.exists():
         print(f"pitstop: {keep} exists already; choose a new file for --keep.", file=sys.stderr)
         return 2
-    summary = asyncio.run(run_demo(sys.stdout, keep, console_port))
+    summary = run_loop(run_demo(sys.stdout, keep, console_port))
     if keep is not None:
         print(f"\nThe demo database is kept at {keep}.")
     return 0 if summary.digests_delivered and not summary.private_text_in_digest else 1
