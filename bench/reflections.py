@@ -13,7 +13,9 @@ What each bot runs, as it really is:
 - **echo bot**: a bare python-telegram-bot `Application` with one `MessageHandler` that sends the text
   back, `concurrent_updates` off (the library's default: one update at a time), the same polling
   settings and the same default parse mode as Pitstop (HTML); PTB's own requests (httpx) on asyncio's own
-  loop, as a bare PTB bot has them.
+  loop, as a bare PTB bot has them. The issue's aims compare with this bot.
+- **echo bot, Pitstop's loop**: the same echo bot on Pitstop's event loop with Pitstop's requests (aiohttp),
+  so that what Pitstop costs beyond answering at all shows too.
 
 The fake Bot API (`bot.sandbox.fakeapi.FakeTelegram`) and the simulated users run in a process of their
 own (this module with `--driver`), so that the bot's process does only the bot's work: its main-thread
@@ -354,22 +356,27 @@ async def pitstop_run(folder: Path) -> dict[str, Any]:
     return result
 
 
-async def echo_run() -> dict[str, Any]:
-    """A bare python-telegram-bot echo bot against the driver's fake, played the same way."""
+async def echo_run(as_pitstop: bool = False) -> dict[str, Any]:
+    """A bare python-telegram-bot echo bot against the driver's fake, played the same way; `as_pitstop`:
+    with Pitstop's requests (aiohttp, bot.tg.request), for the run on Pitstop's loop."""
     from telegram import Update
     from telegram.constants import ParseMode
     from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, MessageHandler, filters
 
     driver = Driver()
     base_url = await driver.start()
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(TOKEN)
         .base_url(f"{base_url}/bot")
         .base_file_url(f"{base_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))  # as bot.tg.app builds Pitstop's
-        .build()
     )
+    if as_pitstop:
+        from bot.tg.request import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connection_pool_size=1))
+    app = builder.build()
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -391,20 +398,22 @@ async def echo_run() -> dict[str, Any]:
     return result
 
 
-def measure(runs: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Alternates Pitstop and echo runs, each on a loop of its own; gives both lists of results.
+def measure(runs: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Alternates Pitstop and the two echo runs, each on a loop of its own; gives the three lists of results.
 
     Pitstop runs on the loop `pitstop run` runs on (`bot.runtime.run_loop`: uvloop's, where installed), the
-    echo bot on asyncio's own (`asyncio.run`, as a bare PTB bot's `run_polling` does).
+    echo bot on asyncio's own (`asyncio.run`, as a bare PTB bot's `run_polling` does), and once more on
+    Pitstop's loop with Pitstop's requests: what Pitstop costs beyond a bot that only answers.
     """
     from bot.runtime import run_loop
 
-    ours, theirs = [], []
+    ours, theirs, alike = [], [], []
     for _ in range(runs):
         with scratch("reflections") as folder:
             ours.append(run_loop(pitstop_run(folder)))
         theirs.append(asyncio.run(echo_run()))
-    return ours, theirs
+        alike.append(run_loop(echo_run(as_pitstop=True)))
+    return ours, theirs, alike
 
 
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -447,6 +456,7 @@ def main() -> None:
         pitstop=f"chats handled side by side (PerChatUpdateProcessor, {RUNNING} at once, one chat in order); each message stored"
         " durably (group commit, synchronous=FULL) before its acknowledgement",
         pitstop_loop=f"{loop_kind} (bot.runtime.new_loop, as `pitstop run`)",
+        echo_on_pitstops_loop="the same echo bot on Pitstop's loop with Pitstop's requests (aiohttp): the bare cost of answering",
         echo_bot="one MessageHandler sending the text back; concurrent_updates off (one update at a time); PTB's own"
         " request (httpx) and asyncio's loop, as a bare PTB bot has them",
         both="long polling (timeout 10), default parse mode HTML, the same fake and users",
@@ -456,12 +466,12 @@ def main() -> None:
         open_loop=f"{OPEN_RATE:.0f} updates/s for {OPEN_SECONDS:.0f} s a run, {OPEN_USERS} users in turn; latency from when"
         " each was due",
         cpu="of the bot's process during the closed loop, per update: main thread (time.thread_time), other threads",
-        runs=f"{RUNS}, Pitstop and echo alternating (median rate and CPU; latencies pooled over runs)",
+        runs=f"{RUNS}, Pitstop and the two echo bots alternating (median rate and CPU; latencies pooled over runs)",
         journal=f"{HISTORY_PER_USER} older entries per participant; a prompt sent an hour ago",
     )
-    ours, theirs = measure(RUNS)
-    mine, echo = summary(ours), summary(theirs)
-    for label, s in (("Pitstop", mine), ("echo bot", echo)):
+    ours, theirs, alike = measure(RUNS)
+    mine, echo, echo_alike = summary(ours), summary(theirs), summary(alike)
+    for label, s in (("Pitstop", mine), ("echo bot", echo), ("echo bot, Pitstop's loop", echo_alike)):
         figure(f"{label}: updates/s ({USERS} users typing)",
                f"{s['rate']:7.1f} /s  (runs: {', '.join(f'{x:.1f}' for x in s['rates'])})")
         figure(f"{label}: main-thread CPU per update",
@@ -481,6 +491,8 @@ def main() -> None:
     figure("ratio Pitstop / echo, updates/s", f"{ratio:.2f}", aim(ratio >= 0.7, ">= 0.7"))
     cpu_ratio = mine["main_cpu"] / echo["main_cpu"]
     figure("ratio Pitstop / echo, main-thread CPU per update", f"{cpu_ratio:.2f}", aim(cpu_ratio <= 2, "<= 2"))
+    figure("ratio Pitstop / echo on Pitstop's loop, updates/s", f"{mine['rate'] / echo_alike['rate']:.2f}")
+    figure("ratio Pitstop / echo on Pitstop's loop, main-thread CPU", f"{mine['main_cpu'] / echo_alike['main_cpu']:.2f}")
     counted = [r["counted"] for r in ours if r["counted"]]
     figure(
         "Pitstop: SQL per journal message",
