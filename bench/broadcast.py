@@ -9,7 +9,6 @@ does), and with pacing off.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import UTC, date, datetime
@@ -26,6 +25,7 @@ from bench.common import (
     seed_participants,
 )
 from bench.delivery import CountingFake, busiest_window
+from bot.runtime import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.fakeapi import FakeUser
 
 NAME = "broadcast"
@@ -107,7 +107,7 @@ def main() -> None:
     )
     for label, rate in (("pacer at 30/s", 30.0), ("pacing off", 0.0)):
         with scratch("broadcast") as folder:
-            r = asyncio.run(one_run(folder, rate))
+            r = run_loop(one_run(folder, rate))
         target = "at least 28.5/s" if rate else "as fast as it goes"
         ok = r["rate"] >= 28.5 and r["busiest"] <= 30 and r["too_many"] == 0 if rate else True
         figure(f"{label}: messages/s", f"{r['rate']:7.1f} msg/s  ({r['copies']:,} copies in {r['seconds']:.1f} s)",

@@ -15,7 +15,6 @@ and aiohttp's), which a shared machine disturbs far less than the rate.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import subprocess
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO, Stopwatch, aim, figure, header, median, scratch
+from bot.runtime import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.fakeapi import FakeTelegram
 
 NAME = "delivery"
@@ -195,9 +195,9 @@ def main() -> None:
         dispatcher=f"CONCURRENCY={CONCURRENCY} senders, each claiming its next row in the commit that records its"
         " last send; SQLite synchronous=FULL",
     )
-    unpaced = asyncio.run(measure(UNPACED_MESSAGES, 0.0, UNPACED_RUNS, rate_limits=False))
+    unpaced = run_loop(measure(UNPACED_MESSAGES, 0.0, UNPACED_RUNS, rate_limits=False))
     with fake_process() as url:
-        apart = asyncio.run(
+        apart = run_loop(
             measure(UNPACED_MESSAGES, 0.0, UNPACED_RUNS, rate_limits=False, fake_url=url)
         )
     for label, results in (
@@ -226,7 +226,7 @@ def main() -> None:
                     f"outbox {r['statuses']} outcomes {r['outcomes']} errors {r['errors'][:3]}",
                 )
 
-    paced = asyncio.run(measure(PACED_MESSAGES, PACED_RATE, PACED_RUNS, rate_limits=True))
+    paced = run_loop(measure(PACED_MESSAGES, PACED_RATE, PACED_RUNS, rate_limits=True))
     for r in paced:
         achieved = r["sent"] / r["seconds"]
         figure(

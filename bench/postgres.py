@@ -41,6 +41,7 @@ from bench.common import (
     percentile,
     scratch,
 )
+from bot.runtime import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.processes import BotProcess, start_webhook_bot, stop_bots
 from bot.store.schemas import fresh_schema
 
@@ -350,7 +351,7 @@ def attempt(label: str, step: Callable[..., Coroutine[Any, Any, T]], *args: Any)
     """Runs one measurement, `step(*args)`, in an event loop of its own; a failure becomes a printed line
     (the other figures still come)."""
     try:
-        return asyncio.run(step(*args))
+        return run_loop(step(*args))
     except Exception as exc:  # noqa: BLE001 -- a benchmark prints what failed and goes on
         figure(f"{label}: FAILED", f"{type(exc).__name__}: {str(exc).strip()[:600]}")
         return None

@@ -38,6 +38,7 @@ from bench.common import (
     scratch,
     seed_participants_sync,
 )
+from bot.runtime import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 
 NAME = "startup"
@@ -265,9 +266,9 @@ def main() -> None:
         runs=f"{RUNS} starts per database (median shown)",
         process="subprocess, env TELEGRAM_BOT_TOKEN/TELEGRAM_BASE_URL/PITSTOP_DB, fake in the bench process",
     )
-    empty = asyncio.run(measure(0, 0, RUNS))
+    empty = run_loop(measure(0, 0, RUNS))
     report("empty db", empty)
-    full = asyncio.run(measure(PARTICIPANTS, ENTRIES, RUNS))
+    full = run_loop(measure(PARTICIPANTS, ENTRIES, RUNS))
     report(f"{PARTICIPANTS // 1000}k people/{ENTRIES // 1000}k entries", full)
 
 

@@ -39,6 +39,7 @@ from bench.common import (
 from bot.clock import ManualClock
 from bot.jobs.pulse import build_story
 from bot.render import Renderer
+from bot.runtime import run_loop  # the loop `pitstop run` runs on
 from bot.store import people
 from bot.store.db import Database, open_database
 from bot.tg.account import export_payload, render_export
@@ -235,7 +236,7 @@ async def run() -> None:
 
 def main() -> None:
     """Runs the benchmark and prints its figures."""
-    asyncio.run(run())
+    run_loop(run())
 
 
 if __name__ == "__main__":
