@@ -45,7 +45,12 @@ class Where:
 
 async def where_is(db: Database, person: people.Person, now: datetime) -> Where | None:
     """Gives where a participant stands in their programme now, or None without one."""
-    place = await programmes.place_of(db, person.id)
+    return await where_is_id(db, person.id, now)
+
+
+async def where_is_id(db: Database, person_id: int, now: datetime) -> Where | None:
+    """Gives where the participant `person_id` stands in their programme now, or None without one."""
+    place = await programmes.place_of(db, person_id)
     if place is None:
         return None
     return Where(place.stored.id, place.stored, place.set_key, locate(place.stored.programme, now, place.set_key))

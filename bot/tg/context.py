@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -14,11 +15,36 @@ from bot.services import Services
 from bot.store.db import Database
 
 
+class SeenPeople:
+    """Whom a Telegram user was when last seen here: user id → person id, the last `LIMIT` people.
+
+    Only a guess, so that what a journal message needs can be read beside the person instead of after it
+    (bot.tg.handlers.take_text); what it gave is used only when the person read says the same.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[int, int] = OrderedDict()
+
+    def guess(self, telegram_id: int) -> int | None:
+        """Gives the person id this user had when last seen, if seen lately."""
+        return self._ids.get(telegram_id)
+
+    def saw(self, telegram_id: int, person_id: int) -> None:
+        """Notes whom this user is now."""
+        self._ids[telegram_id] = person_id
+        self._ids.move_to_end(telegram_id)
+        if len(self._ids) > self.LIMIT:
+            self._ids.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class AppServices(Services):
-    """The services as the Application holds them: the shared ones and the dispatcher it owns."""
+    """The services as the Application holds them: the shared ones, the dispatcher it owns, whom it saw."""
 
     dispatcher: Dispatcher
+    seen: SeenPeople = field(default_factory=SeenPeople)
 
     @classmethod
     def around(cls, services: Services) -> AppServices:

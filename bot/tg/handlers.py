@@ -259,13 +259,24 @@ async def take_text(update: Update, context: PitstopContext) -> None:
     While a question is open, text the bot cannot read as its answer gets a sentence and the question
     again; it never becomes a journal entry, and nothing is shared without a confirmation.
     """
-    person = await _person(update, context)
-    message = update.effective_message
+    user, message = update.effective_user, update.effective_message
+    guess = context.services.seen.guess(user.id) if user is not None else None
+    read: reflections.JournalReads | None = None
+    if guess is not None and message is not None and message.text is not None:
+        # Someone seen before: what keeping this in their journal needs is read beside the person (one wait
+        # for the database instead of two); left unused when it is not for the journal, or not them.
+        person, read = await reflections.journal_reads_beside(context, guess, message, _person(update, context))
+    else:
+        person = await _person(update, context)
     if person is None or message is None or message.text is None:
         await reply(update, context, language_of(update, context), "not_invited")
         return
+    if user is not None:
+        context.services.seen.saw(user.id, person.id)
     text, now = message.text, context.clock.now()
     question = open_question(person, now)
+    # Straight to the journal, nothing written before: what was read beside the person still holds.
+    straight = question is None and person.status == "active" and person.onboarding_step is None
     if question is not None and question.kind in facilitators.QUESTIONS:
         # a facilitator may broadcast before finishing their own onboarding
         await facilitators.take_awaited_text(update, context, person, question, text)
@@ -288,7 +299,7 @@ async def take_text(update: Update, context: PitstopContext) -> None:
             return
         if question is not None and await learning_question.take_awaited_text(update, context, person, text):
             return
-        await reflections.take_text(update, context, person)
+        await reflections.take_text(update, context, person, read if straight else None)
 
 
 async def take_media(update: Update, context: PitstopContext) -> None:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.buttons import DeeperButton, FacilitatorButton, PromptButton, ShareButton
 from bot.domain import plans
 from bot.domain.nudges import later_time
-from bot.jobs.compose import Where, where_is
+from bot.jobs.compose import Where, where_is, where_is_id
 from bot.jobs.learning_question import takes_reflection
 from bot.jobs.planner import nudge_settings, plan_follow_up
 from bot.render import Renderer
@@ -27,6 +30,7 @@ from bot.tg.context import PitstopContext
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 MERGE_WINDOW = timedelta(minutes=10)
 OPEN_PROMPT_WINDOW = timedelta(days=3)
 MAX_TEXT = 4096
@@ -54,31 +58,67 @@ def deeper_row(render: Renderer, language: str, reflection_id: int) -> list[Inli
     return [InlineKeyboardButton(render.button(language, "go_deeper"), callback_data=DeeperButton(reflection_id).data)]
 
 
-async def _prompt_answered(context: PitstopContext, person: Person, message: Message) -> OutboxRow | None:
+@dataclass(frozen=True)
+class JournalReads:
+    """What keeping a message in a person's journal must know first, read together (`journal_reads`)."""
+
+    person_id: int
+    prompt: OutboxRow | None  # the prompt it answers
+    latest: journal.Latest | None  # the person's latest reflection, which it may add to
+    where: Where | None  # where in the programme it is written
+
+
+async def journal_reads(context: PitstopContext, person_id: int, message: Message) -> JournalReads:
+    """Reads what keeping `message` in the journal of `person_id` needs: three reads that do not depend on
+    each other, queued together, so that they cost one wait for the database."""
+    prompt, latest, where = await asyncio.gather(*_three_reads(context, person_id, message))
+    return JournalReads(person_id, prompt, latest, where)
+
+
+async def journal_reads_beside(
+    context: PitstopContext, person_id: int, message: Message, other: Awaitable[T]
+) -> tuple[T, JournalReads]:
+    """Gives what `other` (another read) gives and `journal_reads`, all four queued at once."""
+    first, prompt, latest, where = await asyncio.gather(other, *_three_reads(context, person_id, message))
+    return first, JournalReads(person_id, prompt, latest, where)
+
+
+def _three_reads(
+    context: PitstopContext, person_id: int, message: Message
+) -> tuple[Awaitable[OutboxRow | None], Awaitable[journal.Latest | None], Awaitable[Where | None]]:
+    db = context.db
+    return (_prompt_answered(context, person_id, message), journal.latest_brief(db, person_id),
+            where_is_id(db, person_id, context.clock.now()))
+
+
+async def _prompt_answered(context: PitstopContext, person_id: int, message: Message) -> OutboxRow | None:
     """Gives the prompt a message answers: the one replied to, else the latest open one."""
     replied = message.reply_to_message
     if replied is not None:
         row = await outbox.by_message(context.db, message.chat.id, replied.message_id)
-        if row is not None and row.person_id == person.id and (row.kind in ("prompt", "follow_up") or takes_reflection(row)):
+        if row is not None and row.person_id == person_id and (row.kind in ("prompt", "follow_up") or takes_reflection(row)):
             return row
     now = context.clock.now()
-    row = await outbox.latest_open_prompt(context.db, person.id, now - OPEN_PROMPT_WINDOW)
+    row = await outbox.latest_open_prompt(context.db, person_id, now - OPEN_PROMPT_WINDOW)
     if row is not None and row.response in (None, "later"):  # *Later* leaves it open
         return row
     return None
 
 
 async def keep_message(
-    update: Update, context: PitstopContext, person: Person, kind: str, text: str, file_id: str | None
+    update: Update, context: PitstopContext, person: Person, kind: str, text: str, file_id: str | None,
+    read: JournalReads | None = None,
 ) -> None:
-    """Stores a message as (part of) a reflection and confirms it; an update seen before changes nothing."""
+    """Stores a message as (part of) a reflection and confirms it; an update seen before changes nothing.
+
+    `read`: what `journal_reads` gave for this message, when it was read beside the person (bot.tg.handlers).
+    """
     message = update.effective_message
     assert message is not None
     db, now = context.db, context.clock.now()
-    # Three reads that do not depend on each other: queued together, they cost one wait for the database.
-    prompt, latest, where = await asyncio.gather(
-        _prompt_answered(context, person, message), journal.latest_brief(db, person.id), where_is(db, person, now)
-    )
+    if read is None or read.person_id != person.id:
+        read = await journal_reads(context, person.id, message)
+    prompt, latest, where = read.prompt, read.latest, read.where
     append_to = None
     # A shared reflection (with the set or its facilitators) is closed: what comes after it must not be
     # shared without being asked.
@@ -141,11 +181,11 @@ async def keep_privately(context: PitstopContext, person: Person, chat_id: int, 
     return stored[0]
 
 
-async def take_text(update: Update, context: PitstopContext, person: Person) -> None:
-    """A typed message in the private chat becomes (part of) a reflection."""
+async def take_text(update: Update, context: PitstopContext, person: Person, read: JournalReads | None = None) -> None:
+    """A typed message in the private chat becomes (part of) a reflection (`read`: see keep_message)."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    await keep_message(update, context, person, "text", message.text, None)
+    await keep_message(update, context, person, "text", message.text, None, read)
 
 
 async def take_media(update: Update, context: PitstopContext, person: Person) -> None:

@@ -2,9 +2,8 @@
 Application with `await app.process_update(update)`, the way python-telegram-bot tests itself.
 
 The Application is the one `bot.tg.app.build_application` makes, handlers, defaults and all. That
-factory takes the services and builds its own requests, so the fixture (tests/tg/conftest.py) gives
-python-telegram-bot's public `ApplicationBuilder` one more setting just before it builds: a
-`BaseRequest` that answers like Telegram in memory and records each call
+factory takes the services and makes its Bot's own requests, so the fixture (tests/tg/conftest.py) hands
+it, in place of them, a `BaseRequest` that answers like Telegram in memory and records each call
 (tests/tg/auxil/networking.py). The fake Bot API of tests/e2e cannot stand in here: it answers only
 button presses it issued itself, and a press made by a factory (a forged one above all) is not one.
 
@@ -17,6 +16,7 @@ import logging
 
 import pytest
 
+from bot.store import people
 from bot.store.db import Database
 from tests.factories import learning_set, module, programme
 from tests.tg.auxil.build_updates import make_user
@@ -91,3 +91,31 @@ async def test_a_button_forged_with_another_persons_entry_changes_nothing(
     # Anna's own press of the same button still shares her reflection.
     await offline.press(ANNA, share)
     assert await every_row(offline.db) != before
+
+
+async def test_a_text_goes_to_the_journal_of_whoever_wrote_it_even_when_the_bot_remembers_them_as_someone_else(
+    offline: Offline,
+) -> None:
+    programme_id = await offline.load(PROGRAMME)
+    await offline.onboard(ANNA, await offline.invite(programme_id, "set-a"), language="nl")
+    await offline.onboard(BOB, await offline.invite(programme_id, "set-a"))
+    await offline.say(ANNA, "Ik liet vandaag mijn team eerst praten.")
+    await offline.say(BOB, "I kept quiet in the meeting for once.")
+    anna = await people.get_person_by_telegram(offline.db, ANNA.id)
+    bob = await people.get_person_by_telegram(offline.db, BOB.id)
+    assert anna is not None and bob is not None
+    # What a journal message needs is read beside the person, for whom the bot last saw. Were that guess
+    # wrong (an erased person invited again has a new id), Bob's open reflection must not take Anna's words.
+    offline.app.services.seen.saw(ANNA.id, bob.id)
+    await offline.say(ANNA, "En daarna vroeg ik wat zij nodig hadden.")
+    rows = await offline.db.fetchall(
+        "SELECT r.person_id, part.text FROM reflection_part part JOIN reflection r ON r.id = part.reflection_id"
+        " ORDER BY part.id"
+    )
+    assert [(r[0], r[1]) for r in rows] == [
+        (anna.id, "Ik liet vandaag mijn team eerst praten."),
+        (bob.id, "I kept quiet in the meeting for once."),
+        (anna.id, "En daarna vroeg ik wat zij nodig hadden."),
+    ]
+    assert offline.request.texts(ANNA.id)[-1].startswith("Toegevoegd aan dezelfde reflectie")
+    assert offline.app.services.seen.guess(ANNA.id) == anna.id  # and the bot knows her again
