@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -275,9 +275,9 @@ class DigestDraft:
     language: str
     previous: sharing.Digest | None
     cases: list[sharing.Case]
-    questions: list[dict[str, str]]
+    questions: list[Named]
     counted: dict[datetime, tuple[int, int]] = field(default_factory=dict)
-    shown: dict[SharedEntry, dict[str, Any]] = field(default_factory=dict)
+    shown: dict[SharedEntry, EntryView] = field(default_factory=dict)
     made: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict)  # every text tried, by its key
 
     @classmethod
@@ -286,7 +286,7 @@ class DigestDraft:
         programme: Programme, language: str,
     ) -> DigestDraft:
         """Gives a draft with what every try of the text needs, from what was read of the digest."""
-        questions = [{"name": q.name, "text": q.text} for q in reading.questions]
+        questions = [Named(q.name, q.text) for q in reading.questions]
         context = reading.context
         return cls(db, render, context.digest, learning_set, programme, language, context.previous, context.cases, questions)
 
@@ -305,7 +305,7 @@ class DigestDraft:
         )
         return (
             self.language, self.programme.zone, self.learning_set.name, self.digest.meeting_starts,
-            self.digest.meeting_place, self.module_title, tuple((q["name"], q["text"]) for q in self.questions),
+            self.digest.meeting_place, self.module_title, tuple(self.questions),
             tuple((c.author, c.text) for c in self.cases), shown, counted, waiting,
         )
 
@@ -341,7 +341,7 @@ class DigestDraft:
             meeting_place=self.digest.meeting_place,
             module_title=self.module_title,
             members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT, shown=self.shown),
-            cases=[{"name": c.author, "text": c.text} for c in self.cases],
+            cases=[Named(c.author, c.text) for c in self.cases],
             questions=self.questions,
             took_part=active,
             total=total,
@@ -425,25 +425,48 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
     return await plan_sets(db, now)
 
 
+class EntryView(NamedTuple):
+    """An entry as the digest templates show it (attributes, which Jinja reads without a failed lookup first)."""
+
+    date: str
+    text: str
+    takeaway: bool
+
+
+class MemberView(NamedTuple):
+    """A member and their entries as the digest templates show them."""
+
+    name: str
+    entries: list[EntryView]
+
+
+class Named(NamedTuple):
+    """A case or a learning question as the digest templates show it: whose, and its text."""
+
+    name: str
+    text: str
+
+
 def members_for_template(
     entries: list[SharedEntry], language: str, zone: Any, clip: int | None = None,
-    shown: dict[SharedEntry, dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
+    shown: dict[SharedEntry, EntryView] | None = None,
+) -> list[MemberView]:
     """Gives the digest templates' view of shared entries: by member, each dated in the reader's language,
     each text cut to `clip` characters when given. `shown` keeps each entry's view, made once, for a caller
     that renders the same entries several times (the same language, zone and clip each time); it is keyed
     by the whole entry, so an entry read again with other text or visibility gets a view of its own."""
     views = {} if shown is None else shown
 
-    def view(e: SharedEntry) -> dict[str, Any]:
-        if e not in views:
-            views[e] = {
-                "date": day_text(e.written_at, language, zone),
-                "text": clipped(shown_text(e), clip) if clip else shown_text(e), "takeaway": e.visibility == "takeaway",
-            }
-        return views[e]
+    def view(e: SharedEntry) -> EntryView:
+        found = views.get(e)
+        if found is None:
+            text = shown_text(e)
+            found = views[e] = EntryView(
+                day_text(e.written_at, language, zone), clipped(text, clip) if clip else text, e.visibility == "takeaway"
+            )
+        return found
 
-    return [{"name": name, "entries": [view(e) for e in items]} for name, items in by_member(entries)]
+    return [MemberView(name, [view(e) for e in items]) for name, items in by_member(entries)]
 
 
 def tell_facilitators_group_lost(

@@ -108,11 +108,8 @@ async def set_of(db: Database, person_id: int) -> int | None:
 
 
 def _entry(r: aiosqlite.Row) -> SharedEntry:
-    return SharedEntry(
-        reflection_id=r["id"], person_id=r["person_id"], author=r["name"], set_id=r["shared_set_id"],
-        visibility=r["visibility"], text=r["text"] or "", takeaway=r["takeaway"],
-        written_at=decode(r["created_at"]), digest_id=r["digest_id"],
-    )
+    # By position (the columns of _ENTRY_SQL, in order): a name is looked up column by column.
+    return SharedEntry(r[0], r[1], r[2], r[3], r[4], r[8] or "", r[5], decode(r[6]), r[7])
 
 
 _ENTRY_SQL = (
