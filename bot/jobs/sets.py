@@ -105,10 +105,21 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     needs is read in one trip (sharing.digest_reading); the messages chosen at the seal are kept
     (`DigestDraft.texts`), so that a copy whose digest reads the same is not rendered again.
     """
-    expanding = row.chat_id == MEMBERS
     reading = await sharing.digest_reading(
-        db, int(row.payload.get("digest_id", 0)), expanding=expanding, person_id=row.person_id, now=now
+        db, _digest_id(row), expanding=row.chat_id == MEMBERS, person_id=row.person_id, now=now
     )
+    return await _compose_read(db, render, row, reading, now)
+
+
+def _digest_id(row: OutboxRow) -> int:
+    return int(row.payload.get("digest_id", 0))
+
+
+async def _compose_read(
+    db: Database, render: Renderer, row: OutboxRow, reading: sharing.DigestReading | None, now: datetime
+) -> Composed:
+    """`compose_digest` with what it read (sharing.digest_reading) in hand."""
+    expanding = row.chat_id == MEMBERS
     if reading is None:
         return cancelled("digest gone")
     digest, learning_set = reading.context.digest, reading.learning_set
@@ -189,10 +200,16 @@ async def expand_due_digests(
 async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: datetime) -> list[str]:
     """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome.
 
-    They are composed side by side: each digest's reading waits on the database thread while the one before
-    is chosen and rendered on the event loop (composing only reads; each has its own draft)."""
+    What they need is read in one trip first (sharing.digest_readings: the threads do not take turns at every
+    statement), then each is chosen and rendered (each has its own draft)."""
     try:
-        composed = await asyncio.gather(*(_expanding(db, render, row, now) for row in rows))
+        try:
+            readings = await sharing.digest_readings(db, [(_digest_id(row), True, row.person_id) for row in rows], now)
+        except Exception as exc:  # noqa: BLE001 -- the trip failed (the database?): each row fails with it, as alone
+            readings = [exc] * len(rows)
+        composed = await asyncio.gather(*(
+            _expanding(db, render, row, reading, now) for row, reading in zip(rows, readings, strict=True)
+        ))
         recorded = await asyncio.gather(*(
             outbox.mark(db, row.id, c.cancel_status, c.cancel_reason, expand=c.expand, now=now, also=c.writes)
             for row, c in zip(rows, composed, strict=True)
@@ -215,10 +232,14 @@ async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: da
     ]
 
 
-async def _expanding(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
-    """Gives what a claimed row to MEMBERS becomes (its copies, or why none), or why it failed."""
+async def _expanding(
+    db: Database, render: Renderer, row: OutboxRow, reading: sharing.DigestReading | None | Exception, now: datetime
+) -> Composed:
+    """Gives what a claimed row to MEMBERS becomes (its copies, or why none), or why it failed, from its reading."""
     try:
-        composed = await compose_digest(db, render, row, now)
+        if isinstance(reading, Exception):
+            raise reading
+        composed = await _compose_read(db, render, row, reading, now)
     except Exception as exc:  # noqa: BLE001 -- as in the dispatcher: every row ends in a state, not retried
         log.exception("digest not expanded outbox=%d", row.id)
         return cancelled(f"error: {type(exc).__name__}", status="failed")

@@ -156,14 +156,14 @@ async def test_a_digest_whose_composing_fails_is_marked_failed_and_the_others_go
 ) -> None:
     await sets_with_digests(db)
     broken = (await digests(db))[2]["id"]
-    reading = sharing.digest_reading
+    reading = sharing._digest_reading  # what the batch's one trip runs for each digest, on the database thread
 
-    async def reading_or_fail(db: Database, digest_id: int, **kwargs: Any) -> sharing.DigestReading | None:
+    def reading_or_fail(digest_id: int, *args: Any) -> sharing.DigestReading | None:
         if digest_id == broken:
             raise ValueError("a reading that fails")
-        return await reading(db, digest_id, **kwargs)
+        return reading(digest_id, *args)
 
-    monkeypatch.setattr(sharing, "digest_reading", reading_or_fail)
+    monkeypatch.setattr(sharing, "_digest_reading", reading_or_fail)
     assert await expand_due_digests(db, RENDER, NOW) == {"expanded": SETS - 1, "failed": 1}
     found = {d["id"]: d for d in await digests(db)}
     assert found[broken]["status"] == "planned" and found[broken]["row_error"] == "error: ValueError"
