@@ -189,19 +189,24 @@ async def expand_due_digests(
     rows claimed and nothing sealed: at the restart they are back in line (`outbox.recover_in_flight`).
     """
     results: Counter[str] = Counter()
-    while True:
-        rows = await outbox.claim_expansions(db, now, limit, holder)
-        if rows:
-            results.update(await _expand(db, render, rows, now))
-        if len(rows) < limit:
-            return results
+    rows = await outbox.claim_expansions(db, now, limit, holder)
+    while rows:
+        # A full batch: more may be due, claimed in the commit that records this one (one commit fewer a batch).
+        outcomes, rows = await _expand(db, render, rows, now, (limit, holder) if len(rows) == limit else None)
+        results.update(outcomes)
+    return results
 
 
-async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: datetime) -> list[str]:
-    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome.
+async def _expand(
+    db: Database, render: Renderer, rows: list[OutboxRow], now: datetime, then: tuple[int, str | None] | None
+) -> tuple[list[str], list[OutboxRow]]:
+    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome, and
+    with `then` (limit, holder) the rows claimed next, in the same commit after the records (so that a set whose
+    digest was just sealed may have its next one claimed).
 
     What they need is read in one trip first (sharing.digest_readings: the threads do not take turns at every
     statement), then each is chosen and rendered (each has its own draft)."""
+    claimed: list[OutboxRow] = []
     try:
         try:
             readings = await sharing.digest_readings(db, [(_digest_id(row), True, row.person_id) for row in rows], now)
@@ -210,12 +215,22 @@ async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: da
         composed = await asyncio.gather(*(
             _expanding(db, render, row, reading, now) for row, reading in zip(rows, readings, strict=True)
         ))
-        recorded = await asyncio.gather(*(
+        # Queued together, so that they share the group commit: the records first, then the next claim.
+        recording = [
             outbox.mark(db, row.id, c.cancel_status, c.cancel_reason, expand=c.expand, now=now, also=c.writes)
             for row, c in zip(rows, composed, strict=True)
-        ), return_exceptions=True)
+        ]
+        claiming = [] if then is None else [outbox.claim_expansions(db, now, *then)]
+        done = await asyncio.gather(*recording, *claiming, return_exceptions=True)
+        recorded = done[:len(rows)]
+        if then is not None:
+            next_claim = done[-1]
+            if isinstance(next_claim, asyncio.CancelledError):
+                raise next_claim
+            # Should the claim fail beside the records, it is tried alone (the records are kept all the same).
+            claimed = next_claim if isinstance(next_claim, list) else await outbox.claim_expansions(db, now, *then)
     except asyncio.CancelledError:  # stopped before they were recorded: back in line (those not recorded)
-        await asyncio.shield(outbox.release(db, [row.id for row in rows], "stopped before expanding"))
+        await asyncio.shield(outbox.release(db, [row.id for row in [*rows, *claimed]], "stopped before expanding"))
         raise
     failed = [(row, error) for row, error in zip(rows, recorded, strict=True) if isinstance(error, BaseException)]
     for row, error in failed:
@@ -226,10 +241,11 @@ async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: da
     for (row, _), mark_error in zip(failed, marked, strict=True):
         if isinstance(mark_error, BaseException):  # the database? the claim is recovered once it is stale
             log.error("digest row not recorded outbox=%d", row.id, exc_info=mark_error)
-    return [
+    outcomes = [
         "failed" if isinstance(error, BaseException) else "expanded" if c.expand else c.cancel_status
         for c, error in zip(composed, recorded, strict=True)
     ]
+    return outcomes, claimed
 
 
 async def _expanding(
