@@ -206,8 +206,8 @@ async def test_a_database_at_0016_takes_0017_and_its_digests_still_seal_carry_an
     from bot.jobs.sets import expand_due_digests
     from bot.render import Renderer
     from bot.store import sharing
-    from tests.jobs.test_digest_batch import NOW as DUE
     from tests.jobs.test_digest_batch import MEMBERS_PER_SET, digests, sets_with_digests
+    from tests.jobs.test_digest_batch import NOW as DUE
 
     path, old = await database_before(tmp_path, "0017")
     await sets_with_digests(old, sets=2, periods=("week-1", "week-2"))
