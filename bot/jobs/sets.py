@@ -225,8 +225,8 @@ async def _expand(
         recorded = done[:len(rows)]
         if then is not None:
             next_claim = done[-1]
-            if isinstance(next_claim, asyncio.CancelledError):
-                raise next_claim
+            if isinstance(next_claim, BaseException) and not isinstance(next_claim, Exception):
+                raise next_claim  # cancelled, or the process is stopping
             # Should the claim fail beside the records, it is tried alone (the records are kept all the same).
             claimed = next_claim if isinstance(next_claim, list) else await outbox.claim_expansions(db, now, *then)
     except asyncio.CancelledError:  # stopped before they were recorded: back in line (those not recorded)

@@ -124,6 +124,25 @@ async def test_a_batch_larger_than_the_limit_goes_in_several_commits(db: Databas
     assert {d["status"] for d in await digests(db)} == {"sealed"}
 
 
+async def test_a_claim_that_fails_beside_a_batchs_records_is_made_alone_and_every_digest_goes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sets_with_digests(db)
+    claim = outbox._claim_expansions
+    calls: list[int] = []
+
+    def claim_or_fail(*args: Any) -> list[outbox.OutboxRow]:
+        calls.append(1)
+        if len(calls) == 2:  # the one queued with the first batch's records
+            raise RuntimeError("a claim that fails")
+        return claim(*args)
+
+    monkeypatch.setattr(outbox, "_claim_expansions", claim_or_fail)
+    assert await expand_due_digests(db, RENDER, NOW, limit=3) == {"expanded": SETS}
+    assert len(calls) == 3  # the first claim, the one that failed, and the same made alone
+    assert {d["status"] for d in await digests(db)} == {"sealed"}
+
+
 async def test_a_digest_that_fails_rolls_back_alone_and_the_others_are_sealed_once(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
