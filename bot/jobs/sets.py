@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -105,10 +105,21 @@ async def compose_digest(db: Database, render: Renderer, row: OutboxRow, now: da
     needs is read in one trip (sharing.digest_reading); the messages chosen at the seal are kept
     (`DigestDraft.texts`), so that a copy whose digest reads the same is not rendered again.
     """
-    expanding = row.chat_id == MEMBERS
     reading = await sharing.digest_reading(
-        db, int(row.payload.get("digest_id", 0)), expanding=expanding, person_id=row.person_id, now=now
+        db, _digest_id(row), expanding=row.chat_id == MEMBERS, person_id=row.person_id, now=now
     )
+    return await _compose_read(db, render, row, reading, now)
+
+
+def _digest_id(row: OutboxRow) -> int:
+    return int(row.payload.get("digest_id", 0))
+
+
+async def _compose_read(
+    db: Database, render: Renderer, row: OutboxRow, reading: sharing.DigestReading | None, now: datetime
+) -> Composed:
+    """`compose_digest` with what it read (sharing.digest_reading) in hand."""
+    expanding = row.chat_id == MEMBERS
     if reading is None:
         return cancelled("digest gone")
     digest, learning_set = reading.context.digest, reading.learning_set
@@ -178,27 +189,48 @@ async def expand_due_digests(
     rows claimed and nothing sealed: at the restart they are back in line (`outbox.recover_in_flight`).
     """
     results: Counter[str] = Counter()
-    while True:
-        rows = await outbox.claim_expansions(db, now, limit, holder)
-        if rows:
-            results.update(await _expand(db, render, rows, now))
-        if len(rows) < limit:
-            return results
+    rows = await outbox.claim_expansions(db, now, limit, holder)
+    while rows:
+        # A full batch: more may be due, claimed in the commit that records this one (one commit fewer a batch).
+        outcomes, rows = await _expand(db, render, rows, now, (limit, holder) if len(rows) == limit else None)
+        results.update(outcomes)
+    return results
 
 
-async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: datetime) -> list[str]:
-    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome.
+async def _expand(
+    db: Database, render: Renderer, rows: list[OutboxRow], now: datetime, then: tuple[int, str | None] | None
+) -> tuple[list[str], list[OutboxRow]]:
+    """Composes a batch of claimed rows to MEMBERS, then records them all in one commit; gives each outcome, and
+    with `then` (limit, holder) the rows claimed next, in the same commit after the records (so that a set whose
+    digest was just sealed may have its next one claimed).
 
-    They are composed side by side: each digest's reading waits on the database thread while the one before
-    is chosen and rendered on the event loop (composing only reads; each has its own draft)."""
+    What they need is read in one trip first (sharing.digest_readings: the threads do not take turns at every
+    statement), then each is chosen and rendered (each has its own draft)."""
+    claimed: list[OutboxRow] = []
     try:
-        composed = await asyncio.gather(*(_expanding(db, render, row, now) for row in rows))
-        recorded = await asyncio.gather(*(
+        try:
+            readings = await sharing.digest_readings(db, [(_digest_id(row), True, row.person_id) for row in rows], now)
+        except Exception as exc:  # noqa: BLE001 -- the trip failed (the database?): each row fails with it, as alone
+            readings = [exc] * len(rows)
+        composed = await asyncio.gather(*(
+            _expanding(db, render, row, reading, now) for row, reading in zip(rows, readings, strict=True)
+        ))
+        # Queued together, so that they share the group commit: the records first, then the next claim.
+        recording = [
             outbox.mark(db, row.id, c.cancel_status, c.cancel_reason, expand=c.expand, now=now, also=c.writes)
             for row, c in zip(rows, composed, strict=True)
-        ), return_exceptions=True)
+        ]
+        claiming = [] if then is None else [outbox.claim_expansions(db, now, *then)]
+        done = await asyncio.gather(*recording, *claiming, return_exceptions=True)
+        recorded = done[:len(rows)]
+        if then is not None:
+            next_claim = done[-1]
+            if isinstance(next_claim, BaseException) and not isinstance(next_claim, Exception):
+                raise next_claim  # cancelled, or the process is stopping
+            # Should the claim fail beside the records, it is tried alone (the records are kept all the same).
+            claimed = next_claim if isinstance(next_claim, list) else await outbox.claim_expansions(db, now, *then)
     except asyncio.CancelledError:  # stopped before they were recorded: back in line (those not recorded)
-        await asyncio.shield(outbox.release(db, [row.id for row in rows], "stopped before expanding"))
+        await asyncio.shield(outbox.release(db, [row.id for row in [*rows, *claimed]], "stopped before expanding"))
         raise
     failed = [(row, error) for row, error in zip(rows, recorded, strict=True) if isinstance(error, BaseException)]
     for row, error in failed:
@@ -209,16 +241,21 @@ async def _expand(db: Database, render: Renderer, rows: list[OutboxRow], now: da
     for (row, _), mark_error in zip(failed, marked, strict=True):
         if isinstance(mark_error, BaseException):  # the database? the claim is recovered once it is stale
             log.error("digest row not recorded outbox=%d", row.id, exc_info=mark_error)
-    return [
+    outcomes = [
         "failed" if isinstance(error, BaseException) else "expanded" if c.expand else c.cancel_status
         for c, error in zip(composed, recorded, strict=True)
     ]
+    return outcomes, claimed
 
 
-async def _expanding(db: Database, render: Renderer, row: OutboxRow, now: datetime) -> Composed:
-    """Gives what a claimed row to MEMBERS becomes (its copies, or why none), or why it failed."""
+async def _expanding(
+    db: Database, render: Renderer, row: OutboxRow, reading: sharing.DigestReading | None | Exception, now: datetime
+) -> Composed:
+    """Gives what a claimed row to MEMBERS becomes (its copies, or why none), or why it failed, from its reading."""
     try:
-        composed = await compose_digest(db, render, row, now)
+        if isinstance(reading, Exception):
+            raise reading
+        composed = await _compose_read(db, render, row, reading, now)
     except Exception as exc:  # noqa: BLE001 -- as in the dispatcher: every row ends in a state, not retried
         log.exception("digest not expanded outbox=%d", row.id)
         return cancelled(f"error: {type(exc).__name__}", status="failed")
@@ -275,9 +312,9 @@ class DigestDraft:
     language: str
     previous: sharing.Digest | None
     cases: list[sharing.Case]
-    questions: list[dict[str, str]]
+    questions: list[Named]
     counted: dict[datetime, tuple[int, int]] = field(default_factory=dict)
-    shown: dict[SharedEntry, dict[str, Any]] = field(default_factory=dict)
+    shown: dict[SharedEntry, EntryView] = field(default_factory=dict)
     made: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict)  # every text tried, by its key
 
     @classmethod
@@ -286,7 +323,7 @@ class DigestDraft:
         programme: Programme, language: str,
     ) -> DigestDraft:
         """Gives a draft with what every try of the text needs, from what was read of the digest."""
-        questions = [{"name": q.name, "text": q.text} for q in reading.questions]
+        questions = [Named(q.name, q.text) for q in reading.questions]
         context = reading.context
         return cls(db, render, context.digest, learning_set, programme, language, context.previous, context.cases, questions)
 
@@ -305,7 +342,7 @@ class DigestDraft:
         )
         return (
             self.language, self.programme.zone, self.learning_set.name, self.digest.meeting_starts,
-            self.digest.meeting_place, self.module_title, tuple((q["name"], q["text"]) for q in self.questions),
+            self.digest.meeting_place, self.module_title, tuple(self.questions),
             tuple((c.author, c.text) for c in self.cases), shown, counted, waiting,
         )
 
@@ -341,7 +378,7 @@ class DigestDraft:
             meeting_place=self.digest.meeting_place,
             module_title=self.module_title,
             members=members_for_template(entries, language, zone, clip=ENTRY_LIMIT, shown=self.shown),
-            cases=[{"name": c.author, "text": c.text} for c in self.cases],
+            cases=[Named(c.author, c.text) for c in self.cases],
             questions=self.questions,
             took_part=active,
             total=total,
@@ -425,25 +462,48 @@ async def replan_programme(db: Database, programme_id: int, now: datetime) -> in
     return await plan_sets(db, now)
 
 
+class EntryView(NamedTuple):
+    """An entry as the digest templates show it (attributes, which Jinja reads without a failed lookup first)."""
+
+    date: str
+    text: str
+    takeaway: bool
+
+
+class MemberView(NamedTuple):
+    """A member and their entries as the digest templates show them."""
+
+    name: str
+    entries: list[EntryView]
+
+
+class Named(NamedTuple):
+    """A case or a learning question as the digest templates show it: whose, and its text."""
+
+    name: str
+    text: str
+
+
 def members_for_template(
     entries: list[SharedEntry], language: str, zone: Any, clip: int | None = None,
-    shown: dict[SharedEntry, dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
+    shown: dict[SharedEntry, EntryView] | None = None,
+) -> list[MemberView]:
     """Gives the digest templates' view of shared entries: by member, each dated in the reader's language,
     each text cut to `clip` characters when given. `shown` keeps each entry's view, made once, for a caller
     that renders the same entries several times (the same language, zone and clip each time); it is keyed
     by the whole entry, so an entry read again with other text or visibility gets a view of its own."""
     views = {} if shown is None else shown
 
-    def view(e: SharedEntry) -> dict[str, Any]:
-        if e not in views:
-            views[e] = {
-                "date": day_text(e.written_at, language, zone),
-                "text": clipped(shown_text(e), clip) if clip else shown_text(e), "takeaway": e.visibility == "takeaway",
-            }
-        return views[e]
+    def view(e: SharedEntry) -> EntryView:
+        found = views.get(e)
+        if found is None:
+            text = shown_text(e)
+            found = views[e] = EntryView(
+                day_text(e.written_at, language, zone), clipped(text, clip) if clip else text, e.visibility == "takeaway"
+            )
+        return found
 
-    return [{"name": name, "entries": [view(e) for e in items]} for name, items in by_member(entries)]
+    return [MemberView(name, [view(e) for e in items]) for name, items in by_member(entries)]
 
 
 def tell_facilitators_group_lost(

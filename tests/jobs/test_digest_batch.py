@@ -120,7 +120,26 @@ async def test_a_batch_larger_than_the_limit_goes_in_several_commits(db: Databas
     await sets_with_digests(db)
     before = db.commits
     assert await expand_due_digests(db, RENDER, NOW, limit=3) == {"expanded": SETS}
-    assert db.commits - before == 4  # 3 claimed and sealed, then 1
+    assert db.commits - before == 3  # 3 claimed; their seals with the claim of the 4th; its seal
+    assert {d["status"] for d in await digests(db)} == {"sealed"}
+
+
+async def test_a_claim_that_fails_beside_a_batchs_records_is_made_alone_and_every_digest_goes(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sets_with_digests(db)
+    claim = outbox._claim_expansions
+    calls: list[int] = []
+
+    def claim_or_fail(*args: Any) -> list[outbox.OutboxRow]:
+        calls.append(1)
+        if len(calls) == 2:  # the one queued with the first batch's records
+            raise RuntimeError("a claim that fails")
+        return claim(*args)
+
+    monkeypatch.setattr(outbox, "_claim_expansions", claim_or_fail)
+    assert await expand_due_digests(db, RENDER, NOW, limit=3) == {"expanded": SETS}
+    assert len(calls) == 3  # the first claim, the one that failed, and the same made alone
     assert {d["status"] for d in await digests(db)} == {"sealed"}
 
 
@@ -156,14 +175,14 @@ async def test_a_digest_whose_composing_fails_is_marked_failed_and_the_others_go
 ) -> None:
     await sets_with_digests(db)
     broken = (await digests(db))[2]["id"]
-    reading = sharing.digest_reading
+    reading = sharing._digest_reading  # what the batch's one trip runs for each digest, on the database thread
 
-    async def reading_or_fail(db: Database, digest_id: int, **kwargs: Any) -> sharing.DigestReading | None:
+    def reading_or_fail(digest_id: int, *args: Any) -> sharing.DigestReading | None:
         if digest_id == broken:
             raise ValueError("a reading that fails")
-        return await reading(db, digest_id, **kwargs)
+        return reading(digest_id, *args)
 
-    monkeypatch.setattr(sharing, "digest_reading", reading_or_fail)
+    monkeypatch.setattr(sharing, "_digest_reading", reading_or_fail)
     assert await expand_due_digests(db, RENDER, NOW) == {"expanded": SETS - 1, "failed": 1}
     found = {d["id"]: d for d in await digests(db)}
     assert found[broken]["status"] == "planned" and found[broken]["row_error"] == "error: ValueError"

@@ -441,3 +441,39 @@ async def test_two_processes_expanding_digests_never_take_one_row_nor_two_digest
     )
     assert len(sets) == 4
     assert await outbox.claim_expansions(second, DUE, 10) == []  # every set has a digest on its way
+
+
+async def test_a_database_at_0016_takes_0017_and_its_digests_still_seal_carry_and_expand() -> None:
+    """As on SQLite (tests/store/test_upgrade.py): PostgreSQL's 0017 makes reflection_by_digest hold carried
+    entries only and adds the index of the rows to MEMBERS, and a digest sealed before it still counts."""
+    from functools import partial
+
+    from bot.jobs.sets import expand_due_digests
+    from bot.render import Renderer
+    from bot.store import pg, sharing
+    from tests.jobs.test_digest_batch import MEMBERS_PER_SET, digests, sets_with_digests
+    from tests.jobs.test_digest_batch import NOW as DUE
+
+    with fresh_schema() as dsn:
+        old = await pg.connect(dsn)
+        try:
+            await old.run(partial(pg._migrate, plans=[p for p in pg._migration_plan() if p.name < "0017"]))
+            await sets_with_digests(old, sets=2, periods=("week-1", "week-2"))
+            render = Renderer()
+            assert await expand_due_digests(old, render, DUE) == {"expanded": 2}  # each set's first, before 0017
+            before = await digests(old)
+        finally:
+            await old.close()
+        db = await open_database(dsn)
+        try:
+            indexes = {r[0]: r[1] for r in await db.fetchall(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND indexname IN ('reflection_by_digest', 'outbox_to_members')")}
+            assert "WHERE (digest_id IS NOT NULL)" in indexes["reflection_by_digest"]
+            assert "WHERE (chat_id = 0)" in indexes["outbox_to_members"]
+            for digest in before[::2]:
+                assert len(await sharing.digest_entries(db, digest["id"], digest["learning_set_id"])) == MEMBERS_PER_SET
+            assert await expand_due_digests(db, render, DUE + timedelta(seconds=1)) == {"expanded": 2}
+            assert [d["carried"] for d in await digests(db)] == [MEMBERS_PER_SET, 0, MEMBERS_PER_SET, 0]
+        finally:
+            await db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -186,7 +186,7 @@ async def test_a_database_at_0015_takes_0016_with_its_outbox_whole_and_its_check
         assert await db.fetchall("PRAGMA foreign_key_check") == []
         indexes = {r[0]: r[1] for r in await db.fetchall(
             "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index' AND sql IS NOT NULL")}
-        assert set(indexes) == {"outbox_due", "outbox_by_person", "outbox_by_broadcast"}
+        assert set(indexes) == {"outbox_due", "outbox_by_person", "outbox_by_broadcast", "outbox_to_members"}  # 0017
         assert "WHERE broadcast_id IS NOT NULL" in indexes["outbox_by_broadcast"]
         plan = await db.fetchall("EXPLAIN QUERY PLAN SELECT status, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY status", (3,))
         assert "outbox_by_broadcast" in " ".join(str(r[3]) for r in plan)
@@ -195,5 +195,45 @@ async def test_a_database_at_0015_takes_0016_with_its_outbox_whole_and_its_check
             with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
                 await db.fetchall(f"UPDATE outbox SET {column} = ? WHERE id = ?", (value, prompt_id))
         await db.fetchall("UPDATE outbox SET response = NULL WHERE id = ?", (prompt_id,))  # no answer yet: allowed
+    finally:
+        await db.close()
+
+
+async def test_a_database_at_0016_takes_0017_and_its_digests_still_seal_carry_and_expand(tmp_path: Path) -> None:
+    """0017 makes reflection_by_digest hold carried entries only and adds an index of the rows to MEMBERS: a
+    digest sealed before it still finds what it carries, the next digest of its set carries nothing of that
+    again, and the claim of digests to expand uses the new index and passes over the rows of other chats."""
+    from bot.jobs.sets import expand_due_digests
+    from bot.render import Renderer
+    from bot.store import sharing
+    from tests.jobs.test_digest_batch import MEMBERS_PER_SET, digests, sets_with_digests
+    from tests.jobs.test_digest_batch import NOW as DUE
+
+    path, old = await database_before(tmp_path, "0017")
+    await sets_with_digests(old, sets=2, periods=("week-1", "week-2"))
+    await outbox.plan(old, [Planned("notice", 7, DUE, "n:due", payload={"text": "due at the same time"})], DUE)
+    render = Renderer()
+    assert await expand_due_digests(old, render, DUE) == {"expanded": 2}  # each set's first, before 0017
+    before = await digests(old)
+    await old.close()
+
+    db = await open_database(path)
+    try:
+        indexes = {r[0]: r[1] for r in await db.fetchall(
+            "SELECT name, sql FROM sqlite_master WHERE name IN ('reflection_by_digest', 'outbox_to_members')")}
+        assert "WHERE digest_id IS NOT NULL" in indexes["reflection_by_digest"]
+        assert "WHERE chat_id = 0" in indexes["outbox_to_members"]
+        plan = await db.fetchall("EXPLAIN QUERY PLAN " + outbox._EXPANSIONS_SQL, (DUE.isoformat(), 8))
+        assert "outbox_to_members" in " ".join(str(r[3]) for r in plan)
+        for digest in before[::2]:  # sealed before 0017: what each carries is found by its digest
+            entries = await sharing.digest_entries(db, digest["id"], digest["learning_set_id"])
+            assert len(entries) == digest["carried"] > 0
+        assert await expand_due_digests(db, render, DUE + timedelta(seconds=1)) == {"expanded": 2}
+        after = await digests(db)
+        assert [d["status"] for d in after] == ["sealed"] * 4
+        # The second digest of each set carries nothing the first (sealed before 0017) carried.
+        assert [d["carried"] for d in after] == [MEMBERS_PER_SET, 0, MEMBERS_PER_SET, 0]
+        assert await db.scalar("SELECT status FROM outbox WHERE dedupe_key = 'n:due'") == "pending"  # not a digest's
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
     finally:
         await db.close()
