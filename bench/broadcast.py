@@ -25,7 +25,7 @@ from bench.common import (
     seed_participants,
 )
 from bench.delivery import CountingFake, busiest_window
-from bot.runtime import run_loop  # the loop `pitstop run` runs on
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.fakeapi import FakeUser
 
 NAME = "broadcast"

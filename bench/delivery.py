@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO, Stopwatch, aim, figure, header, median, scratch
-from bot.runtime import run_loop  # the loop `pitstop run` runs on
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.fakeapi import FakeTelegram
 
 NAME = "delivery"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import aim, figure, header, scratch
-from bot.runtime import run_loop  # the loop `pitstop run` runs on
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.fakeapi import FakeTelegram
 
 NAME = "digest_pace"

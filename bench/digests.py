@@ -28,7 +28,6 @@ quick, gives the peak of Python's allocations. Times are taken in the bench arou
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import shutil
@@ -60,6 +59,7 @@ from bench.common import (
 )
 from bot.domain.digest import TELEGRAM_LIMIT
 from bot.jobs.sets import DIGEST_BATCH
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 
 NAME = "digests"
 SETS = 500
@@ -352,7 +352,7 @@ def child_main(argv: list[str]) -> int:
     parser.add_argument("--child", type=Path, required=True)
     parser.add_argument("--trace", action="store_true")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(_child(args.child, args.trace))))
+    print(json.dumps(run_loop(_child(args.child, args.trace))))
     return 0
 
 
@@ -467,7 +467,7 @@ def main() -> None:
     with scratch("digests") as folder:
         template = folder / "template.db"
         with Stopwatch() as seeding:
-            counts = asyncio.run(prepare(template))
+            counts = run_loop(prepare(template))
         header(
             "digests",
             "seconds for plan_sets, then expanding (sealing) every set's digest as the dispatcher does, and composing its copy",

@@ -34,7 +34,7 @@ from bench.common import (
     scratch,
     seed_participants,
 )
-from bot.runtime import run_loop  # the loop `pitstop run` runs on
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 
 NAME = "planning"
 SIZES = (1_000, 10_000, 100_000)

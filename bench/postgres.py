@@ -41,7 +41,7 @@ from bench.common import (
     percentile,
     scratch,
 )
-from bot.runtime import run_loop  # the loop `pitstop run` runs on
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.processes import BotProcess, start_webhook_bot, stop_bots
 from bot.store.schemas import fresh_schema
 

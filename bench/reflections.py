@@ -5,7 +5,7 @@ What each bot runs, as it really is:
 - **Pitstop**: the real application (`bot.runtime.launch`: long polling, every handler, the dispatcher
   and planner jobs armed, SQLite with synchronous=FULL; then, as `pitstop run` does, what start-up left
   alive is frozen out of later garbage collections, `bot.runtime.spare_the_collector`), on the event loop
-  `pitstop run` runs on (`bot.runtime.run_loop`: uvloop's), its requests over aiohttp (`bot.tg.request`,
+  `pitstop run` runs on (`bot.loop.run_loop`: uvloop's), its requests over aiohttp (`bot.tg.request`,
   long polling included). Its update processor
   (`bot.tg.updates.PerChatUpdateProcessor`) handles different chats side by side (up to 32 handlers at
   once), one chat's updates in order. Each journal message is stored durably (the group commit,
@@ -401,11 +401,11 @@ async def echo_run(as_pitstop: bool = False) -> dict[str, Any]:
 def measure(runs: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Alternates Pitstop and the two echo runs, each on a loop of its own; gives the three lists of results.
 
-    Pitstop runs on the loop `pitstop run` runs on (`bot.runtime.run_loop`: uvloop's, where installed), the
+    Pitstop runs on the loop `pitstop run` runs on (`bot.loop.run_loop`: uvloop's, where installed), the
     echo bot on asyncio's own (`asyncio.run`, as a bare PTB bot's `run_polling` does), and once more on
     Pitstop's loop with Pitstop's requests: what Pitstop costs beyond a bot that only answers.
     """
-    from bot.runtime import run_loop
+    from bot.loop import run_loop
 
     ours, theirs, alike = [], [], []
     for _ in range(runs):
@@ -442,7 +442,7 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     """Prints the reflections figures."""
-    from bot.runtime import new_loop
+    from bot.loop import new_loop
     from bot.tg.updates import RUNNING
 
     probe = new_loop()
@@ -455,7 +455,7 @@ def main() -> None:
         "journal replies handled/s end to end (bot.runtime.launch) vs a bare PTB echo bot; fake API + users in another process",
         pitstop=f"chats handled side by side (PerChatUpdateProcessor, {RUNNING} at once, one chat in order); each message stored"
         " durably (group commit, synchronous=FULL) before its acknowledgement",
-        pitstop_loop=f"{loop_kind} (bot.runtime.new_loop, as `pitstop run`)",
+        pitstop_loop=f"{loop_kind} (bot.loop.new_loop, as `pitstop run`)",
         echo_on_pitstops_loop="the same echo bot on Pitstop's loop with Pitstop's requests (aiohttp): the bare cost of answering",
         echo_bot="one MessageHandler sending the text back; concurrent_updates off (one update at a time); PTB's own"
         " request (httpx) and asyncio's loop, as a bare PTB bot has them",

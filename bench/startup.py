@@ -38,7 +38,7 @@ from bench.common import (
     scratch,
     seed_participants_sync,
 )
-from bot.runtime import run_loop  # the loop `pitstop run` runs on
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 from bot.sandbox.fakeapi import FakeTelegram, FakeUser, SentMessage
 
 NAME = "startup"

@@ -38,8 +38,8 @@ from bench.common import (
 )
 from bot.clock import ManualClock
 from bot.jobs.pulse import build_story
+from bot.loop import run_loop  # the loop `pitstop run` runs on
 from bot.render import Renderer
-from bot.runtime import run_loop  # the loop `pitstop run` runs on
 from bot.store import people
 from bot.store.db import Database, open_database
 from bot.tg.account import export_payload, render_export

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import new_loop
+from bot.loop import new_loop
 from bot.store.db import Database, open_database
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Runs every async test on the loop `pitstop run` runs on (bot.runtime.new_loop: uvloop's where installed)."""
+    """Runs every async test on the loop `pitstop run` runs on (bot.loop.new_loop: uvloop's where installed)."""
     return {"the bot's loop": new_loop}
 
 

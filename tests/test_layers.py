@@ -6,9 +6,9 @@ nothing of bot/):
     cli → sandbox → runtime → tg → jobs → (services, buttons, render) → store → domain
 
 `LAYERS` below is the one table that places every module: a module belongs to the layer of the
-longest entry it starts with. The bottom layer holds, besides bot/domain/, the three small modules
+longest entry it starts with. The bottom layer holds, besides bot/domain/, the four small modules
 that import nothing of bot/ and are used from every layer: `config` (the settings), `clock` (the one
-`Clock`) and `logs` (redaction of what must never be logged). `chart` draws the /stats picture and sits
+`Clock`), `logs` (redaction of what must never be logged) and `loop` (the event loop the bot runs on). `chart` draws the /stats picture and sits
 beside `render`, as does `story` (the pulse chart and the story's PDF). `webapp` (the console, a Telegram
 Mini App served over HTTP) is an edge like `tg` and shares its layer: it may use the jobs and the store, and
 `runtime` starts it beside the Application. `sandbox` holds the fake Bot API and
@@ -43,7 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("jobs", ("bot.jobs",)),
     ("services, buttons, render", ("bot.services", "bot.buttons", "bot.render", "bot.chart", "bot.story")),
     ("store", ("bot.store",)),
-    ("domain", ("bot.domain", "bot.config", "bot.clock", "bot.logs")),
+    ("domain", ("bot.domain", "bot.config", "bot.clock", "bot.logs", "bot.loop")),
 )
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """What `pitstop run` does around the Application: it runs on uvloop's event loop where that is installed
-(bot.runtime.run_loop), and what start-up left alive is frozen out of later garbage collections, so that a
+(bot.loop.run_loop), and what start-up left alive is frozen out of later garbage collections, so that a
 full collection does not hold every handler up (bot.runtime.spare_the_collector)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from bot.runtime import new_loop, run_loop, spare_the_collector
+from bot.loop import new_loop, run_loop
+from bot.runtime import spare_the_collector
 
 
 async def where_am_i(value: int) -> tuple[str, int]:

@@ -11,7 +11,8 @@ from pathlib import Path
 from bot.cli.common import Failure, SubCommands, add_command, database, lock_database, settings_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.runtime import StartError, halt, launch, run_loop, spare_the_collector
+from bot.loop import run_loop
+from bot.runtime import StartError, halt, launch, spare_the_collector
 from bot.sandbox import demo
 from bot.store import audit, programmes
 from bot.store.db import available_migrations, backup, integrity_check

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.domain.programme import parse_programme
-from bot.runtime import halt, launch, run_loop
+from bot.loop import run_loop
+from bot.runtime import halt, launch
 from bot.sandbox.fakeapi import FakeChat, FakeTelegram, FakeUser, SentMessage
 from bot.store import journal, outbox, people, programmes, pulse
 from bot.store.db import Database, open_database
